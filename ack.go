@@ -1,0 +1,144 @@
+package socketio
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Ack errors.
+var (
+	// ErrAckTimeout is passed to an ack callback when the client did not
+	// answer within the timeout.
+	ErrAckTimeout = errors.New("socketio: ack timeout")
+	// ErrAckDisconnected is passed to an ack callback when the connection
+	// closed before the client answered.
+	ErrAckDisconnected = errors.New("socketio: connection closed before ack")
+	// ErrAckAlreadySent is returned by EventPayload.Ack after the first ack
+	// for the event.
+	ErrAckAlreadySent = errors.New("socketio: ack already sent")
+	// ErrAckNotRequested is returned by EventPayload.Ack when the client
+	// emitted without a callback.
+	ErrAckNotRequested = errors.New("socketio: event has no ack id")
+)
+
+// AckCallback receives the first argument of the client's ack (raw JSON,
+// nil when it acked with none), or ErrAckTimeout / ErrAckDisconnected.
+type AckCallback func(ack []byte, err error)
+
+// pendingAck is one outbound ack waiting for the client. fired makes the
+// callback run exactly once whichever of answer, timeout and disconnect
+// comes first.
+type pendingAck struct {
+	cb    func(args [][]byte, err error)
+	timer *time.Timer
+	fired atomic.Bool
+}
+
+func (p *pendingAck) fire(args [][]byte, err error, log func(string, ...any)) {
+	if !p.fired.CompareAndSwap(false, true) {
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			log("ack callback panicked", "panic", r)
+		}
+	}()
+	p.cb(args, err)
+}
+
+// ackTable holds a socket's outbound acks by id. Ids count up from 0 per
+// socket, as the Node server's do.
+type ackTable struct {
+	mu      sync.Mutex
+	next    uint64
+	pending map[uint64]*pendingAck
+	closed  bool
+}
+
+// register stores cb and returns its id; with timeout > 0 the callback gets
+// ErrAckTimeout when the client does not answer in time. ok is false when
+// the socket is already gone (cb has then been called with
+// ErrAckDisconnected).
+func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
+	p := &pendingAck{cb: cb}
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		p.fire(nil, ErrAckDisconnected, log)
+		return 0, false
+	}
+	id = t.next
+	t.next++
+	if t.pending == nil {
+		t.pending = map[uint64]*pendingAck{}
+	}
+	t.pending[id] = p
+	if timeout > 0 {
+		p.timer = time.AfterFunc(timeout, func() {
+			if t.take(id) != nil {
+				p.fire(nil, ErrAckTimeout, log)
+			}
+		})
+	}
+	t.mu.Unlock()
+	return id, true
+}
+
+func (t *ackTable) take(id uint64) *pendingAck {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.pending[id]
+	delete(t.pending, id)
+	return p
+}
+
+// resolve delivers the client's answer; false means no such pending ack.
+func (t *ackTable) resolve(id uint64, args [][]byte, log func(string, ...any)) bool {
+	p := t.take(id)
+	if p == nil {
+		return false
+	}
+	p.fire(args, nil, log)
+	return true
+}
+
+// cancel drops a pending ack whose packet could not be queued.
+func (t *ackTable) cancel(id uint64, err error, log func(string, ...any)) {
+	if p := t.take(id); p != nil {
+		p.fire(nil, err, log)
+	}
+}
+
+// failAll fails every pending ack (the socket disconnected) and refuses new
+// ones.
+func (t *ackTable) failAll(err error, log func(string, ...any)) {
+	t.mu.Lock()
+	pending := t.pending
+	t.pending = nil
+	t.closed = true
+	t.mu.Unlock()
+	for _, p := range pending {
+		p.fire(nil, err, log)
+	}
+}
+
+// Ack answers the client's callback for this event with args (raw JSON,
+// or text that is sent as a JSON string). Only the first Ack of an event,
+// across all its listeners, is sent; later calls return ErrAckAlreadySent.
+func (ep *EventPayload) Ack(args ...[]byte) error {
+	if !ep.HasAck {
+		return ErrAckNotRequested
+	}
+	if ep.Kws == nil || !ep.Kws.IsAlive() {
+		return ErrorInvalidConnection
+	}
+	if ep.ackSent != nil && !ep.ackSent.CompareAndSwap(false, true) {
+		return ErrAckAlreadySent
+	}
+	return ep.Kws.send(appendAck(nil, ep.Kws.nsp.name, ep.AckID, args))
+}

@@ -1,0 +1,260 @@
+package socketio
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Socket.IO layer errors, the disconnect reasons of a bad packet.
+var (
+	// ErrInvalidAuthPayload is the CONNECT_ERROR cause when the auth payload
+	// is not a JSON object or exceeds MaxAuthPayload.
+	ErrInvalidAuthPayload = errors.New("socketio: invalid auth payload in SIO CONNECT")
+	// ErrInvalidNamespace is the CONNECT_ERROR cause for a namespace that is
+	// not served.
+	ErrInvalidNamespace = errors.New("socketio: invalid namespace")
+	// ErrTooManyArgs is the disconnect reason when an EVENT or ACK holds
+	// more than MaxEventArgs elements.
+	ErrTooManyArgs = errors.New("socketio: packet exceeds MaxEventArgs")
+	// ErrBinaryNotSupported is the disconnect reason for a binary packet the
+	// server cannot take yet.
+	ErrBinaryNotSupported = errors.New("socketio: binary packets are not supported")
+	// ErrReservedEventReceived is the disconnect reason when a client emits
+	// a name the protocol reserves (connect, disconnect, ...).
+	ErrReservedEventReceived = errors.New("socketio: client emitted a reserved event name")
+)
+
+// client is the Socket.IO side of one Engine.IO session: it holds the
+// session's sockets, one per connected namespace, and routes packets.
+type client struct {
+	srv     *Server
+	h       *handler
+	sess    *session
+	mu      sync.Mutex
+	sockets map[string]*Websocket
+	// everConnected turns true at the first namespace connect; until then
+	// HandshakeTimeout applies.
+	everConnected atomic.Bool
+}
+
+func (c *client) connected() bool { return c.everConnected.Load() }
+
+func (c *client) socket(nsp string) *Websocket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *client) removeSocket(kws *Websocket) {
+	c.mu.Lock()
+	if c.sockets[kws.nsp.name] == kws {
+		delete(c.sockets, kws.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// closeIfIdle closes the session gracefully once no namespace is connected
+// (after a server-side Close).
+func (c *client) closeIfIdle() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0
+	c.mu.Unlock()
+	if idle {
+		c.sess.close(nil, true)
+	}
+}
+
+// onMessage handles one Engine.IO message: a Socket.IO packet.
+func (c *client) onMessage(s *session, data []byte, binary bool) error {
+	if binary {
+		return ErrBinaryNotSupported
+	}
+	pkt, err := decodeSIOPacket(data)
+	if err != nil {
+		if pkt.Type == sioConnect && errors.Is(err, ErrInvalidJSON) && len(data) > 0 && data[0] == '0' {
+			c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
+			return nil
+		}
+		return fmt.Errorf("%w: %q", err, truncate(data, 64))
+	}
+	switch pkt.Type {
+	case sioConnect:
+		c.connect(pkt)
+		return nil
+	case sioDisconnect:
+		if kws := c.socket(pkt.Nsp); kws != nil {
+			kws.disconnect(nil, false)
+		}
+		return nil
+	case sioEvent:
+		if kws := c.socket(pkt.Nsp); kws != nil {
+			return kws.onEvent(pkt)
+		}
+		return nil
+	case sioAck:
+		if kws := c.socket(pkt.Nsp); kws != nil {
+			return kws.onAck(pkt)
+		}
+		return nil
+	case sioBinaryEvent, sioBinaryAck:
+		return ErrBinaryNotSupported
+	}
+	return fmt.Errorf("%w: packet type %d from a client", ErrInvalidPacket, pkt.Type)
+}
+
+func truncate(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// refuse answers a CONNECT with CONNECT_ERROR.
+func (c *client) refuse(nsp, message string, data []byte) {
+	c.sess.cfg.log("warn", "namespace connect refused", "namespace", nsp, "reason", message, "remote", c.sess.remoteAddr())
+	_ = c.sess.send(outPacket{data: appendConnectError(nil, nsp, message, data)})
+}
+
+// connect handles a CONNECT for a namespace: check it, run the middlewares,
+// reply, then run the New callback and the EventConnect listeners.
+func (c *client) connect(pkt sioPacket) {
+	nsp := c.srv.lookupNamespace(pkt.Nsp)
+	if nsp == nil {
+		c.refuse(pkt.Nsp, "Invalid namespace", nil)
+		return
+	}
+	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
+		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
+		return
+	}
+	if c.socket(pkt.Nsp) != nil {
+		return // already connected: a duplicate CONNECT changes nothing
+	}
+	kws := newSocket(c, nsp, pkt.Data)
+	nsp.runMiddlewares(kws, func(err error) {
+		if err != nil {
+			var data []byte
+			var de interface{ Data() []byte }
+			if errors.As(err, &de) {
+				data = de.Data()
+			}
+			c.refuse(pkt.Nsp, err.Error(), data)
+			return
+		}
+		c.join(kws)
+	})
+}
+
+// join makes kws a connected socket.
+func (c *client) join(kws *Websocket) {
+	if c.sess.closed() {
+		return
+	}
+	c.mu.Lock()
+	if c.sockets == nil {
+		c.sockets = map[string]*Websocket{}
+	}
+	c.sockets[kws.nsp.name] = kws
+	c.mu.Unlock()
+	c.everConnected.Store(true)
+	kws.alive.Store(true)
+	c.srv.sockets.add(kws)
+	kws.nsp.add(kws)
+	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.UUID, ""))
+	if c.h.callback != nil {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					kws.logError("New callback panicked", "panic", r)
+					kws.fireEvent(EventError, nil, ErrListenerPanic)
+				}
+			}()
+			c.h.callback(kws)
+		}()
+	}
+	kws.fireEvent(EventConnect, nil, nil)
+}
+
+// onClose disconnects every socket of the session.
+func (c *client) onClose(s *session, reason error) {
+	c.mu.Lock()
+	socks := make([]*Websocket, 0, len(c.sockets))
+	for _, kws := range c.sockets {
+		socks = append(socks, kws)
+	}
+	c.mu.Unlock()
+	if reason != nil {
+		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
+	}
+	for _, kws := range socks {
+		kws.disconnect(reason, false)
+	}
+}
+
+// onWSPing reports a WebSocket PING control frame through EventPing.
+func (c *client) onWSPing(data []byte) {
+	c.mu.Lock()
+	socks := make([]*Websocket, 0, len(c.sockets))
+	for _, kws := range c.sockets {
+		socks = append(socks, kws)
+	}
+	c.mu.Unlock()
+	for _, kws := range socks {
+		kws.fireEvent(EventPing, data, nil)
+	}
+}
+
+// onEvent dispatches an inbound EVENT to the listeners.
+func (kws *Websocket) onEvent(pkt sioPacket) error {
+	cfg := kws.sess.cfg
+	name, args, err := parseEvent(pkt.Data, cfg.MaxEventNameLength)
+	if err != nil {
+		return err
+	}
+	if cfg.MaxEventArgs > 0 && len(args)+1 > cfg.MaxEventArgs {
+		return ErrTooManyArgs
+	}
+	if reservedEvents[name] {
+		return fmt.Errorf("%w: %q", ErrReservedEventReceived, name)
+	}
+	switch name {
+	case EventClose, EventError, EventPing, EventPong:
+		// Lifecycle names of this API: a client cannot fire them.
+		cfg.log("warn", "dropped client event named like a lifecycle event", "event", name, "socket", kws.UUID)
+		return nil
+	}
+	ep := &EventPayload{
+		Kws:              kws,
+		Name:             name,
+		SocketUUID:       kws.GetUUID(),
+		SocketAttributes: kws.attributesSnapshot(),
+		Args:             args,
+		AckID:            pkt.ID,
+		HasAck:           pkt.HasID,
+	}
+	if len(args) > 0 {
+		ep.Data = args[0]
+	}
+	if pkt.HasID {
+		ep.ackSent = new(atomic.Bool)
+	}
+	kws.dispatch(ep)
+	return nil
+}
+
+// onAck delivers the client's answer to an outbound ack.
+func (kws *Websocket) onAck(pkt sioPacket) error {
+	args, err := splitArray(pkt.Data)
+	if err != nil {
+		return err
+	}
+	if max := kws.sess.cfg.MaxEventArgs; max > 0 && len(args) > max {
+		return ErrTooManyArgs
+	}
+	if !kws.acks.resolve(pkt.ID, args, kws.logError) {
+		kws.sess.cfg.log("warn", "ack for an unknown id ignored", "socket", kws.UUID, "id", pkt.ID)
+	}
+	return nil
+}

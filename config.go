@@ -1,0 +1,182 @@
+package socketio
+
+import (
+	"errors"
+	"time"
+)
+
+// Tunables. They are read once, when New (or NewServer) is called, into a
+// Config snapshot; sessions then keep the snapshot they started with, so a
+// running session never sees a half-changed value. Set them in init() or
+// early in main, before New.
+var (
+	// PingInterval is how often the server sends an Engine.IO PING.
+	PingInterval = 25 * time.Second
+	// PingTimeout is how long the server waits for the PONG answering a PING
+	// before it drops the connection. It is advertised to the client too.
+	PingTimeout = 20 * time.Second
+	// HandshakeTimeout bounds the time between the Engine.IO OPEN and the
+	// client's first Socket.IO CONNECT. Zero disables it.
+	HandshakeTimeout = 10 * time.Second
+	// CloseTimeout bounds how long a server-side close waits for the queued
+	// packets (the DISCONNECT among them) to reach the client.
+	CloseTimeout = 5 * time.Second
+	// WriteTimeout bounds one write to a WebSocket; zero means no deadline
+	// (a peer that stops reading is then caught by the heartbeat and the
+	// send queue bound).
+	WriteTimeout time.Duration
+	// MaxPayload is the largest inbound WebSocket message and polling POST
+	// body, in bytes. It is advertised to the client as maxPayload, and the
+	// official client never sends a polling batch larger than it.
+	MaxPayload int64 = 1_000_000
+	// MaxAuthPayload bounds the JSON auth object of a Socket.IO CONNECT.
+	// Zero disables the bound.
+	MaxAuthPayload = 8 * 1024
+	// MaxBatchPackets bounds the number of Engine.IO packets in one batched
+	// WebSocket frame (0x1E separated). A polling POST may carry any number
+	// of packets within MaxPayload, as the official client batches freely.
+	MaxBatchPackets = 256
+	// MaxEventNameLength bounds an inbound event name, in bytes.
+	MaxEventNameLength = 256
+	// MaxEventArgs bounds the number of elements of an inbound EVENT or ACK
+	// array, the event name included. Zero disables the bound.
+	MaxEventArgs = 256
+	// OutboundAckTimeout is the default deadline of EmitWithAck and
+	// EmitWithAckArgs.
+	OutboundAckTimeout = 30 * time.Second
+	// SendQueueSize is the capacity, in packets, of a WebSocket connection's
+	// send queue.
+	SendQueueSize = 100
+	// DropFramesOnOverflow chooses what a full send queue does: when false
+	// (the default) the connection is closed with ErrSendQueueClosed; when
+	// true the packet is dropped and EventError fires with
+	// ErrSendQueueOverflow.
+	DropFramesOnOverflow = false
+	// EnablePolling makes the handler serve HTTP long-polling (and the
+	// upgrade from polling to WebSocket). Unlike the middleware this package
+	// replaces, it defaults to true: the official client starts on polling.
+	EnablePolling = true
+	// PollingMaxBufferSize bounds one polling response body, in bytes;
+	// packets beyond it wait for the next GET. An inbound POST is bounded by
+	// MaxPayload.
+	PollingMaxBufferSize = 1_000_000
+	// MaxPollWait bounds how long a long-polling GET waits for packets
+	// before it is answered with a NOOP.
+	MaxPollWait = 30 * time.Second
+	// PollQueueMaxFrames is the capacity, in packets, of a polling session's
+	// send queue.
+	PollQueueMaxFrames = 1024
+	// PongTimeout is kept for source compatibility.
+	//
+	// Deprecated: the heartbeat uses PingInterval and PingTimeout.
+	PongTimeout = 20 * time.Second
+	// RetrySendTimeout is kept for source compatibility.
+	//
+	// Deprecated: every packet is written once by the connection's worker;
+	// there is nothing to retry.
+	RetrySendTimeout = 20 * time.Millisecond
+	// MaxSendRetry is kept for source compatibility.
+	//
+	// Deprecated: see RetrySendTimeout.
+	MaxSendRetry = 5
+	// ReadTimeout is kept for source compatibility.
+	//
+	// Deprecated: the read loop blocks in one read; it is not consulted.
+	ReadTimeout = 10 * time.Millisecond
+
+	// ErrSendQueueOverflow is reported through EventError when a packet is
+	// dropped because the send queue was full and DropFramesOnOverflow is
+	// true.
+	ErrSendQueueOverflow = errors.New("socketio: send queue overflow, frame dropped")
+)
+
+// Logger, when not nil, receives every warning and error the package
+// reports: level is "warn" or "error", msg a short stable description, and
+// fields a flat key/value list of context. It must be safe for concurrent
+// use and must not block. Set it before serving connections.
+var Logger func(level, msg string, fields ...any)
+
+// Config is a snapshot of the tunables, held by a Server. DefaultConfig
+// reads the package-level variables; NewServer takes a Config directly, so
+// two servers in one process (or tests in parallel) do not share settings.
+type Config struct {
+	PingInterval         time.Duration
+	PingTimeout          time.Duration
+	HandshakeTimeout     time.Duration
+	CloseTimeout         time.Duration
+	WriteTimeout         time.Duration
+	MaxPayload           int64
+	MaxAuthPayload       int
+	MaxBatchPackets      int
+	MaxEventNameLength   int
+	MaxEventArgs         int
+	OutboundAckTimeout   time.Duration
+	SendQueueSize        int
+	DropFramesOnOverflow bool
+	EnablePolling        bool
+	PollingMaxBufferSize int
+	MaxPollWait          time.Duration
+	PollQueueMaxFrames   int
+	// Logger receives warnings and errors; nil is silent.
+	Logger func(level, msg string, fields ...any)
+}
+
+// DefaultConfig returns the current values of the package-level tunables.
+func DefaultConfig() Config {
+	return Config{
+		PingInterval:         PingInterval,
+		PingTimeout:          PingTimeout,
+		HandshakeTimeout:     HandshakeTimeout,
+		CloseTimeout:         CloseTimeout,
+		WriteTimeout:         WriteTimeout,
+		MaxPayload:           MaxPayload,
+		MaxAuthPayload:       MaxAuthPayload,
+		MaxBatchPackets:      MaxBatchPackets,
+		MaxEventNameLength:   MaxEventNameLength,
+		MaxEventArgs:         MaxEventArgs,
+		OutboundAckTimeout:   OutboundAckTimeout,
+		SendQueueSize:        SendQueueSize,
+		DropFramesOnOverflow: DropFramesOnOverflow,
+		EnablePolling:        EnablePolling,
+		PollingMaxBufferSize: PollingMaxBufferSize,
+		MaxPollWait:          MaxPollWait,
+		PollQueueMaxFrames:   PollQueueMaxFrames,
+		Logger:               Logger,
+	}
+}
+
+// normalized fills zero values with working defaults.
+func (c Config) normalized() Config {
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = 1_000_000
+	}
+	if c.SendQueueSize <= 0 {
+		c.SendQueueSize = 100
+	}
+	if c.PollQueueMaxFrames <= 0 {
+		c.PollQueueMaxFrames = 1 << 30
+	}
+	if c.PollingMaxBufferSize <= 0 {
+		c.PollingMaxBufferSize = int(c.MaxPayload)
+	}
+	if c.MaxPollWait <= 0 {
+		c.MaxPollWait = c.PingInterval + c.PingTimeout
+	}
+	return c
+}
+
+// log reports through the configured Logger, never letting a faulty hook
+// take a connection down.
+func (c *Config) log(level, msg string, fields ...any) {
+	if c.Logger == nil {
+		return
+	}
+	defer func() { _ = recover() }()
+	c.Logger(level, msg, fields...)
+}

@@ -1,0 +1,224 @@
+package socketio
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gofiber/contrib/v3/websocket"
+	"github.com/gofiber/fiber/v3"
+)
+
+// Engine.IO HTTP error codes and messages (engine.io-protocol v4), answered
+// as JSON with status 400 (403 for Forbidden).
+const (
+	codeUnknownTransport   = 0
+	codeUnknownSID         = 1
+	codeBadHandshakeMethod = 2
+	codeBadRequest         = 3
+	codeForbidden          = 4
+	codeUnsupportedVersion = 5
+)
+
+var engineErrorMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+// engine is the Engine.IO server behind one handler: it routes HTTP
+// requests to sessions, opens sessions and upgrades them. It knows nothing
+// of Socket.IO: newHandler gives each session the layer above.
+type engine struct {
+	cfg        *Config
+	newHandler func(*session) engineHandler
+	upgrader   fiber.Handler
+	sessions   sync.Map // sid -> *session
+	count      atomic.Int64
+	closing    atomic.Bool
+	wg         sync.WaitGroup
+}
+
+func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
+	e := &engine{cfg: cfg, newHandler: newHandler}
+	e.upgrader = websocket.New(e.serveWebSocket, wsConfig...)
+	return e
+}
+
+// serve is the fiber handler: GET and POST for polling, GET with an upgrade
+// for WebSocket, OPTIONS for preflight.
+func (e *engine) serve(c fiber.Ctx) error {
+	args := c.RequestCtx().QueryArgs()
+	transport := string(args.Peek("transport"))
+	if transport != "websocket" && (transport != "polling" || !e.cfg.EnablePolling) {
+		return e.httpError(c, codeUnknownTransport, "transport", transport)
+	}
+	if string(args.Peek("EIO")) != "4" {
+		return e.httpError(c, codeUnsupportedVersion, "EIO", string(args.Peek("EIO")))
+	}
+	if c.Method() == fiber.MethodOptions {
+		return c.SendStatus(fiber.StatusNoContent)
+	}
+	if e.closing.Load() {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"code": codeBadRequest, "message": "Server shutting down"})
+	}
+	sid := string(args.Peek("sid"))
+	if transport == "websocket" {
+		if !websocket.IsWebSocketUpgrade(c) {
+			return e.httpError(c, codeBadRequest, "reason", "websocket transport without an upgrade request")
+		}
+		if sid != "" {
+			s := e.lookup(sid)
+			if s == nil {
+				return e.httpError(c, codeUnknownSID, "sid", sid)
+			}
+			if s.transport.Load() != onPolling || !s.claimUpgrade() {
+				return e.httpError(c, codeBadRequest, "reason", "session already upgraded or upgrading", "sid", sid)
+			}
+		}
+		return e.upgrader(c)
+	}
+	if sid == "" {
+		if c.Method() != fiber.MethodGet {
+			return e.httpError(c, codeBadHandshakeMethod, "method", c.Method())
+		}
+		return e.handshakePolling(c)
+	}
+	s := e.lookup(sid)
+	if s == nil {
+		return e.httpError(c, codeUnknownSID, "sid", sid,
+			"hint", "the session is closed, or this node never had it: behind a load balancer, polling needs sticky sessions")
+	}
+	if s.transport.Load() != onPolling {
+		return e.httpError(c, codeBadRequest, "reason", "polling request on a session upgraded to websocket", "sid", sid)
+	}
+	switch c.Method() {
+	case fiber.MethodGet:
+		return s.pollGet(c)
+	case fiber.MethodPost:
+		return s.pollPost(c)
+	}
+	return e.httpError(c, codeBadRequest, "method", c.Method())
+}
+
+// httpError answers an Engine.IO HTTP error and logs why.
+func (e *engine) httpError(c fiber.Ctx, code int, fields ...any) error {
+	status := fiber.StatusBadRequest
+	if code == codeForbidden {
+		status = fiber.StatusForbidden
+	}
+	msg := engineErrorMessages[code]
+	e.cfg.log("warn", "engine.io request refused: "+msg, append([]any{"code", code, "remote", c.IP()}, fields...)...)
+	c.Status(status)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.SendString(`{"code":` + strconv.Itoa(code) + `,"message":"` + msg + `"}`)
+}
+
+func (e *engine) lookup(sid string) *session {
+	if v, ok := e.sessions.Load(sid); ok {
+		return v.(*session)
+	}
+	return nil
+}
+
+func (e *engine) remove(s *session) {
+	if _, ok := e.sessions.LoadAndDelete(s.sid); ok {
+		e.count.Add(-1)
+	}
+}
+
+// open creates and registers a session and starts its worker. A session
+// that starts on a WebSocket gets its OPEN packet queued first.
+func (e *engine) open(req *requestInfo, w *wsConn) *session {
+	kind := onPolling
+	if w != nil {
+		kind = onWebSocket
+	}
+	s := newSession(e, newSID(), kind, req)
+	if w != nil {
+		s.ws = w
+		s.prepareConn(w)
+		s.q.pushTail(outPacket{data: e.openPacket(s.sid, false)})
+	}
+	s.handler = e.newHandler(s)
+	e.sessions.Store(s.sid, s)
+	e.count.Add(1)
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		s.run()
+	}()
+	return s
+}
+
+// openPacket is the Engine.IO OPEN packet for a session.
+func (e *engine) openPacket(sid string, upgrades bool) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, eioOpen)
+	b = append(b, `{"sid":"`...)
+	b = append(b, sid...)
+	if upgrades {
+		b = append(b, `","upgrades":["websocket"],"pingInterval":`...)
+	} else {
+		b = append(b, `","upgrades":[],"pingInterval":`...)
+	}
+	b = strconv.AppendInt(b, e.cfg.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, e.cfg.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, e.cfg.MaxPayload, 10)
+	return append(b, '}')
+}
+
+// handshakePolling opens a polling session; the OPEN packet is the body.
+func (e *engine) handshakePolling(c fiber.Ctx) error {
+	s := e.open(requestFromCtx(c), nil)
+	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
+	return c.Send(e.openPacket(s.sid, true))
+}
+
+// serveWebSocket runs on the upgraded connection until it closes.
+func (e *engine) serveWebSocket(conn *websocket.Conn) {
+	w := newWSConn(conn)
+	if sid := conn.Query("sid"); sid != "" {
+		s := e.lookup(sid)
+		if s == nil {
+			w.shutdown(0)
+			return
+		}
+		s.prepareConn(w)
+		if !s.serveUpgrade(w) {
+			s.upgradeClaim.Store(false)
+			s.upgrading.Store(false)
+			w.shutdown(upgradeTimeout)
+			return
+		}
+		s.readLoop(w)
+		<-s.workerDone
+		return
+	}
+	s := e.open(requestFromConn(conn), w)
+	s.readLoop(w)
+	<-s.workerDone
+}
+
+// closeAll closes every session (Shutdown).
+func (e *engine) closeAll(reason error) {
+	e.closing.Store(true)
+	e.sessions.Range(func(_, v any) bool {
+		v.(*session).close(reason, true)
+		return true
+	})
+}
+
+// newSID returns a random 20-character session id.
+func newSID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

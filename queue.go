@@ -1,0 +1,155 @@
+package socketio
+
+import "sync"
+
+// outPacket is one Engine.IO packet waiting to be written: text packets
+// carry their type digit ("42[...]"), binary packets their raw bytes. data is
+// never modified after it is queued, so one broadcast buffer is shared by
+// every receiver's queue.
+type outPacket struct {
+	data   []byte
+	binary bool
+	// ctrl, when not zero, is a WebSocket control opcode (a PONG answering
+	// the client's PING); polling skips such packets.
+	ctrl byte
+}
+
+// sendQueue is a connection's bounded send queue. Producers (emits from any
+// goroutine) append under a mutex; the consumer takes everything queued in
+// one swap, so a burst costs one wake-up and one write, not one per packet.
+type sendQueue struct {
+	mu     sync.Mutex
+	items  []outPacket
+	spare  []outPacket
+	limit  int
+	closed bool
+	// notify holds at most one pending wake-up for the consumer.
+	notify chan struct{}
+}
+
+// errQueueFull is the internal signal that push refused a packet because the
+// queue is at its limit.
+var errQueueFull = ErrSendQueueOverflow
+
+func newSendQueue(limit int) *sendQueue {
+	return &sendQueue{limit: limit, notify: make(chan struct{}, 1)}
+}
+
+// push appends p. It returns ErrSendQueueClosed after close and errQueueFull
+// when the queue holds limit packets already.
+func (q *sendQueue) push(p outPacket) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrSendQueueClosed
+	}
+	if len(q.items) >= q.limit {
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.items = append(q.items, p)
+	q.mu.Unlock()
+	q.wake()
+	return nil
+}
+
+// pushControl queues a control packet (PING, NOOP, CLOSE) ahead of the
+// application's packets and outside the limit, so heartbeats are never
+// starved or refused because of application traffic.
+func (q *sendQueue) pushControl(p outPacket) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.items = append(q.items, outPacket{})
+	copy(q.items[1:], q.items)
+	q.items[0] = p
+	q.mu.Unlock()
+	q.wake()
+}
+
+// pushTail queues a packet after everything already queued, outside the
+// limit (the closing packets).
+func (q *sendQueue) pushTail(p outPacket) {
+	q.mu.Lock()
+	if !q.closed {
+		q.items = append(q.items, p)
+	}
+	q.mu.Unlock()
+	q.wake()
+}
+
+func (q *sendQueue) wake() {
+	select {
+	case q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything queued; the caller hands the slice back with
+// recycle once written, so a steady connection allocates no queue memory.
+func (q *sendQueue) take() []outPacket {
+	q.mu.Lock()
+	items := q.items
+	q.items = q.spare[:0]
+	q.spare = nil
+	q.mu.Unlock()
+	return items
+}
+
+// takeUpTo returns queued packets whose total size stays within maxBytes
+// (at least one packet), leaving the rest queued.
+func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n, size := 0, 0
+	for n < len(q.items) {
+		size += len(q.items[n].data) + 1
+		if n > 0 && size > maxBytes {
+			break
+		}
+		n++
+	}
+	out := make([]outPacket, n)
+	copy(out, q.items[:n])
+	rest := copy(q.items, q.items[n:])
+	clear(q.items[rest:])
+	q.items = q.items[:rest]
+	return out
+}
+
+// recycle gives a taken slice back for reuse.
+func (q *sendQueue) recycle(items []outPacket) {
+	clear(items)
+	if cap(items) > 4096 {
+		return
+	}
+	q.mu.Lock()
+	if q.spare == nil {
+		q.spare = items[:0]
+	}
+	q.mu.Unlock()
+}
+
+// len reports how many packets are queued.
+func (q *sendQueue) len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items)
+}
+
+// close refuses further pushes; queued packets stay for a final flush.
+func (q *sendQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.wake()
+}
+
+// setLimit changes the bound (the transport changed).
+func (q *sendQueue) setLimit(limit int) {
+	q.mu.Lock()
+	q.limit = limit
+	q.mu.Unlock()
+}

@@ -1,0 +1,65 @@
+package socketio
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// EventCallback is a listener registered with On.
+type EventCallback func(payload *EventPayload)
+
+// registry maps event names to listeners. Reads are lock-free (one atomic
+// load of an immutable map); On copies the map under a mutex, which is rare
+// next to dispatch.
+type registry struct {
+	mu sync.Mutex
+	m  atomic.Pointer[map[string][]EventCallback]
+}
+
+func (r *registry) on(event string, cb EventCallback) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := map[string][]EventCallback{}
+	if old := r.m.Load(); old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	list := next[event]
+	next[event] = append(list[:len(list):len(list)], cb)
+	r.m.Store(&next)
+}
+
+func (r *registry) get(event string) []EventCallback {
+	if m := r.m.Load(); m != nil {
+		return (*m)[event]
+	}
+	return nil
+}
+
+// socketIndex is the live-connection index: socket id to socket, for
+// EmitTo, EmitToList and Broadcast.
+type socketIndex struct {
+	m sync.Map // string -> *Websocket
+}
+
+func (x *socketIndex) add(kws *Websocket) bool {
+	_, loaded := x.m.LoadOrStore(kws.GetUUID(), kws)
+	return !loaded
+}
+
+func (x *socketIndex) get(id string) *Websocket {
+	if v, ok := x.m.Load(id); ok {
+		return v.(*Websocket)
+	}
+	return nil
+}
+
+// remove deletes id only while it still maps to kws.
+func (x *socketIndex) remove(id string, kws *Websocket) {
+	x.m.CompareAndDelete(id, kws)
+}
+
+func (x *socketIndex) each(fn func(*Websocket) bool) {
+	x.m.Range(func(_, v any) bool { return fn(v.(*Websocket)) })
+}

@@ -1,0 +1,110 @@
+package socketio
+
+import (
+	"strings"
+
+	"github.com/gofiber/contrib/v3/websocket"
+	"github.com/gofiber/fiber/v3"
+)
+
+// requestInfo is what a socket keeps of the request that opened its
+// session: fasthttp recycles the request context, so polling sessions take
+// a copy at the handshake; WebSocket sessions read the copy the websocket
+// middleware made.
+type requestInfo struct {
+	locals  map[string]any
+	params  map[string]string
+	query   map[string]string
+	cookies map[string]string
+	headers map[string]string
+	ip      string
+	conn    *websocket.Conn
+}
+
+func requestFromCtx(c fiber.Ctx) *requestInfo {
+	r := &requestInfo{
+		locals:  map[string]any{},
+		params:  map[string]string{},
+		query:   map[string]string{},
+		cookies: map[string]string{},
+		headers: map[string]string{},
+		ip:      c.IP(),
+	}
+	rc := c.RequestCtx()
+	rc.VisitUserValues(func(k []byte, v any) { r.locals[string(k)] = v })
+	for _, name := range c.Route().Params {
+		r.params[name] = c.Params(name)
+	}
+	for k, v := range rc.QueryArgs().All() {
+		r.query[string(k)] = string(v)
+	}
+	for k, v := range rc.Request.Header.Cookies() {
+		r.cookies[string(k)] = string(v)
+	}
+	for k, v := range rc.Request.Header.All() {
+		r.headers[string(k)] = string(v)
+	}
+	return r
+}
+
+func requestFromConn(conn *websocket.Conn) *requestInfo {
+	return &requestInfo{conn: conn, ip: conn.IP()}
+}
+
+func lookupDefault(m map[string]string, key string, def []string) string {
+	if v, ok := m[key]; ok {
+		return v
+	}
+	if len(def) > 0 {
+		return def[0]
+	}
+	return ""
+}
+
+// Local returns a request local.
+func (r *requestInfo) Local(key string) any {
+	if r.conn != nil {
+		return r.conn.Locals(key)
+	}
+	return r.locals[key]
+}
+
+// Param returns a route parameter.
+func (r *requestInfo) Param(key string, def ...string) string {
+	if r.conn != nil {
+		return r.conn.Params(key, def...)
+	}
+	return lookupDefault(r.params, key, def)
+}
+
+// Query returns a query-string value.
+func (r *requestInfo) Query(key string, def ...string) string {
+	if r.conn != nil {
+		return r.conn.Query(key, def...)
+	}
+	return lookupDefault(r.query, key, def)
+}
+
+// Cookie returns a cookie value.
+func (r *requestInfo) Cookie(key string, def ...string) string {
+	if r.conn != nil {
+		return r.conn.Cookies(key, def...)
+	}
+	return lookupDefault(r.cookies, key, def)
+}
+
+// Header returns a request header (case-insensitive).
+func (r *requestInfo) Header(key string, def ...string) string {
+	if r.conn != nil {
+		return r.conn.Headers(key, def...)
+	}
+	for k, v := range r.headers {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	if len(def) > 0 {
+		return def[0]
+	}
+	return ""
+}

@@ -1,0 +1,335 @@
+package socketio
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Engine.IO session states and reasons. The reasons are what EventDisconnect
+// receives as EventPayload.Error (nil for a clean close).
+var (
+	// ErrHeartbeatTimeout is the disconnect reason when the client did not
+	// answer a PING within PingTimeout.
+	ErrHeartbeatTimeout = errors.New("socketio: heartbeat timeout")
+	// ErrSendQueueClosed is the disconnect reason when the send queue was
+	// full and DropFramesOnOverflow is false, and the error an emit returns
+	// on a closed connection.
+	ErrSendQueueClosed = errors.New("socketio: send queue overflow")
+	// ErrTransportClosed is the disconnect reason when the transport closed
+	// under the session (the client went away or the network failed).
+	ErrTransportClosed = errors.New("socketio: transport closed")
+	// ErrServerShutdown is the disconnect reason when Shutdown closed the
+	// session.
+	ErrServerShutdown = errors.New("socketio: server shutting down")
+	// ErrPollingBodyTooLarge is the disconnect reason when a polling POST
+	// body exceeded MaxPayload (answered with HTTP 413).
+	ErrPollingBodyTooLarge = errors.New("socketio: polling POST body exceeds MaxPayload")
+	// ErrDuplicatePoll is the disconnect reason when a client sent a second
+	// polling GET while one was pending, which the protocol forbids.
+	ErrDuplicatePoll = errors.New("socketio: overlapping polling GET requests")
+	// ErrBatchPacketsExceeded is the disconnect reason when a batched
+	// WebSocket frame held more than MaxBatchPackets packets.
+	ErrBatchPacketsExceeded = errors.New("socketio: batched frame exceeds MaxBatchPackets")
+	// ErrUnknownEIOPacket is the disconnect reason for an Engine.IO packet
+	// of unknown type or out of place.
+	ErrUnknownEIOPacket = errors.New("socketio: unknown or unexpected Engine.IO packet")
+	// ErrHandshakeTimeout is the disconnect reason when no Socket.IO CONNECT
+	// arrived within HandshakeTimeout.
+	ErrHandshakeTimeout = errors.New("socketio: no Socket.IO CONNECT within HandshakeTimeout")
+)
+
+// errClientClose marks a close the client asked for (an Engine.IO CLOSE
+// packet or a clean WebSocket close); listeners see a nil reason.
+var errClientClose = errors.New("socketio: client closed the connection")
+
+const (
+	onPolling int32 = iota
+	onWebSocket
+)
+
+// engineHandler is what the Engine.IO layer calls; the Socket.IO layer
+// implements it. The engine knows nothing of namespaces, events or acks.
+type engineHandler interface {
+	// onMessage receives an Engine.IO MESSAGE; a returned error closes the
+	// session with that reason.
+	onMessage(s *session, data []byte, binary bool) error
+	// onClose runs once when the session ends, with the reason.
+	onClose(s *session, reason error)
+}
+
+// session is one Engine.IO session. It outlives its transport: it starts on
+// polling or WebSocket and can move from polling to WebSocket. Its worker
+// goroutine owns every write (WebSocket frames, or the hand-off to a pending
+// polling GET) and drives the heartbeat.
+type session struct {
+	eng     *engine
+	cfg     *Config
+	sid     string
+	req     *requestInfo
+	handler engineHandler
+
+	q            *sendQueue
+	transport    atomic.Int32
+	upgradeClaim atomic.Bool
+	upgrading    atomic.Bool
+
+	// ws is the WebSocket once the session is on it; only the worker
+	// writes to it.
+	wsMu sync.Mutex
+	ws   *wsConn
+	// switched tells the worker the transport changed.
+	switched chan struct{}
+
+	// polling state: one GET and one POST at a time.
+	getActive atomic.Bool
+	pollWake  chan struct{}
+	postMu    sync.Mutex
+
+	// heartbeat: the reader signals pongs and other traffic.
+	pong chan struct{}
+	seen atomic.Bool
+
+	closeOnce   sync.Once
+	closeReq    chan struct{}
+	closeReason error
+	graceful    bool
+	done        chan struct{}
+	workerDone  chan struct{}
+}
+
+func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session {
+	s := &session{
+		eng:        eng,
+		cfg:        eng.cfg,
+		sid:        sid,
+		req:        req,
+		switched:   make(chan struct{}, 1),
+		pollWake:   make(chan struct{}, 1),
+		pong:       make(chan struct{}, 1),
+		closeReq:   make(chan struct{}),
+		done:       make(chan struct{}),
+		workerDone: make(chan struct{}),
+	}
+	limit := eng.cfg.PollQueueMaxFrames
+	if kind == onWebSocket {
+		limit = eng.cfg.SendQueueSize
+	}
+	s.q = newSendQueue(limit)
+	s.transport.Store(kind)
+	return s
+}
+
+// send queues an application packet. A full queue either drops the packet
+// (DropFramesOnOverflow) and returns ErrSendQueueOverflow, or closes the
+// session and returns ErrSendQueueClosed.
+func (s *session) send(p outPacket) error {
+	err := s.q.push(p)
+	if err == errQueueFull {
+		if s.cfg.DropFramesOnOverflow {
+			return ErrSendQueueOverflow
+		}
+		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.limit)
+		s.close(ErrSendQueueClosed, false)
+		return ErrSendQueueClosed
+	}
+	return err
+}
+
+// close ends the session once. A graceful close first delivers what is
+// queued (bounded by CloseTimeout); otherwise queued packets are dropped.
+func (s *session) close(reason error, graceful bool) {
+	s.closeOnce.Do(func() {
+		s.closeReason = reason
+		s.graceful = graceful
+		close(s.closeReq)
+	})
+}
+
+// closed reports whether the session has ended or is ending.
+func (s *session) closed() bool {
+	select {
+	case <-s.closeReq:
+		return true
+	default:
+		return false
+	}
+}
+
+// received is called by a transport's reader for every inbound packet; it
+// handles the Engine.IO level and passes messages up.
+func (s *session) received(typ byte, data []byte, binary bool) error {
+	s.seen.Store(true)
+	switch typ {
+	case eioPong:
+		select {
+		case s.pong <- struct{}{}:
+		default:
+		}
+		return nil
+	case eioMessage:
+		return s.handler.onMessage(s, data, binary)
+	case eioClose:
+		s.close(errClientClose, false)
+		return nil
+	case eioNoop:
+		return nil
+	}
+	return ErrUnknownEIOPacket
+}
+
+// run is the session's worker goroutine.
+func (s *session) run() {
+	defer close(s.workerDone)
+	pingTimer := time.NewTimer(s.cfg.PingInterval)
+	pongTimer := time.NewTimer(time.Hour)
+	pongTimer.Stop()
+	defer pingTimer.Stop()
+	defer pongTimer.Stop()
+	var handshake <-chan time.Time
+	if s.cfg.HandshakeTimeout > 0 {
+		t := time.NewTimer(s.cfg.HandshakeTimeout)
+		defer t.Stop()
+		handshake = t.C
+	}
+	for {
+		select {
+		case <-s.q.notify:
+			if err := s.deliver(); err != nil {
+				s.close(err, false)
+			}
+		case <-s.switched:
+			s.q.wake()
+		case <-pingTimer.C:
+			s.seen.Store(false)
+			s.q.pushControl(outPacket{data: pingPacket})
+			pongTimer.Reset(s.cfg.PingTimeout)
+		case <-s.pong:
+			pongTimer.Stop()
+			pingTimer.Reset(s.cfg.PingInterval)
+		case <-pongTimer.C:
+			if !s.seen.Load() {
+				s.close(ErrHeartbeatTimeout, false)
+				continue
+			}
+			// Other traffic proves the peer alive; ask again.
+			pingTimer.Reset(0)
+		case <-handshake:
+			if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
+				s.close(ErrHandshakeTimeout, false)
+			}
+		case <-s.closeReq:
+			s.finish()
+			return
+		}
+	}
+}
+
+var (
+	pingPacket  = []byte{eioPing}
+	noopPacket  = []byte{eioNoop}
+	closePacket = []byte{eioClose}
+)
+
+// deliver writes what is queued to the WebSocket, or wakes the pending
+// polling GET.
+func (s *session) deliver() error {
+	if s.transport.Load() == onWebSocket {
+		s.wsMu.Lock()
+		ws := s.ws
+		s.wsMu.Unlock()
+		if ws == nil {
+			return nil
+		}
+		items := s.q.take()
+		err := ws.writePackets(items, s.cfg.WriteTimeout)
+		s.q.recycle(items)
+		return err
+	}
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// finish runs on the worker when the session closes: it flushes what it
+// can, closes the transport, and tells the Socket.IO layer.
+func (s *session) finish() {
+	s.eng.remove(s)
+	reason := s.closeReason
+	if s.graceful {
+		s.q.pushTail(outPacket{data: closePacket})
+	}
+	s.q.close()
+	deadline := time.Now().Add(s.cfg.CloseTimeout)
+	if s.transport.Load() == onWebSocket {
+		s.wsMu.Lock()
+		ws := s.ws
+		s.wsMu.Unlock()
+		if ws != nil {
+			if s.graceful {
+				items := s.q.take()
+				_ = ws.writePackets(items, time.Until(deadline))
+			}
+			ws.shutdown(time.Until(deadline))
+		}
+	} else if s.graceful {
+		// A pending or the next GET takes the queued packets and the CLOSE.
+		for s.q.len() > 0 && time.Now().Before(deadline) {
+			select {
+			case s.pollWake <- struct{}{}:
+			default:
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	close(s.done)
+	if reason == errClientClose {
+		reason = nil
+	}
+	s.handler.onClose(s, reason)
+	s.wsMu.Lock()
+	ws := s.ws
+	s.wsMu.Unlock()
+	if ws != nil {
+		ws.shutdown(0)
+	}
+}
+
+// upgradeTo moves the session onto a WebSocket that completed the probe.
+func (s *session) upgradeTo(ws *wsConn) {
+	s.wsMu.Lock()
+	s.ws = ws
+	s.wsMu.Unlock()
+	s.q.setLimit(s.cfg.SendQueueSize)
+	s.transport.Store(onWebSocket)
+	s.upgrading.Store(false)
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+	select {
+	case s.switched <- struct{}{}:
+	default:
+	}
+}
+
+// claimUpgrade reserves the session for one upgrading WebSocket.
+func (s *session) claimUpgrade() bool { return s.upgradeClaim.CompareAndSwap(false, true) }
+
+// remoteAddr is the peer address for logs.
+func (s *session) remoteAddr() string {
+	if s.req != nil {
+		return s.req.ip
+	}
+	return ""
+}
+
+// isTimeout reports whether err is a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

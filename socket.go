@@ -1,0 +1,450 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/contrib/v3/websocket"
+	"github.com/google/uuid"
+)
+
+// Message types of Emit's optional mType argument (RFC 6455 section 11.8).
+const (
+	// TextMessage sends Emit's data as a JSON value or string.
+	TextMessage = 1
+	// BinaryMessage sends Emit's data as a binary attachment: the client
+	// receives a Buffer / ArrayBuffer.
+	BinaryMessage = 2
+	// CloseMessage denotes a close control message.
+	CloseMessage = 8
+	// PingMessage denotes a ping control message.
+	PingMessage = 9
+	// PongMessage denotes a pong control message.
+	PongMessage = 10
+)
+
+// Lifecycle events for On.
+const (
+	// EventMessage fires for socket.emit("message", ...) from the client.
+	EventMessage = "message"
+	// EventPing fires when a WebSocket PING control frame arrives.
+	EventPing = "ping"
+	// EventPong fires when an Engine.IO PONG answers the server's PING.
+	EventPong = "pong"
+	// EventDisconnect fires once when a socket disconnects, for whatever
+	// reason; EventPayload.Error holds the cause (nil for a clean close by
+	// either side).
+	EventDisconnect = "disconnect"
+	// EventConnect fires once after the handshake and the New callback;
+	// EventPayload.HandshakeAuth holds the client's auth payload.
+	EventConnect = "connect"
+	// EventClose fires when the server closes the socket with Close.
+	EventClose = "close"
+	// EventError fires for errors on a socket: a dropped packet, a panic in
+	// a listener, a refused emit.
+	EventError = "error"
+)
+
+// Errors of the socket API.
+var (
+	// ErrorInvalidConnection is returned when the addressed socket is gone.
+	ErrorInvalidConnection = errors.New("message cannot be delivered invalid/gone connection")
+	// ErrorUUIDDuplication is returned by SetUUID when the id is taken.
+	ErrorUUIDDuplication = errors.New("UUID already exists in the available connections pool")
+	// ErrReservedEventName is reported through EventError when code emits an
+	// event name the client reserves (connect, disconnect, ...).
+	ErrReservedEventName = errors.New("socketio: reserved event name cannot be emitted")
+)
+
+// reservedEvents are the names the client's Socket.IO layer reserves; they
+// can be neither emitted to nor received from a client.
+var reservedEvents = map[string]bool{
+	"connect": true, "connect_error": true, "disconnect": true,
+	"disconnecting": true, "newListener": true, "removeListener": true,
+}
+
+// EventPayload is what a listener receives.
+type EventPayload struct {
+	// Kws is the socket the event concerns.
+	Kws *Websocket
+	// Name is the event name.
+	Name string
+	// SocketUUID is the socket's id at dispatch time.
+	SocketUUID string
+	// SocketAttributes is a snapshot of the socket's attributes at dispatch
+	// time (nil when it has none).
+	SocketAttributes map[string]any
+	// Error is the cause of EventDisconnect and EventError.
+	Error error
+	// Data is the first argument (raw JSON), nil without arguments.
+	Data []byte
+	// Args are all the arguments, one raw JSON value each.
+	Args [][]byte
+	// AckID is the client's ack id, meaningful when HasAck is true.
+	AckID uint64
+	// HasAck reports that the client emitted with a callback; answer it
+	// with Ack.
+	HasAck bool
+	// HandshakeAuth is the client's auth payload, on EventConnect.
+	HandshakeAuth json.RawMessage
+	ackSent       *atomic.Bool
+}
+
+// Websocket is one Socket.IO socket: a client connected to one namespace.
+// Several sockets (one per namespace) share one Engine.IO session and its
+// transport, which may be HTTP long-polling or WebSocket and may change
+// from the first to the second during the socket's life.
+type Websocket struct {
+	// UUID is the socket id, sent to the client in the CONNECT reply
+	// (socket.id on the client) and the key of EmitTo.
+	UUID string
+	// Conn is the WebSocket the session started on; nil when the session
+	// started on polling. Do not write to it: the connection's worker owns
+	// every write.
+	Conn *websocket.Conn
+	// Locals returns a local of the request that opened the session.
+	Locals func(key string) interface{}
+	// Params returns a route parameter of the request that opened the
+	// session.
+	Params func(key string, defaultValue ...string) string
+	// Query returns a query-string value of the request that opened the
+	// session.
+	Query func(key string, defaultValue ...string) string
+	// Cookies returns a cookie of the request that opened the session.
+	Cookies func(key string, defaultValue ...string) string
+
+	srv    *Server
+	nsp    *Namespace
+	client *client
+	sess   *session
+	auth   json.RawMessage
+
+	mu         sync.RWMutex
+	attributes map[string]any
+	alive      atomic.Bool
+	acks       ackTable
+	once       sync.Once
+}
+
+func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
+	req := c.sess.req
+	kws := &Websocket{
+		UUID:       uuid.NewString(),
+		srv:        c.srv,
+		nsp:        nsp,
+		client:     c,
+		sess:       c.sess,
+		attributes: map[string]any{},
+		Locals:     req.Local,
+		Params:     req.Param,
+		Query:      req.Query,
+		Cookies:    req.Cookie,
+		Conn:       req.conn,
+	}
+	if len(auth) > 0 {
+		kws.auth = append(json.RawMessage(nil), auth...)
+	}
+	return kws
+}
+
+// GetUUID returns the socket id.
+func (kws *Websocket) GetUUID() string {
+	kws.mu.RLock()
+	defer kws.mu.RUnlock()
+	return kws.UUID
+}
+
+// SetUUID changes the key the socket is found by in EmitTo; it returns
+// ErrorUUIDDuplication when another socket has that id. The client's
+// socket.id stays the one sent at connect.
+func (kws *Websocket) SetUUID(id string) error {
+	kws.mu.Lock()
+	defer kws.mu.Unlock()
+	if kws.UUID == id {
+		return nil
+	}
+	if _, loaded := kws.srv.sockets.m.LoadOrStore(id, kws); loaded {
+		return ErrorUUIDDuplication
+	}
+	kws.srv.sockets.remove(kws.UUID, kws)
+	kws.UUID = id
+	return nil
+}
+
+// SetAttribute stores a value on the socket.
+func (kws *Websocket) SetAttribute(key string, attribute interface{}) {
+	kws.mu.Lock()
+	kws.attributes[key] = attribute
+	kws.mu.Unlock()
+}
+
+// GetAttribute returns a stored value, nil when absent.
+func (kws *Websocket) GetAttribute(key string) interface{} {
+	kws.mu.RLock()
+	defer kws.mu.RUnlock()
+	return kws.attributes[key]
+}
+
+// GetIntAttribute returns a stored int, 0 when absent or not an int.
+func (kws *Websocket) GetIntAttribute(key string) int {
+	v, _ := kws.GetAttribute(key).(int)
+	return v
+}
+
+// GetStringAttribute returns a stored string, "" when absent or not a
+// string.
+func (kws *Websocket) GetStringAttribute(key string) string {
+	v, _ := kws.GetAttribute(key).(string)
+	return v
+}
+
+// attributesSnapshot copies the attributes for an EventPayload.
+func (kws *Websocket) attributesSnapshot() map[string]any {
+	kws.mu.RLock()
+	defer kws.mu.RUnlock()
+	if len(kws.attributes) == 0 {
+		return nil
+	}
+	m := make(map[string]any, len(kws.attributes))
+	for k, v := range kws.attributes {
+		m[k] = v
+	}
+	return m
+}
+
+// HandshakeAuth returns the auth payload the client sent at connect (nil
+// when none).
+func (kws *Websocket) HandshakeAuth() json.RawMessage { return kws.auth }
+
+// IsAlive reports whether the socket is connected.
+func (kws *Websocket) IsAlive() bool { return kws.alive.Load() }
+
+// IsPolling reports whether the session currently uses HTTP long-polling.
+func (kws *Websocket) IsPolling() bool { return kws.sess.transport.Load() == onPolling }
+
+// Namespace returns the namespace the socket is connected to ("/" for the
+// main namespace).
+func (kws *Websocket) Namespace() string { return kws.nsp.name }
+
+// Header returns a header of the request that opened the session.
+func (kws *Websocket) Header(key string, defaultValue ...string) string {
+	return kws.sess.req.Header(key, defaultValue...)
+}
+
+// IP returns the client address of the request that opened the session.
+func (kws *Websocket) IP() string { return kws.sess.req.ip }
+
+// send queues an encoded packet. A packet dropped on overflow is reported
+// through EventError.
+func (kws *Websocket) send(pkt []byte) error {
+	if !kws.alive.Load() {
+		return ErrSendQueueClosed
+	}
+	err := kws.sess.send(outPacket{data: pkt})
+	if err == ErrSendQueueOverflow {
+		kws.fireEvent(EventError, pkt, err)
+	}
+	return err
+}
+
+// sendBinary queues a packet with attachments, all or nothing as far as the
+// queue bound goes.
+func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
+	if err := kws.send(pkt); err != nil {
+		return err
+	}
+	for _, a := range attachments {
+		if err := kws.sess.send(outPacket{data: a, binary: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Emit sends data as a "message" event. Valid JSON is sent as is, other
+// text as a JSON string; with mType BinaryMessage the bytes arrive as a
+// Buffer / ArrayBuffer.
+func (kws *Websocket) Emit(message []byte, mType ...int) {
+	if len(mType) > 0 && mType[0] == BinaryMessage {
+		_ = kws.sendBinary(appendBinaryEvent(nil, kws.nsp.name, EventMessage), [][]byte{message})
+		return
+	}
+	_ = kws.send(appendEvent(nil, kws.nsp.name, 0, false, EventMessage, [][]byte{message}))
+}
+
+// EmitEvent sends a named event with one argument.
+func (kws *Websocket) EmitEvent(event string, data []byte) {
+	kws.EmitArgs(event, data)
+}
+
+// EmitArgs sends a named event with any number of arguments.
+func (kws *Websocket) EmitArgs(event string, args ...[]byte) {
+	if kws.refuseReserved(event) {
+		return
+	}
+	_ = kws.send(appendEvent(nil, kws.nsp.name, 0, false, event, args))
+}
+
+func (kws *Websocket) refuseReserved(event string) bool {
+	if reservedEvents[event] {
+		kws.fireEvent(EventError, []byte(event), ErrReservedEventName)
+		return true
+	}
+	return false
+}
+
+// EmitWithAck sends an event and calls cb with the client's first ack
+// argument, or with nil after OutboundAckTimeout or a disconnect.
+func (kws *Websocket) EmitWithAck(event string, data []byte, cb func(ack []byte)) {
+	kws.EmitWithAckTimeout(event, data, kws.sess.cfg.OutboundAckTimeout, func(ack []byte, _ error) { cb(ack) })
+}
+
+// EmitWithAckTimeout sends an event and calls cb with the client's first
+// ack argument, or with ErrAckTimeout / ErrAckDisconnected. A zero timeout
+// waits until the client answers or disconnects.
+func (kws *Websocket) EmitWithAckTimeout(event string, data []byte, timeout time.Duration, cb AckCallback) {
+	kws.emitWithAck(event, [][]byte{data}, timeout, func(args [][]byte, err error) {
+		var first []byte
+		if len(args) > 0 {
+			first = args[0]
+		}
+		cb(first, err)
+	})
+}
+
+// EmitWithAckArgs sends an event with several arguments and calls cb with
+// every ack argument, or with an error after OutboundAckTimeout or a
+// disconnect.
+func (kws *Websocket) EmitWithAckArgs(event string, args [][]byte, cb func([][]byte, error)) {
+	kws.emitWithAck(event, args, kws.sess.cfg.OutboundAckTimeout, cb)
+}
+
+func (kws *Websocket) emitWithAck(event string, args [][]byte, timeout time.Duration, cb func([][]byte, error)) {
+	if kws.refuseReserved(event) {
+		cb(nil, ErrReservedEventName)
+		return
+	}
+	id, ok := kws.acks.register(cb, timeout, kws.logError)
+	if !ok {
+		return
+	}
+	if err := kws.send(appendEvent(nil, kws.nsp.name, id, true, event, args)); err != nil {
+		kws.acks.cancel(id, ErrAckDisconnected, kws.logError)
+	}
+}
+
+// EmitTo sends a "message" to the socket with id uuid.
+func (kws *Websocket) EmitTo(uuid string, message []byte, mType ...int) error {
+	err := kws.srv.EmitTo(uuid, message, mType...)
+	if err != nil {
+		kws.fireEvent(EventError, []byte(uuid), err)
+	}
+	return err
+}
+
+// EmitToList sends a "message" to each listed socket; failures are
+// reported through EventError.
+func (kws *Websocket) EmitToList(uuids []string, message []byte, mType ...int) {
+	for _, id := range uuids {
+		_ = kws.EmitTo(id, message, mType...)
+	}
+}
+
+// Broadcast sends a "message" to every socket of this socket's namespace,
+// this one excepted when except is true. The packet is encoded once.
+func (kws *Websocket) Broadcast(message []byte, except bool, mType ...int) {
+	var skip *Websocket
+	if except {
+		skip = kws
+	}
+	kws.srv.broadcast(kws.nsp, skip, message, mType...)
+}
+
+// Fire runs the listeners of event for this socket, as if it had happened.
+func (kws *Websocket) Fire(event string, data []byte) {
+	kws.fireEvent(event, data, nil)
+}
+
+// Close disconnects the socket from the server side: EventClose fires, the
+// client receives a DISCONNECT (its socket sees "io server disconnect"),
+// then EventDisconnect fires with a nil error. The Engine.IO session closes
+// when no other namespace of the client is connected.
+func (kws *Websocket) Close() {
+	if !kws.alive.Load() {
+		return
+	}
+	kws.fireEvent(EventClose, nil, nil)
+	kws.disconnect(nil, true)
+	kws.client.closeIfIdle()
+}
+
+// disconnect ends the socket once: the client is told when notify is set,
+// pending acks fail, and EventDisconnect fires.
+func (kws *Websocket) disconnect(reason error, notify bool) {
+	kws.once.Do(func() {
+		if notify {
+			_ = kws.sess.send(outPacket{data: appendDisconnect(nil, kws.nsp.name)})
+		}
+		kws.alive.Store(false)
+		kws.client.removeSocket(kws)
+		kws.nsp.remove(kws)
+		kws.srv.sockets.remove(kws.GetUUID(), kws)
+		kws.acks.failAll(ErrAckDisconnected, kws.logError)
+		kws.fireEvent(EventDisconnect, nil, reason)
+	})
+}
+
+func (kws *Websocket) logError(msg string, fields ...any) {
+	kws.sess.cfg.log("error", msg, append([]any{"socket", kws.UUID, "namespace", kws.nsp.name}, fields...)...)
+}
+
+// fireEvent runs the listeners of a lifecycle or custom event.
+func (kws *Websocket) fireEvent(event string, data []byte, err error) {
+	ep := &EventPayload{
+		Kws:              kws,
+		Name:             event,
+		SocketUUID:       kws.GetUUID(),
+		SocketAttributes: kws.attributesSnapshot(),
+		Error:            err,
+		Data:             data,
+	}
+	if data != nil {
+		ep.Args = [][]byte{data}
+	}
+	if event == EventConnect {
+		ep.HandshakeAuth = kws.auth
+	}
+	kws.dispatch(ep)
+}
+
+// dispatch runs the server-wide listeners, then the namespace's, each with
+// its panics recovered and reported.
+func (kws *Websocket) dispatch(ep *EventPayload) {
+	for _, cb := range kws.srv.listeners.get(ep.Name) {
+		kws.call(cb, ep)
+	}
+	if kws.nsp.listeners != &kws.srv.listeners {
+		for _, cb := range kws.nsp.listeners.get(ep.Name) {
+			kws.call(cb, ep)
+		}
+	}
+}
+
+// ErrListenerPanic is reported through EventError when a listener or the
+// New callback panicked; the connection goes on.
+var ErrListenerPanic = errors.New("socketio: listener panicked")
+
+func (kws *Websocket) call(cb EventCallback, ep *EventPayload) {
+	defer func() {
+		if r := recover(); r != nil {
+			kws.logError("listener panicked", "event", ep.Name, "panic", r)
+			if ep.Name != EventError {
+				kws.fireEvent(EventError, nil, ErrListenerPanic)
+			}
+		}
+	}()
+	cb(ep)
+}

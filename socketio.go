@@ -1,0 +1,198 @@
+// Package socketio is a Socket.IO v5 / Engine.IO v4 server for Fiber v3,
+// talking to the official socket.io-client over WebSocket, HTTP
+// long-polling, and polling upgraded to WebSocket.
+//
+// Mount the handler on GET and POST of one path:
+//
+//	h := socketio.New(func(kws *socketio.Websocket) { ... })
+//	app.Get("/socket.io/", h)
+//	app.Post("/socket.io/", h)
+//
+// The package-level functions and variables drive a default Server; use
+// NewServer for an independent one.
+package socketio
+
+import (
+	"context"
+	"sync"
+
+	"github.com/gofiber/contrib/v3/websocket"
+	"github.com/gofiber/fiber/v3"
+)
+
+// Server is a Socket.IO server: its listeners, namespaces, live sockets and
+// settings. One app can mount several independent servers.
+type Server struct {
+	cfg       Config
+	listeners registry
+	sockets   socketIndex
+	nsps      namespaces
+
+	mu       sync.Mutex
+	engines  []*engine
+	shutdown bool
+}
+
+// handler is one mounted handler: its New callback and its engine.
+type handler struct {
+	srv      *Server
+	callback func(*Websocket)
+	eng      *engine
+}
+
+// NewServer returns a server with its own settings (see DefaultConfig).
+func NewServer(cfg Config) *Server {
+	s := &Server{cfg: cfg.normalized()}
+	s.namespace("/")
+	return s
+}
+
+var defaultServer = NewServer(DefaultConfig())
+
+// Handler returns the fiber handler serving Engine.IO and Socket.IO;
+// callback runs for every socket that connects, after the CONNECT reply
+// and before the EventConnect listeners. Mount it on GET and POST (and
+// OPTIONS for preflight) of one path. config configures the WebSocket
+// upgrade.
+func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Config) fiber.Handler {
+	h := &handler{srv: s, callback: callback}
+	s.mu.Lock()
+	cfg := s.cfg
+	s.mu.Unlock()
+	h.eng = newEngine(&cfg, func(sess *session) engineHandler {
+		return &client{srv: s, h: h, sess: sess}
+	}, config...)
+	s.mu.Lock()
+	s.engines = append(s.engines, h.eng)
+	s.mu.Unlock()
+	return h.eng.serve
+}
+
+// New returns the handler of the default server, taking a snapshot of the
+// package-level tunables first.
+func New(callback func(kws *Websocket), config ...websocket.Config) fiber.Handler {
+	defaultServer.mu.Lock()
+	defaultServer.cfg = DefaultConfig().normalized()
+	defaultServer.mu.Unlock()
+	return defaultServer.Handler(callback, config...)
+}
+
+// On adds a listener for event on every socket of every namespace.
+func (s *Server) On(event string, callback EventCallback) { s.listeners.on(event, callback) }
+
+// Use adds a middleware to the main namespace.
+func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+
+// EmitTo sends a "message" to the socket with id uuid.
+func (s *Server) EmitTo(uuid string, message []byte, mType ...int) error {
+	kws := s.sockets.get(uuid)
+	if kws == nil || !kws.IsAlive() {
+		return ErrorInvalidConnection
+	}
+	kws.Emit(message, mType...)
+	return nil
+}
+
+// EmitToList sends a "message" to each listed socket, ignoring failures.
+func (s *Server) EmitToList(uuids []string, message []byte, mType ...int) {
+	for _, id := range uuids {
+		_ = s.EmitTo(id, message, mType...)
+	}
+}
+
+// Broadcast sends a "message" to every connected socket, in every
+// namespace. The packet is encoded once per namespace and the same bytes
+// are queued for every receiver.
+func (s *Server) Broadcast(message []byte, mType ...int) {
+	s.nsps.byName.Range(func(_, v any) bool {
+		s.broadcast(v.(*Namespace), nil, message, mType...)
+		return true
+	})
+}
+
+func (s *Server) broadcast(nsp *Namespace, skip *Websocket, message []byte, mType ...int) {
+	var pkt []byte
+	var attachments [][]byte
+	if len(mType) > 0 && mType[0] == BinaryMessage {
+		pkt = appendBinaryEvent(nil, nsp.name, EventMessage)
+		attachments = [][]byte{message}
+	} else {
+		pkt = appendEvent(nil, nsp.name, 0, false, EventMessage, [][]byte{message})
+	}
+	nsp.each(func(kws *Websocket) bool {
+		if kws != skip {
+			_ = kws.sendBinary(pkt, attachments)
+		}
+		return true
+	})
+}
+
+// Fire runs the listeners of event for every connected socket.
+func (s *Server) Fire(event string, data []byte) {
+	s.sockets.each(func(kws *Websocket) bool {
+		kws.Fire(event, data)
+		return true
+	})
+}
+
+// Shutdown stops accepting sessions, disconnects every socket (each client
+// receives a DISCONNECT), closes every session and waits for their workers.
+// It returns ctx.Err() when they are not all done in time. Calling it again
+// is harmless.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	engines := append([]*engine(nil), s.engines...)
+	s.mu.Unlock()
+	s.sockets.each(func(kws *Websocket) bool {
+		kws.disconnect(ErrServerShutdown, true)
+		return true
+	})
+	for _, e := range engines {
+		e.closeAll(ErrServerShutdown)
+	}
+	done := make(chan struct{})
+	go func() {
+		for _, e := range engines {
+			e.wg.Wait()
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Of returns the namespace called name on the default server, creating it.
+// Declaring a namespace other than "/" makes the server refuse namespaces
+// that were not declared (as the Node server does); until then every
+// namespace is accepted, as the Fiber socketio middleware did.
+func Of(name string) *Namespace { return defaultServer.Of(name) }
+
+// On adds a listener for event on every socket of the default server.
+func On(event string, callback func(payload *EventPayload)) { defaultServer.On(event, callback) }
+
+// Use adds a middleware to the default server's main namespace.
+func Use(mw Middleware) { defaultServer.Use(mw) }
+
+// EmitTo sends a "message" to the socket with id uuid.
+func EmitTo(uuid string, message []byte, mType ...int) error {
+	return defaultServer.EmitTo(uuid, message, mType...)
+}
+
+// EmitToList sends a "message" to each listed socket, ignoring failures.
+func EmitToList(uuids []string, message []byte, mType ...int) {
+	defaultServer.EmitToList(uuids, message, mType...)
+}
+
+// Broadcast sends a "message" to every connected socket.
+func Broadcast(message []byte, mType ...int) { defaultServer.Broadcast(message, mType...) }
+
+// Fire runs the listeners of event for every connected socket.
+func Fire(event string, data []byte) { defaultServer.Fire(event, data) }
+
+// Shutdown drains the default server (see Server.Shutdown).
+func Shutdown(ctx context.Context) error { return defaultServer.Shutdown(ctx) }

@@ -1,0 +1,228 @@
+package socketio
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/v3/websocket"
+)
+
+// WebSocket opcodes (RFC 6455 section 5.2).
+const (
+	opText   byte = 1
+	opBinary byte = 2
+	opClose  byte = 8
+	opPong   byte = 10
+)
+
+// upgradeTimeout bounds the probe exchange of a polling-to-WebSocket
+// upgrade, as the Node server's upgradeTimeout does.
+const upgradeTimeout = 10 * time.Second
+
+// wsConn is the write side of a WebSocket owned by a session's worker. The
+// worker frames packets itself and writes every queued frame with one write
+// on the raw connection, instead of one library call (and one syscall) per
+// packet. Server frames are never masked, so framing is a header and a copy.
+// The library's reader stays in charge of reading; its control-frame
+// replies are routed through the worker so nothing else writes.
+type wsConn struct {
+	conn      *websocket.Conn
+	raw       net.Conn
+	mu        sync.Mutex // guards buf and writes during shutdown
+	buf       []byte
+	closeOnce sync.Once
+}
+
+func newWSConn(conn *websocket.Conn) *wsConn {
+	return &wsConn{conn: conn, raw: conn.NetConn()}
+}
+
+// appendFrameHeader appends an unmasked, final frame header.
+func appendFrameHeader(dst []byte, op byte, n int) []byte {
+	dst = append(dst, 0x80|op)
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return append(dst, 126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 127)
+		return binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+}
+
+// writePackets writes every packet as one frame each, all in one write.
+func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
+	if len(items) == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	buf := w.buf[:0]
+	for _, p := range items {
+		op := opText
+		switch {
+		case p.ctrl != 0:
+			op = p.ctrl
+		case p.binary:
+			op = opBinary
+		}
+		buf = appendFrameHeader(buf, op, len(p.data))
+		buf = append(buf, p.data...)
+	}
+	if timeout > 0 {
+		_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
+	}
+	_, err := w.raw.Write(buf)
+	if timeout > 0 {
+		_ = w.raw.SetWriteDeadline(time.Time{})
+	}
+	// Keep a modest buffer for the next burst; give big ones back.
+	if cap(buf) > 64<<10 {
+		buf = nil
+	}
+	w.buf = buf[:0]
+	return err
+}
+
+// shutdown sends a normal close frame (when timeout > 0) and closes the
+// connection, which ends the reader.
+func (w *wsConn) shutdown(timeout time.Duration) {
+	w.closeOnce.Do(func() {
+		if timeout > 0 {
+			msg := fws.FormatCloseMessage(fws.CloseNormalClosure, "")
+			_ = w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
+		}
+		_ = w.raw.Close()
+	})
+}
+
+// readLoop reads messages until the connection fails, passing each
+// Engine.IO packet to the session.
+func (s *session) readLoop(w *wsConn) {
+	conn := w.conn
+	for {
+		mt, r, err := conn.NextReader()
+		if err != nil {
+			s.close(wsReadReason(err), false)
+			return
+		}
+		data, err := io.ReadAll(r)
+		if err != nil {
+			s.close(wsReadReason(err), false)
+			return
+		}
+		if err := s.receiveFrame(mt, data); err != nil {
+			s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
+			s.close(err, false)
+			return
+		}
+	}
+}
+
+// receiveFrame handles one WebSocket message: a binary message is one
+// Engine.IO binary packet; a text message holds one or more (0x1E
+// separated, at most MaxBatchPackets) text packets.
+func (s *session) receiveFrame(mt int, data []byte) error {
+	if mt == fws.BinaryMessage {
+		return s.received(eioMessage, data, true)
+	}
+	packets, err := splitPayload(data, s.cfg.MaxBatchPackets)
+	if err != nil {
+		return ErrBatchPacketsExceeded
+	}
+	for _, p := range packets {
+		typ, body, err := decodeTextPacket(p)
+		if err != nil {
+			return err
+		}
+		if err := s.received(typ, body, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wsReadReason turns a read error into a disconnect reason: a clean close
+// frame (1000, 1001, no status) is a client close; a read limit breach is
+// reported as such; anything else is the transport closing.
+func wsReadReason(err error) error {
+	var ce *fws.CloseError
+	if errors.As(err, &ce) {
+		switch ce.Code {
+		case fws.CloseNormalClosure, fws.CloseGoingAway, fws.CloseNoStatusReceived:
+			return errClientClose
+		}
+		return ErrTransportClosed
+	}
+	if errors.Is(err, fws.ErrReadLimit) {
+		return ErrMessageTooLarge
+	}
+	return ErrTransportClosed
+}
+
+// ErrMessageTooLarge is the disconnect reason when a WebSocket message
+// exceeded MaxPayload.
+var ErrMessageTooLarge = errors.New("socketio: message exceeds MaxPayload")
+
+// prepareConn routes the library's control-frame replies through the
+// session's queue, so the worker stays the only writer.
+func (s *session) prepareConn(w *wsConn) {
+	conn := w.conn
+	if s.cfg.MaxPayload > 0 {
+		conn.SetReadLimit(s.cfg.MaxPayload)
+	}
+	conn.SetPingHandler(func(data string) error {
+		s.q.pushControl(outPacket{data: []byte(data), ctrl: opPong})
+		if h, ok := s.handler.(interface{ onWSPing([]byte) }); ok {
+			h.onWSPing([]byte(data))
+		}
+		return nil
+	})
+	conn.SetPongHandler(func(string) error { return nil })
+	conn.SetCloseHandler(func(int, string) error { return nil })
+}
+
+// serveUpgrade completes a polling-to-WebSocket upgrade on conn: it answers
+// the probe, releases the pending GET, and switches the session on the
+// client's UPGRADE packet. It returns false when the probe failed.
+func (s *session) serveUpgrade(w *wsConn) bool {
+	conn := w.conn
+	_ = conn.SetReadDeadline(time.Now().Add(upgradeTimeout))
+	mt, data, err := conn.ReadMessage()
+	if err != nil || mt != fws.TextMessage || string(data) != "2probe" {
+		return false
+	}
+	if err := w.writePackets([]outPacket{{data: []byte("3probe")}}, upgradeTimeout); err != nil {
+		return false
+	}
+	s.upgrading.Store(true)
+	select {
+	case s.pollWake <- struct{}{}:
+	default:
+	}
+	for {
+		mt, data, err = conn.ReadMessage()
+		if err != nil || mt != fws.TextMessage {
+			return false
+		}
+		switch string(data) {
+		case "5":
+			_ = conn.SetReadDeadline(time.Time{})
+			if s.closed() {
+				return false
+			}
+			s.upgradeTo(w)
+			return true
+		case "6":
+			continue // a NOOP while the client pauses polling
+		default:
+			return false
+		}
+	}
+}
