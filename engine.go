@@ -22,6 +22,10 @@ const (
 	codeUnsupportedVersion = 5
 )
 
+// refusedUpgradeKey marks, in the request locals, a WebSocket that is
+// accepted only to be closed (its session was upgraded already).
+const refusedUpgradeKey = "socketio.refusedUpgrade"
+
 var engineErrorMessages = [...]string{
 	"Transport unknown",
 	"Session ID unknown",
@@ -78,7 +82,9 @@ func (e *engine) serve(c fiber.Ctx) error {
 				return e.httpError(c, codeUnknownSID, "sid", sid)
 			}
 			if s.transport.Load() != onPolling || !s.claimUpgrade() {
-				return e.httpError(c, codeBadRequest, "reason", "session already upgraded or upgrading", "sid", sid)
+				// As the Node server does: accept, then close at once.
+				e.cfg.log("warn", "websocket refused: session already upgraded or upgrading", "sid", sid, "remote", c.IP())
+				c.Locals(refusedUpgradeKey, true)
 			}
 		}
 		return e.upgrader(c)
@@ -90,6 +96,15 @@ func (e *engine) serve(c fiber.Ctx) error {
 		return e.handshakePolling(c)
 	}
 	s := e.lookup(sid)
+	if s != nil && s.closed() {
+		if c.Method() == fiber.MethodGet && s.lingering.CompareAndSwap(true, false) {
+			// A GET that raced the client's CLOSE gets the NOOP it would
+			// have got had it arrived first.
+			e.remove(s)
+			return writePayload(c, []outPacket{{data: noopPacket}})
+		}
+		s = nil
+	}
 	if s == nil {
 		return e.httpError(c, codeUnknownSID, "sid", sid,
 			"hint", "the session is closed, or this node never had it: behind a load balancer, polling needs sticky sessions")
@@ -185,6 +200,10 @@ func (e *engine) handshakePolling(c fiber.Ctx) error {
 // serveWebSocket runs on the upgraded connection until it closes.
 func (e *engine) serveWebSocket(conn *websocket.Conn) {
 	w := newWSConn(conn)
+	if refused, _ := conn.Locals(refusedUpgradeKey).(bool); refused {
+		w.shutdown(upgradeTimeout)
+		return
+	}
 	if sid := conn.Query("sid"); sid != "" {
 		s := e.lookup(sid)
 		if s == nil {

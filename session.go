@@ -41,6 +41,10 @@ var (
 	ErrHandshakeTimeout = errors.New("socketio: no Socket.IO CONNECT within HandshakeTimeout")
 )
 
+// lingerAfterClose is how long a session closed by the client's polling
+// CLOSE still answers a GET that raced it.
+const lingerAfterClose = 250 * time.Millisecond
+
 // errClientClose marks a close the client asked for (an Engine.IO CLOSE
 // packet or a clean WebSocket close); listeners see a nil reason.
 var errClientClose = errors.New("socketio: client closed the connection")
@@ -91,6 +95,9 @@ type session struct {
 	// heartbeat: the reader signals pongs and other traffic.
 	pong chan struct{}
 	seen atomic.Bool
+
+	// lingering: the session is closed but still answers one GET.
+	lingering atomic.Bool
 
 	closeOnce   sync.Once
 	closeReq    chan struct{}
@@ -258,8 +265,19 @@ func (s *session) deliver() error {
 // finish runs on the worker when the session closes: it flushes what it
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
-	s.eng.remove(s)
 	reason := s.closeReason
+	if reason == errClientClose && s.transport.Load() == onPolling && !s.getActive.Load() {
+		// The client's CLOSE came by POST with no GET pending; one may be
+		// on its way. It is answered with a NOOP if it comes soon.
+		s.lingering.Store(true)
+		time.AfterFunc(lingerAfterClose, func() {
+			if s.lingering.CompareAndSwap(true, false) {
+				s.eng.remove(s)
+			}
+		})
+	} else {
+		s.eng.remove(s)
+	}
 	if s.graceful {
 		s.q.pushTail(outPacket{data: closePacket})
 	}

@@ -1,0 +1,67 @@
+package socketio
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gofiber/fiber/v3"
+)
+
+// echoEngine is an Engine.IO-only handler that sends every message back,
+// the behaviour the official engine.io-protocol test suite expects.
+type echoEngine struct{}
+
+func (echoEngine) onMessage(s *session, data []byte, binary bool) error {
+	if binary {
+		return s.send(outPacket{data: data, binary: true})
+	}
+	return s.send(outPacket{data: append([]byte{eioMessage}, data...)})
+}
+
+func (echoEngine) onClose(*session, error) {}
+
+// TestConformanceServer serves, on 127.0.0.1:3000, what the official
+// Engine.IO v4 and Socket.IO v5 protocol test suites expect: an Engine.IO
+// echo server at /engine.io/ and a Socket.IO server at /socket.io/ (events
+// "message" and "message-with-ack" echoed, "auth" emitted on connect,
+// namespace /custom), with pingInterval 300 ms and pingTimeout 200 ms. It
+// runs only with SOCKETIO_CONFORMANCE=1 and stops on SIGINT/SIGTERM; see
+// scripts/conformance.sh.
+func TestConformanceServer(t *testing.T) {
+	if os.Getenv("SOCKETIO_CONFORMANCE") != "1" {
+		t.Skip("set SOCKETIO_CONFORMANCE=1 to serve the protocol test suites")
+	}
+	cfg := testConfig()
+	cfg.PingInterval = 300 * time.Millisecond
+	cfg.PingTimeout = 200 * time.Millisecond
+	cfg.HandshakeTimeout = time.Second
+	cfg = cfg.normalized()
+
+	app := fiber.New()
+	eng := newEngine(&cfg, func(*session) engineHandler { return echoEngine{} })
+	app.All("/engine.io/", eng.serve)
+
+	srv := NewServer(cfg)
+	srv.Of("/custom")
+	emitAuth := func(kws *Websocket) {
+		auth := kws.HandshakeAuth()
+		if auth == nil {
+			auth = []byte("{}")
+		}
+		kws.EmitArgs("auth", auth)
+	}
+	srv.On("message", func(ep *EventPayload) { ep.Kws.EmitArgs("message-back", ep.Args...) })
+	srv.On("message-with-ack", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	app.All("/socket.io/", srv.Handler(emitAuth))
+
+	go func() { _ = app.Listen("127.0.0.1:3000", fiber.ListenConfig{DisableStartupMessage: true}) }()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	<-stop
+	signal.Stop(stop)
+	_ = app.ShutdownWithTimeout(2 * time.Second)
+	_ = srv.Shutdown(t.Context())
+}
