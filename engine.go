@@ -97,10 +97,9 @@ func (e *engine) serve(c fiber.Ctx) error {
 	}
 	s := e.lookup(sid)
 	if s != nil && s.closed() {
-		if c.Method() == fiber.MethodGet && s.lingering.CompareAndSwap(true, false) {
+		if c.Method() == fiber.MethodGet && s.endLinger() {
 			// A GET that raced the client's CLOSE gets the NOOP it would
 			// have got had it arrived first.
-			e.remove(s)
 			return writePayload(c, []outPacket{{data: noopPacket}})
 		}
 		s = nil

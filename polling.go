@@ -51,6 +51,7 @@ func (s *session) pollGet(c fiber.Ctx) error {
 // endPoll answers the GET pending when the session ended: a NOOP when the
 // client asked for the close, a CLOSE packet otherwise.
 func (s *session) endPoll(c fiber.Ctx) error {
+	s.endLinger()
 	if s.closeReason == errClientClose {
 		return writePayload(c, []outPacket{{data: noopPacket}})
 	}

@@ -179,6 +179,10 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	case eioMessage:
 		return s.handler.onMessage(s, data, binary)
 	case eioClose:
+		if s.transport.Load() == onPolling {
+			// A GET may be on its way; it gets a NOOP, not an error.
+			s.lingering.Store(true)
+		}
 		s.close(errClientClose, false)
 		return nil
 	case eioNoop:
@@ -266,15 +270,8 @@ func (s *session) deliver() error {
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
 	reason := s.closeReason
-	if reason == errClientClose && s.transport.Load() == onPolling && !s.getActive.Load() {
-		// The client's CLOSE came by POST with no GET pending; one may be
-		// on its way. It is answered with a NOOP if it comes soon.
-		s.lingering.Store(true)
-		time.AfterFunc(lingerAfterClose, func() {
-			if s.lingering.CompareAndSwap(true, false) {
-				s.eng.remove(s)
-			}
-		})
+	if s.lingering.Load() {
+		time.AfterFunc(lingerAfterClose, func() { s.endLinger() })
 	} else {
 		s.eng.remove(s)
 	}
@@ -333,6 +330,16 @@ func (s *session) upgradeTo(ws *wsConn) {
 	case s.switched <- struct{}{}:
 	default:
 	}
+}
+
+// endLinger stops answering the GET that raced a client CLOSE; it
+// reports whether this call ended it.
+func (s *session) endLinger() bool {
+	if s.lingering.CompareAndSwap(true, false) {
+		s.eng.remove(s)
+		return true
+	}
+	return false
 }
 
 // claimUpgrade reserves the session for one upgrading WebSocket.
