@@ -3,6 +3,8 @@ package socketio
 import (
 	"errors"
 	"time"
+
+	"github.com/gofiber/fiber/v3"
 )
 
 // Tunables. They are read once, when New (or NewServer) is called, into a
@@ -119,6 +121,14 @@ type Config struct {
 	PollQueueMaxFrames   int
 	// Logger receives warnings and errors; nil is silent.
 	Logger func(level, msg string, fields ...any)
+	// CORS is the cross-origin policy for both transports.
+	CORS CORSConfig
+	// AllowRequest, when set, may refuse a handshake before a session is
+	// created.
+	AllowRequest func(c fiber.Ctx) error
+	// Cookie, when set, is sent on the handshake response for sticky
+	// sessions.
+	Cookie *CookieConfig
 }
 
 // DefaultConfig returns the current values of the package-level tunables.
@@ -142,6 +152,9 @@ func DefaultConfig() Config {
 		MaxPollWait:          MaxPollWait,
 		PollQueueMaxFrames:   PollQueueMaxFrames,
 		Logger:               Logger,
+		CORS:                 CORS,
+		AllowRequest:         AllowRequest,
+		Cookie:               SessionCookie,
 	}
 }
 

@@ -26,6 +26,10 @@ const (
 // accepted only to be closed (its session was upgraded already).
 const refusedUpgradeKey = "socketio.refusedUpgrade"
 
+// newSIDKey carries, in the request locals, the id of the session a
+// WebSocket handshake opens (chosen before the upgrade, for the cookie).
+const newSIDKey = "socketio.sid"
+
 var engineErrorMessages = [...]string{
 	"Transport unknown",
 	"Session ID unknown",
@@ -65,8 +69,8 @@ func (e *engine) serve(c fiber.Ctx) error {
 	if string(args.Peek("EIO")) != "4" {
 		return e.httpError(c, codeUnsupportedVersion, "EIO", string(args.Peek("EIO")))
 	}
-	if c.Method() == fiber.MethodOptions {
-		return c.SendStatus(fiber.StatusNoContent)
+	if done, err := e.applyHTTPPolicy(c); done {
+		return err
 	}
 	if e.closing.Load() {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"code": codeBadRequest, "message": "Server shutting down"})
@@ -86,12 +90,22 @@ func (e *engine) serve(c fiber.Ctx) error {
 				e.cfg.log("warn", "websocket refused: session already upgraded or upgrading", "sid", sid, "remote", c.IP())
 				c.Locals(refusedUpgradeKey, true)
 			}
+			return e.upgrader(c)
 		}
+		if done, err := e.allowHandshake(c); done {
+			return err
+		}
+		sid := newSID()
+		c.Locals(newSIDKey, sid)
+		e.setSessionCookie(c, sid)
 		return e.upgrader(c)
 	}
 	if sid == "" {
 		if c.Method() != fiber.MethodGet {
 			return e.httpError(c, codeBadHandshakeMethod, "method", c.Method())
+		}
+		if done, err := e.allowHandshake(c); done {
+			return err
 		}
 		return e.handshakePolling(c)
 	}
@@ -148,12 +162,12 @@ func (e *engine) remove(s *session) {
 
 // open creates and registers a session and starts its worker. A session
 // that starts on a WebSocket gets its OPEN packet queued first.
-func (e *engine) open(req *requestInfo, w *wsConn) *session {
+func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	kind := onPolling
 	if w != nil {
 		kind = onWebSocket
 	}
-	s := newSession(e, newSID(), kind, req)
+	s := newSession(e, sid, kind, req)
 	if w != nil {
 		s.ws = w
 		s.prepareConn(w)
@@ -191,7 +205,8 @@ func (e *engine) openPacket(sid string, upgrades bool) []byte {
 
 // handshakePolling opens a polling session; the OPEN packet is the body.
 func (e *engine) handshakePolling(c fiber.Ctx) error {
-	s := e.open(requestFromCtx(c), nil)
+	s := e.open(newSID(), requestFromCtx(c), nil)
+	e.setSessionCookie(c, s.sid)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
 	return c.Send(e.openPacket(s.sid, true))
 }
@@ -220,7 +235,11 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 		<-s.workerDone
 		return
 	}
-	s := e.open(requestFromConn(conn), w)
+	sid, _ := conn.Locals(newSIDKey).(string)
+	if sid == "" {
+		sid = newSID()
+	}
+	s := e.open(sid, requestFromConn(conn), w)
 	s.readLoop(w)
 	<-s.workerDone
 }
