@@ -1,10 +1,11 @@
 # The two commands of the README: `make example` and `make test`.
-.PHONY: example test deps
+.PHONY: example test deps conformance
 
-# deps installs what the tests drive: the pinned npm packages (the official
-# socket.io-client) from testdata/node/package-lock.json.
+# deps installs what the tests drive: Node.js, the pinned npm packages
+# (socket.io-client, playwright-core) and Debian's Chromium.
 deps:
 	command -v node >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix testdata/node --no-audit --no-fund
 
 test: deps
@@ -14,3 +15,7 @@ test: deps
 example:
 	npm ci --prefix example --no-audit --no-fund
 	cd example && go run .
+
+# conformance runs the official protocol suites (see scripts/conformance.sh).
+conformance:
+	./scripts/conformance.sh

@@ -99,13 +99,14 @@ func runNode(t *testing.T, url, script string, timeout time.Duration) nodeResult
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	// The script runs in a block so that its URL does not shadow the
+	// global URL class for the modules it loads.
 	prelude := `const { io, Manager } = require("socket.io-client");
-const URL = process.env.URL;
 const out = (v) => console.log(typeof v === "string" ? v : JSON.stringify(v));
 const fail = (m) => { console.error("FAIL: " + m); process.exit(1); };
 setTimeout(() => fail("script timeout"), ` + itoa(int(timeout.Milliseconds())-500) + `).unref();
 `
-	cmd := exec.CommandContext(ctx, "node", "-e", prelude+script)
+	cmd := exec.CommandContext(ctx, "node", "-e", prelude+"{\nconst URL = process.env.URL;\n"+script+"\n}\n")
 	cmd.Dir = nodeDir(t)
 	cmd.Env = append(os.Environ(), "URL="+url)
 	var stderr strings.Builder
