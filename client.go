@@ -179,12 +179,7 @@ func (c *client) join(kws *Websocket) {
 
 // onClose disconnects every socket of the session.
 func (c *client) onClose(s *session, reason error) {
-	c.mu.Lock()
-	socks := make([]*Websocket, 0, len(c.sockets))
-	for _, kws := range c.sockets {
-		socks = append(socks, kws)
-	}
-	c.mu.Unlock()
+	socks := c.snapshot()
 	if reason != nil {
 		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
 	}
@@ -194,16 +189,28 @@ func (c *client) onClose(s *session, reason error) {
 }
 
 // onWSPing reports a WebSocket PING control frame through EventPing.
-func (c *client) onWSPing(data []byte) {
+func (c *client) onWSPing(data []byte) { c.fireAll(EventPing, data) }
+
+// onPong reports the Engine.IO PONG answering the heartbeat through
+// EventPong.
+func (c *client) onPong() { c.fireAll(EventPong, nil) }
+
+// fireAll fires a lifecycle event on every socket of the session.
+func (c *client) fireAll(event string, data []byte) {
+	for _, kws := range c.snapshot() {
+		kws.fireEvent(event, data, nil)
+	}
+}
+
+// snapshot returns the session's sockets.
+func (c *client) snapshot() []*Websocket {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	socks := make([]*Websocket, 0, len(c.sockets))
 	for _, kws := range c.sockets {
 		socks = append(socks, kws)
 	}
-	c.mu.Unlock()
-	for _, kws := range socks {
-		kws.fireEvent(EventPing, data, nil)
-	}
+	return socks
 }
 
 // onEvent dispatches an inbound EVENT to the listeners.

@@ -175,6 +175,9 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 		case s.pong <- struct{}{}:
 		default:
 		}
+		if h, ok := s.handler.(interface{ onPong() }); ok {
+			h.onPong()
+		}
 		return nil
 	case eioMessage:
 		return s.handler.onMessage(s, data, binary)

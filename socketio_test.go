@@ -155,3 +155,27 @@ func equalStrings(a, b []string) bool {
 	}
 	return true
 }
+
+// TestHeartbeatFiresPong checks that the client's answers to the server's
+// PINGs reach EventPong listeners, over each transport.
+func TestHeartbeatFiresPong(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig()
+			cfg.PingInterval = 100 * time.Millisecond
+			cfg.PingTimeout = 2 * time.Second
+			srv := NewServer(cfg)
+			var pongs atomic.Int32
+			srv.On(EventPong, func(*EventPayload) { pongs.Add(1) })
+			ts := startServer(t, srv, nil)
+			runNode(t, ts.url, `
+const socket = io(URL, { `+tr.opts+` });
+socket.on("connect", () => setTimeout(() => { socket.disconnect(); process.exit(0); }, 700));
+`, 10*time.Second)
+			if n := pongs.Load(); n < 3 {
+				t.Errorf("EventPong fired %d times in 700 ms with a 100 ms PingInterval", n)
+			}
+		})
+	}
+}
