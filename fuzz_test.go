@@ -136,6 +136,16 @@ func FuzzParseEvent(f *testing.F) {
 					t.Fatalf("refused %q with %v, though encoding/json reads a string or number name", data, err)
 				}
 			}
+			if errors.Is(err, ErrEventNameTooLong) && jsonErr == nil && len(raw) > 0 {
+				h := bytes.TrimSpace(raw[0])
+				n := string(h)
+				if h[0] == '"' {
+					_ = json.Unmarshal(h, &n)
+				}
+				if maxName <= 0 || len(n) <= maxName {
+					t.Fatalf("name %q of %d bytes refused as too long with limit %d", n, len(n), maxName)
+				}
+			}
 			return
 		}
 		if maxName > 0 && len(name) > maxName {
