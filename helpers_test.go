@@ -44,7 +44,7 @@ type testServer struct {
 
 // startServer mounts srv's handler with callback on a fresh app listening
 // on 127.0.0.1 and stops both when the test ends.
-func startServer(t *testing.T, srv *Server, callback func(*Websocket)) *testServer {
+func startServer(t testing.TB, srv *Server, callback func(*Websocket)) *testServer {
 	t.Helper()
 	app := fiber.New()
 	h := srv.Handler(callback)

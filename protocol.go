@@ -218,7 +218,10 @@ func parseEvent(data []byte, maxName int) (name string, args [][]byte, err error
 	head := elems[0]
 	switch {
 	case head[0] == '"':
-		if maxName > 0 && len(head) > maxName*6+2 {
+		// Quick bound before decoding: an escape is at most 6 bytes per
+		// byte of the name. Divided, not multiplied, so a huge limit
+		// cannot overflow.
+		if maxName > 0 && (len(head)-2)/6 > maxName {
 			return "", nil, ErrEventNameTooLong
 		}
 		name, err = unquote(head)
@@ -538,13 +541,26 @@ func unquote(q []byte) (string, error) {
 	return string(out), nil
 }
 
-// appendQuoted appends s as a JSON string literal.
+// appendQuoted appends s as a JSON string literal. Bytes that are not
+// valid UTF-8 become U+FFFD (as encoding/json does): the literal travels in
+// a WebSocket text frame, which the client must reject when it is not UTF-8.
 func appendQuoted(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\ufffd`...)
+				start = i + 1
+				continue
+			}
+			i += size - 1
+			continue
+		}
 		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
@@ -569,8 +585,10 @@ func appendQuoted(dst []byte, s string) []byte {
 
 // appendArg appends one event argument: valid JSON passes through unchanged,
 // anything else is encoded as a JSON string (the documented Emit contract).
+// JSON text must be UTF-8 (RFC 8259 section 8.1), so an argument that is not
+// is quoted, its invalid bytes replaced.
 func appendArg(dst, arg []byte) []byte {
-	if isJSON(arg) {
+	if isJSON(arg) && utf8.Valid(arg) {
 		return append(dst, arg...)
 	}
 	return appendQuoted(dst, string(arg))

@@ -1,0 +1,304 @@
+package socketio
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+)
+
+// Benchmarks of the codec and of two loopback round trips. Run them with
+//
+//	go test -run='^$' -bench=. -benchtime=2s
+
+var benchArgs = [][]byte{[]byte(`{"from":"a","text":"hello world"}`), []byte(`123`)}
+
+func BenchmarkEncodeEvent(b *testing.B) {
+	buf := make([]byte, 0, 256)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = appendEvent(buf[:0], "/", 0, false, "chat", benchArgs)
+	}
+	if string(buf) != `42["chat",{"from":"a","text":"hello world"},123]` {
+		b.Fatalf("encoded %s", buf)
+	}
+}
+
+func BenchmarkDecodeEvent(b *testing.B) {
+	frame := []byte(`42["chat",{"from":"a","text":"hello world"},123]`)
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	var (
+		name string
+		args [][]byte
+	)
+	for b.Loop() {
+		typ, body, err := decodeTextPacket(frame)
+		if err != nil || typ != eioMessage {
+			b.Fatal(err)
+		}
+		p, err := decodeSIOPacket(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name, args, err = parseEvent(p.Data, 256)
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	if name != "chat" || len(args) != 2 {
+		b.Fatalf("decoded %q %q", name, args)
+	}
+}
+
+// jsonObject1K is a ~1 KiB JSON object with every kind of value.
+func jsonObject1K() []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"id":12345,"user":{"name":"Zoë \"zed\" Example","roles":["admin","editor"],"active":true,"score":-12.5e-3},"items":[`)
+	for i := 0; sb.Len() < 950; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"n":%d,"label":"item\t%d \u00e9","ok":%v,"v":null}`, i, i, i%2 == 0)
+	}
+	sb.WriteString(`],"end":"\ud83d\ude00"}`)
+	return []byte(sb.String())
+}
+
+func BenchmarkValidJSON(b *testing.B) {
+	obj := jsonObject1K()
+	if err := validJSON(obj); err != nil {
+		b.Fatalf("%v: %s", err, obj)
+	}
+	b.SetBytes(int64(len(obj)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := validJSON(obj); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// rawClient is a bare Engine.IO/Socket.IO client over a WebSocket, speaking
+// the wire format directly.
+type rawClient struct {
+	conn *fws.Conn
+}
+
+var rawDialer = &fws.Dialer{
+	NetDial:          (&net.Dialer{Timeout: 10 * time.Second}).Dial,
+	HandshakeTimeout: 10 * time.Second,
+}
+
+// dialRaw opens a WebSocket session at baseURL (http://host:port), reads
+// the OPEN packet, connects the main namespace and reads the CONNECT reply.
+func dialRaw(baseURL string) (*rawClient, error) {
+	u := "ws" + strings.TrimPrefix(baseURL, "http") + "/socket.io/?EIO=4&transport=websocket"
+	conn, _, err := rawDialer.Dial(u, nil)
+	if err != nil {
+		return nil, err
+	}
+	c := &rawClient{conn: conn}
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	open, err := c.next()
+	if err != nil || len(open) == 0 || open[0] != eioOpen {
+		_ = conn.Close()
+		return nil, fmt.Errorf("open packet %q: %v", open, err)
+	}
+	if err := conn.WriteMessage(fws.TextMessage, []byte("40")); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	reply, err := c.next()
+	if err != nil || !bytes.HasPrefix(reply, []byte(`40{"sid":`)) {
+		_ = conn.Close()
+		return nil, fmt.Errorf("connect reply %q: %v", reply, err)
+	}
+	_ = conn.SetReadDeadline(time.Time{})
+	return c, nil
+}
+
+// next returns the next text message, answering Engine.IO PINGs.
+func (c *rawClient) next() ([]byte, error) {
+	for {
+		mt, msg, err := c.conn.ReadMessage()
+		if err != nil {
+			return nil, err
+		}
+		if mt != fws.TextMessage {
+			return nil, fmt.Errorf("unexpected message type %d", mt)
+		}
+		if len(msg) == 1 && msg[0] == eioPing {
+			if err := c.conn.WriteMessage(fws.TextMessage, []byte{eioPong}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return msg, nil
+	}
+}
+
+func BenchmarkAckRoundTrip(b *testing.B) {
+	srv := NewServer(testConfig())
+	srv.On("echo", func(ep *EventPayload) {
+		if err := ep.Ack(ep.Args...); err != nil {
+			b.Errorf("ack: %v", err)
+		}
+	})
+	ts := startServer(b, srv, nil)
+	c, err := dialRaw(ts.url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.conn.Close()
+	out := make([]byte, 0, 64)
+	want := make([]byte, 0, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := strconv.Itoa(i)
+		out = append(append(append(out[:0], "42"...), id...), `["echo","x"]`...)
+		if err := c.conn.WriteMessage(fws.TextMessage, out); err != nil {
+			b.Fatal(err)
+		}
+		want = append(append(append(want[:0], "43"...), id...), `["x"]`...)
+		msg, err := c.next()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !bytes.Equal(msg, want) {
+			b.Fatalf("got %q, want %q", msg, want)
+		}
+	}
+	b.StopTimer()
+}
+
+// BenchmarkBroadcast1000 measures Server.Broadcast to 1,000 WebSocket
+// clients on loopback: one op is one message delivered to every client.
+// The sender keeps at most broadcastWindow messages in flight per client,
+// below the send queue bound (SendQueueSize), so a slow reader is waited for
+// instead of being disconnected for overflow.
+func BenchmarkBroadcast1000(b *testing.B) {
+	const (
+		clients         = 1000
+		broadcastWindow = 64
+		dialers         = 8
+	)
+	cfg := testConfig()
+	if cfg.SendQueueSize <= broadcastWindow+8 {
+		b.Fatalf("SendQueueSize %d is too small for a window of %d", cfg.SendQueueSize, broadcastWindow)
+	}
+	srv := NewServer(cfg)
+	ts := startServer(b, srv, nil)
+
+	conns := make([]*rawClient, clients)
+	var dialErr atomic.Value
+	var dwg sync.WaitGroup
+	next := atomic.Int64{}
+	for w := 0; w < dialers; w++ {
+		dwg.Add(1)
+		go func() {
+			defer dwg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= clients {
+					return
+				}
+				c, err := dialRaw(ts.url)
+				if err != nil {
+					dialErr.Store(err)
+					return
+				}
+				conns[i] = c
+			}
+		}()
+	}
+	dwg.Wait()
+	counts := make([]atomic.Int64, clients)
+	var rwg sync.WaitGroup
+	b.Cleanup(func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.conn.Close()
+			}
+		}
+		rwg.Wait()
+	})
+	if err := dialErr.Load(); err != nil {
+		b.Fatalf("dial: %v", err)
+	}
+	for i, c := range conns {
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			var buf bytes.Buffer
+			for {
+				_, r, err := c.conn.NextReader()
+				if err != nil {
+					return
+				}
+				buf.Reset()
+				if _, err := buf.ReadFrom(r); err != nil {
+					return
+				}
+				msg := buf.Bytes()
+				switch {
+				case bytes.HasPrefix(msg, []byte(`42[`)):
+					counts[i].Add(1)
+				case len(msg) == 1 && msg[0] == eioPing:
+					if c.conn.WriteMessage(fws.TextMessage, []byte{eioPong}) != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
+	// waitAll waits until every client has received at least target
+	// messages.
+	waitAll := func(target int64) {
+		deadline := time.Now().Add(30 * time.Second)
+		from := 0
+		for {
+			for from < clients && counts[from].Load() >= target {
+				from++
+			}
+			if from == clients {
+				return
+			}
+			if time.Now().After(deadline) {
+				lagging := 0
+				for i := range counts {
+					if counts[i].Load() < target {
+						lagging++
+					}
+				}
+				b.Fatalf("%d clients have not received %d messages (client %d at %d)", lagging, target, from, counts[from].Load())
+			}
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+
+	msg := []byte(`{"text":"hello everyone"}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i >= broadcastWindow && i%(broadcastWindow/2) == 0 {
+			waitAll(int64(i - broadcastWindow/2))
+		}
+		srv.Broadcast(msg)
+	}
+	waitAll(int64(b.N))
+	b.StopTimer()
+	for i := range counts {
+		if got := counts[i].Load(); got != int64(b.N) {
+			b.Fatalf("client %d received %d messages, want %d", i, got, b.N)
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package socketio_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"strings"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+	"github.com/fiber-socketio/socketio"
+	"github.com/gofiber/fiber/v3"
+)
+
+// New returns the handler of the default server; mount it on GET, POST and
+// OPTIONS of one path. The callback runs for every socket that connects.
+func ExampleNew() {
+	app := fiber.New()
+
+	h := socketio.New(func(kws *socketio.Websocket) {
+		kws.SetAttribute("user", kws.Query("user", "guest"))
+		kws.EmitEvent("welcome", []byte(`{"id":"`+kws.UUID+`"}`))
+	})
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+	app.Options("/socket.io/", h)
+
+	log.Fatal(app.Listen("127.0.0.1:3000"))
+}
+
+// On registers a listener for a client event, or for a lifecycle event
+// such as EventConnect and EventDisconnect.
+func ExampleOn() {
+	socketio.On("chat", func(ep *socketio.EventPayload) {
+		// ep.Data is the first argument as raw JSON; ep.Args holds all.
+		var text string
+		if err := json.Unmarshal(ep.Data, &text); err != nil {
+			return
+		}
+		msg, _ := json.Marshal(map[string]string{
+			"from": ep.Kws.GetStringAttribute("user"),
+			"text": text,
+		})
+		ep.Kws.Broadcast(msg, true) // everyone in the namespace but the sender
+	})
+	socketio.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+		log.Printf("socket %s left: %v", ep.SocketUUID, ep.Error)
+	})
+}
+
+// EmitWithAckTimeout sends an event the client answers with a callback; the
+// Go callback receives the client's first argument, or an error when the
+// client does not answer in time or disconnects.
+func ExampleWebsocket_EmitWithAckTimeout() {
+	socketio.On(socketio.EventConnect, func(ep *socketio.EventPayload) {
+		ep.Kws.EmitWithAckTimeout("question", []byte(`{"q":"ready?"}`), 5*time.Second,
+			func(ack []byte, err error) {
+				switch {
+				case errors.Is(err, socketio.ErrAckTimeout):
+					log.Print("no answer within 5s")
+				case errors.Is(err, socketio.ErrAckDisconnected):
+					log.Print("client left before answering")
+				default:
+					log.Printf("client answered %s", ack)
+				}
+			})
+	})
+	// Client side:
+	//   socket.on("question", (q, cb) => cb({ ready: true }));
+}
+
+// Ack answers the callback a client passed to socket.emit. Arguments are
+// raw JSON; other text is sent as a JSON string.
+func ExampleEventPayload_Ack() {
+	socketio.On("echo", func(ep *socketio.EventPayload) {
+		if !ep.HasAck {
+			return // the client emitted without a callback
+		}
+		if err := ep.Ack(ep.Args...); err != nil {
+			log.Printf("ack: %v", err)
+		}
+	})
+	// Client side:
+	//   socket.emit("echo", "hi", { n: 1 }, (a, b) => console.log(a, b));
+}
+
+// NewServer builds an independent server with its own settings. Here it
+// serves on a loopback port and a bare WebSocket client speaks the wire
+// format: it connects the main namespace ("40"), emits "echo" with ack id 0
+// ("420[...]"), and reads the server's ACK ("430[...]").
+func ExampleNewServer() {
+	cfg := socketio.DefaultConfig()
+	cfg.PingInterval = 10 * time.Second
+	cfg.MaxEventNameLength = 64
+	srv := socketio.NewServer(cfg)
+	srv.On("echo", func(ep *socketio.EventPayload) {
+		_ = ep.Ack(ep.Args...)
+	})
+
+	app := fiber.New()
+	h := srv.Handler(nil)
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	}()
+
+	reply, err := emitRaw("ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket", `420["echo","hello",{"n":1}]`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(reply)
+	// Output: 430["hello",{"n":1}]
+}
+
+// emitRaw opens a WebSocket session, connects the main namespace, sends
+// one packet and returns the next message that is not a PING.
+func emitRaw(url, packet string) (string, error) {
+	conn, _, err := fws.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	read := func() (string, error) {
+		for {
+			_, msg, err := conn.ReadMessage()
+			if err != nil || string(msg) != "2" {
+				return string(msg), err
+			}
+			if err := conn.WriteMessage(fws.TextMessage, []byte("3")); err != nil {
+				return "", err
+			}
+		}
+	}
+	if open, err := read(); err != nil || !strings.HasPrefix(open, "0{") {
+		return "", fmt.Errorf("open: %q %v", open, err)
+	}
+	if err := conn.WriteMessage(fws.TextMessage, []byte("40")); err != nil {
+		return "", err
+	}
+	if connected, err := read(); err != nil || !strings.HasPrefix(connected, "40{") {
+		return "", fmt.Errorf("connect: %q %v", connected, err)
+	}
+	if err := conn.WriteMessage(fws.TextMessage, []byte(packet)); err != nil {
+		return "", err
+	}
+	return read()
+}
