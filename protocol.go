@@ -318,7 +318,6 @@ func scanValue(b []byte, i int) (int, error) {
 		if i >= len(b) {
 			return 0, ErrInvalidJSON
 		}
-		closed := false
 		switch c := b[i]; {
 		case c == '{' || c == '[':
 			closer := byte('}')
@@ -328,7 +327,6 @@ func scanValue(b []byte, i int) (int, error) {
 			i = skipSpace(b, i+1)
 			if i < len(b) && b[i] == closer {
 				i++
-				closed = true
 				break
 			}
 			stack = append(stack, c)
@@ -351,7 +349,6 @@ func scanValue(b []byte, i int) (int, error) {
 		default:
 			return 0, ErrInvalidJSON
 		}
-		_ = closed
 		if err != nil {
 			return 0, err
 		}
@@ -619,6 +616,9 @@ func appendEvent(dst []byte, nsp string, id uint64, hasID bool, name string, arg
 	dst = append(dst, '[')
 	dst = appendQuoted(dst, name)
 	for _, a := range args {
+		if a == nil {
+			continue // a nil argument is no argument: EmitEvent(name, nil) sends ["name"]
+		}
 		dst = append(dst, ',')
 		dst = appendArg(dst, a)
 	}
@@ -629,10 +629,15 @@ func appendEvent(dst []byte, nsp string, id uint64, hasID bool, name string, arg
 func appendAck(dst []byte, nsp string, id uint64, args [][]byte) []byte {
 	dst = appendSIOHeader(dst, sioAck, nsp, 0, id, true)
 	dst = append(dst, '[')
-	for i, a := range args {
-		if i > 0 {
+	first := true
+	for _, a := range args {
+		if len(a) == 0 {
+			continue // nil or empty entries are skipped, as documented for Ack
+		}
+		if !first {
 			dst = append(dst, ',')
 		}
+		first = false
 		dst = appendArg(dst, a)
 	}
 	return append(dst, ']')

@@ -966,3 +966,15 @@ func TestParseEventHugeNameLimit(t *testing.T) {
 		}
 	}
 }
+
+func TestNilArgumentsAreSkipped(t *testing.T) {
+	if got := string(appendEvent(nil, "/", 0, false, "x", [][]byte{nil})); got != `42["x"]` {
+		t.Errorf("event with a nil argument: %s", got)
+	}
+	if got := string(appendEvent(nil, "/", 0, false, "x", [][]byte{nil, []byte("1")})); got != `42["x",1]` {
+		t.Errorf("event with nil then 1: %s", got)
+	}
+	if got := string(appendAck(nil, "/", 3, [][]byte{nil, {}, []byte(`"a"`)})); got != `433["a"]` {
+		t.Errorf("ack with nil and empty entries: %s", got)
+	}
+}
