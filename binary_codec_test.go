@@ -1,0 +1,242 @@
+package socketio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestFindPlaceholders(t *testing.T) {
+	ph := func(n string) string { return `{"_placeholder":true,"num":` + n + `}` }
+	cases := []struct {
+		data string
+		n    int
+		nums []int
+		err  error
+	}{
+		{`["a",` + ph("0") + `]`, 1, []int{0}, nil},
+		{`["a",{"x":[` + ph("1") + `,` + ph("0") + `]},{"y":{"z":` + ph("2") + `}}]`, 3, []int{1, 0, 2}, nil},
+		{`[{"num":0,"_placeholder":true}]`, 1, []int{0}, nil},
+		{`[{"\u005fplaceholder":true,"num":0}]`, 1, []int{0}, nil},
+		{`[ { "_placeholder" : true , "num" : 1e0 } ]`, 2, []int{1}, nil},
+		{`[{"_placeholder":true,"num":0,"extra":{"_placeholder":true,"num":9}}]`, 1, []int{0}, nil},
+		{`[{"_placeholder":false,"num":7}]`, 1, nil, nil},
+		{`[{"_placeholder":"true","num":7}]`, 1, nil, nil},
+		{`["{\"_placeholder\":true,\"num\":5}"]`, 1, nil, nil},
+		{`[{"_placeholder":{"a":true},"num":0}]`, 1, nil, nil},
+		{`[` + ph("1") + `]`, 1, nil, ErrInvalidPlaceholder},
+		{`[` + ph("-1") + `]`, 1, nil, ErrInvalidPlaceholder},
+		{`[` + ph("0.5") + `]`, 1, nil, ErrInvalidPlaceholder},
+		{`[` + ph(`"0"`) + `]`, 1, nil, ErrInvalidPlaceholder},
+		{`[{"_placeholder":true}]`, 1, nil, ErrInvalidPlaceholder},
+		{`[{"_placeholder":true,"num":[0]}]`, 1, nil, ErrInvalidPlaceholder},
+		{`[` + ph("99999999999999999999") + `]`, 1, nil, ErrInvalidPlaceholder},
+	}
+	for _, c := range cases {
+		refs, err := findPlaceholders([]byte(c.data), c.n, nil)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("%s: err %v, want %v", c.data, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", c.data, err)
+			continue
+		}
+		var nums []int
+		for _, r := range refs {
+			nums = append(nums, r.num)
+			if obj := c.data[r.start:r.end]; obj[0] != '{' || obj[len(obj)-1] != '}' || !json.Valid([]byte(obj)) {
+				t.Errorf("%s: ref spans %q", c.data, obj)
+			}
+		}
+		if !reflect.DeepEqual(nums, c.nums) {
+			t.Errorf("%s: nums %v, want %v", c.data, nums, c.nums)
+		}
+	}
+}
+
+func TestCheckPlaceholders(t *testing.T) {
+	if err := checkPlaceholders([]byte(`["a",{"_placeholder":true,"num":0}]`), 2); !errors.Is(err, ErrExtraAttachment) {
+		t.Errorf("unreferenced attachment: %v", err)
+	}
+	if err := checkPlaceholders([]byte(`["a",{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}]`), 2); err != nil {
+		t.Errorf("valid: %v", err)
+	}
+	if err := checkPlaceholders([]byte(`["a",{"_placeholder":true,"num":0}]`), 0); !errors.Is(err, ErrInvalidPlaceholder) {
+		t.Errorf("placeholder without attachments: %v", err)
+	}
+}
+
+func TestReassembler(t *testing.T) {
+	decode := func(s string) sioPacket {
+		p, err := decodeSIOPacket([]byte(s))
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		return p
+	}
+	var r reassembler
+	if _, _, _, err := r.attachment([]byte{1}, 100); !errors.Is(err, ErrUnexpectedAttachment) {
+		t.Errorf("stray attachment: %v", err)
+	}
+	done, err := r.packet(decode(`52-/x,7["e",{"_placeholder":true,"num":1},{"_placeholder":true,"num":0}]`), 10, 10)
+	if err != nil || done {
+		t.Fatalf("header: done %v err %v", done, err)
+	}
+	if done, err := r.packet(decode(`2["e"]`), 6, 10); !errors.Is(err, ErrMissingAttachment) || done {
+		t.Errorf("text before attachments: %v", err)
+	}
+	if _, _, done, err := r.attachment([]byte{1, 2}, 100); err != nil || done {
+		t.Fatalf("first: %v %v", done, err)
+	}
+	p, att, done, err := r.attachment([]byte{3}, 100)
+	if err != nil || !done || p.Nsp != "/x" || p.ID != 7 || !p.HasID || len(att) != 2 || !bytes.Equal(att[1], []byte{3}) {
+		t.Fatalf("last: %+v %v %v %v", p, att, done, err)
+	}
+	if _, _, _, err := r.attachment([]byte{1}, 100); !errors.Is(err, ErrUnexpectedAttachment) {
+		t.Errorf("attachment after completion: %v", err)
+	}
+	if _, err := r.packet(decode(`511-["e"]`), 9, 10); !errors.Is(err, ErrTooManyAttachments) {
+		t.Errorf("11 attachments: %v", err)
+	}
+	if done, err := r.packet(decode(`50-["e"]`), 8, 10); !done || err != nil {
+		t.Errorf("0 attachments: %v %v", done, err)
+	}
+	if _, err := r.packet(decode(`51-["e",{"_placeholder":true,"num":0}]`), 90, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := r.attachment(make([]byte, 11), 100); !errors.Is(err, ErrAttachmentsTooLarge) {
+		t.Errorf("over the size bound: %v", err)
+	}
+}
+
+type fileMeta struct {
+	Name  string `json:"name"`
+	Data  []byte `json:"data"`
+	Empty []byte `json:"empty,omitempty"`
+	Skip  []byte `json:"-"`
+	Raw   json.RawMessage
+	Inner *struct {
+		Parts [][]byte
+	} `json:"inner,omitempty"`
+	hidden []byte
+}
+
+type blob []byte
+
+type selfMarshal []byte
+
+func (s selfMarshal) MarshalJSON() ([]byte, error) { return []byte(`"self"`), nil }
+
+func TestEncodeValues(t *testing.T) {
+	a, b, c, d := []byte("AAA"), []byte("BB"), []byte{0, 1, 2}, []byte("D")
+	meta := fileMeta{Name: "x", Data: a, Skip: b, Raw: json.RawMessage(`{"k":1}`), hidden: c}
+	meta.Inner = &struct{ Parts [][]byte }{Parts: [][]byte{b, c}}
+	snapshot, _ := json.Marshal(meta)
+	args := []any{
+		"s", 3, d, blob("E"), selfMarshal("no"), json.RawMessage(`[1]`), nil,
+		meta,
+		map[string]any{"z": []any{a, 1}, "a": map[string][]byte{"q": b}},
+		[]byte{},
+	}
+	body, atts, err := encodeValues(nil, "ev", true, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ph := func(n string) string { return `{"_placeholder":true,"num":` + n + `}` }
+	want := `["ev","s",3,` + ph("0") + `,` + ph("1") + `,"self",[1],null,` +
+		`{"name":"x","data":` + ph("2") + `,"Raw":{"k":1},"inner":{"Parts":[` + ph("3") + `,` + ph("4") + `]}},` +
+		`{"a":{"q":` + ph("5") + `},"z":[` + ph("6") + `,1]},` + ph("7") + `]`
+	if string(body) != want {
+		t.Errorf("body\n got %s\nwant %s", body, want)
+	}
+	wantAtts := [][]byte{d, []byte("E"), a, b, c, b, a, {}}
+	if len(atts) != len(wantAtts) {
+		t.Fatalf("attachments %q, want %q", atts, wantAtts)
+	}
+	for i := range atts {
+		if !bytes.Equal(atts[i], wantAtts[i]) {
+			t.Errorf("attachment %d = %q, want %q", i, atts[i], wantAtts[i])
+		}
+	}
+	if again, _ := json.Marshal(meta); !bytes.Equal(again, snapshot) {
+		t.Errorf("the caller's value changed:\n%s\n%s", snapshot, again)
+	}
+	if pkt := appendValuesPacket(nil, sioEvent, "/n", 4, true, body, len(atts)); !strings.HasPrefix(string(pkt), `458-/n,4["ev"`) {
+		t.Errorf("packet %s", pkt)
+	}
+	// Without bytes it is a plain EVENT, and an ACK body has no name.
+	body, atts, err = encodeValues(nil, "", false, []any{map[string]int{"a": 1}, "x"})
+	if err != nil || len(atts) != 0 || string(body) != `[{"a":1},"x"]` {
+		t.Errorf("plain: %s %v %v", body, atts, err)
+	}
+	if pkt := appendValuesPacket(nil, sioAck, "/", 9, true, body, 0); string(pkt) != `439[{"a":1},"x"]` {
+		t.Errorf("ack packet %s", pkt)
+	}
+	if pkt := appendValuesPacket(nil, sioAck, "/", 9, true, []byte(`[`+ph("0")+`]`), 1); string(pkt) != `461-9[`+ph("0")+`]` {
+		t.Errorf("binary ack packet %s", pkt)
+	}
+	if _, _, err := encodeValues(nil, "e", true, []any{make(chan int)}); err == nil {
+		t.Error("a channel encoded")
+	}
+	if _, _, err := encodeValues(nil, "e", true, []any{json.RawMessage(`{`)}); err == nil {
+		t.Error("invalid raw JSON encoded")
+	}
+}
+
+func TestDecodeArgs(t *testing.T) {
+	body, atts, err := encodeValues(nil, "", false, []any{
+		[]byte("top"),
+		fileMeta{Name: "n", Data: []byte("field"), Inner: &struct{ Parts [][]byte }{Parts: [][]byte{[]byte("p0"), []byte("p1")}}},
+		map[string][]byte{"k": []byte("mv")},
+		"plain",
+		[]byte("any"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args, err := splitArray(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := &EventPayload{Args: args, Attachments: atts}
+	var (
+		top   []byte
+		meta  fileMeta
+		m     map[string][]byte
+		plain string
+		whole any
+	)
+	if err := ep.Decode(&top, &meta, &m, &plain, &whole); err != nil {
+		t.Fatal(err)
+	}
+	if string(top) != "top" || meta.Name != "n" || string(meta.Data) != "field" || meta.Inner == nil ||
+		string(meta.Inner.Parts[0]) != "p0" || string(meta.Inner.Parts[1]) != "p1" || string(m["k"]) != "mv" || plain != "plain" {
+		t.Errorf("decoded %q %+v %q %q", top, meta, m, plain)
+	}
+	if b, ok := whole.([]byte); !ok || string(b) != "any" {
+		t.Errorf("whole placeholder into any: %#v", whole)
+	}
+	var generic map[string]any
+	if err := ep.Bind(1, &generic); err != nil || generic["data"] != "ZmllbGQ=" {
+		t.Errorf("nested into any: %v %#v", err, generic["data"])
+	}
+	if err := ep.Decode(nil, nil, nil, nil, nil, new(int)); err == nil {
+		t.Error("more destinations than arguments accepted")
+	}
+	if err := ep.Bind(5, new(int)); err == nil {
+		t.Error("Bind out of range accepted")
+	}
+	if err := ep.Bind(3, new(int)); err == nil {
+		t.Error("a string bound into an int")
+	}
+	reply := &AckReply{Args: args[:1], Attachments: atts}
+	if err := reply.Decode(&top); err != nil || string(top) != "top" {
+		t.Errorf("AckReply.Decode: %v %q", err, top)
+	}
+}
