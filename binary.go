@@ -59,86 +59,98 @@ const (
 	keyNum
 )
 
-// phFrame is one open container while scanning for placeholders.
+// phFrame is one open object while scanning for placeholders. It is kept
+// small: hostile nesting costs a few bytes per level, as in scanValue.
 type phFrame struct {
-	object    bool
-	start     int
-	refs      int  // len(refs) when the container opened
-	expectKey bool // an object member's key comes next
-	key       int  // the current member's key (keyOther, ...)
+	start     int32
+	refs      int32 // len(refs) when the object opened
+	numStart  int32 // the "num" member's value is data[numStart:numEnd]
+	numEnd    int32
+	key       int8 // the current member's key (keyOther, ...)
+	expectKey bool // a member's key comes next
 	isPH      bool // "_placeholder" is true
 	hasNum    bool
-	num       string
 }
 
 // findPlaceholders returns the placeholders of a JSON value, in order of
 // appearance, checking that each refers to one of n attachments. As in
 // socket.io-parser, an object is a placeholder when its "_placeholder"
 // member is true; the whole object stands for the attachment, whatever else
-// it holds. data must be valid JSON (decodeSIOPacket checked it). refs is
-// reused when it has room.
+// it holds. data must be valid JSON (decodeSIOPacket checked it) of at most
+// 2 GiB. refs is reused when it has room.
 func findPlaceholders(data []byte, n int, refs []placeholderRef) ([]placeholderRef, error) {
 	refs = refs[:0]
-	var small [16]phFrame
-	stack := small[:0]
-	// value records a scalar or container value for the enclosing object's
-	// current member.
-	value := func(tok []byte) {
-		if len(stack) == 0 {
+	if len(data) > 1<<31-1 {
+		return refs, ErrInvalidJSON
+	}
+	var smallKinds [64]byte
+	kinds := smallKinds[:0] // '{' or '[' per open container
+	var smallObjs [16]phFrame
+	objs := smallObjs[:0] // one frame per open object
+	inObject := func() bool { return len(kinds) > 0 && kinds[len(kinds)-1] == '{' }
+	// value records a scalar (or, with end == start, a container) as the
+	// value of the enclosing object's current member.
+	value := func(start, end int) {
+		if !inObject() {
 			return
 		}
-		f := &stack[len(stack)-1]
-		if !f.object {
-			return
-		}
+		f := &objs[len(objs)-1]
+		tok := data[start:end]
 		switch f.key {
 		case keyPlaceholder:
 			f.isPH = string(tok) == "true"
 		case keyNum:
 			f.hasNum = len(tok) > 0 && (tok[0] == '-' || (tok[0] >= '0' && tok[0] <= '9'))
-			f.num = string(tok)
+			f.numStart, f.numEnd = int32(start), int32(end)
 		}
 	}
 	for i := 0; i < len(data); {
 		c := data[i]
 		switch {
 		case c == '{' || c == '[':
-			value(nil) // a container is neither true nor a number
-			stack = append(stack, phFrame{object: c == '{', start: i, refs: len(refs), expectKey: c == '{'})
+			value(i, i) // a container is neither true nor a number
+			kinds = append(kinds, c)
+			if c == '{' {
+				objs = append(objs, phFrame{start: int32(i), refs: int32(len(refs)), expectKey: true})
+			}
 			i++
 		case c == '}' || c == ']':
-			if len(stack) == 0 {
+			if len(kinds) == 0 || (kinds[len(kinds)-1] == '{') != (c == '}') {
 				return refs, ErrInvalidJSON
 			}
-			f := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
+			kinds = kinds[:len(kinds)-1]
 			i++
-			if f.object && f.isPH {
+			if c == ']' {
+				break
+			}
+			f := objs[len(objs)-1]
+			objs = objs[:len(objs)-1]
+			if f.isPH {
 				// Placeholders nested in this one are replaced with it, so
 				// a bad one is only reported at the end, if it is still
 				// there.
-				num, ok := placeholderNum(f, n)
+				num, ok := placeholderNum(f, data, n)
 				if !ok {
 					num = -1
 				}
-				refs = append(refs[:f.refs], placeholderRef{start: f.start, end: i, num: num})
+				refs = append(refs[:f.refs], placeholderRef{start: int(f.start), end: i, num: num})
 			}
 		case c == '"':
 			end, err := scanString(data, i)
 			if err != nil {
 				return refs, err
 			}
-			if len(stack) > 0 && stack[len(stack)-1].object && stack[len(stack)-1].expectKey {
-				f := &stack[len(stack)-1]
+			if inObject() && objs[len(objs)-1].expectKey {
+				f := &objs[len(objs)-1]
 				f.expectKey = false
-				f.key = classifyKey(data[i:end])
+				f.key = int8(classifyKey(data[i:end]))
 			} else {
-				value(data[i:end])
+				value(i, end)
 			}
 			i = end
 		case c == ',':
-			if len(stack) > 0 && stack[len(stack)-1].object {
-				stack[len(stack)-1].expectKey = true
+			if inObject() {
+				objs[len(objs)-1].expectKey = true
 			}
 			i++
 		case c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\r':
@@ -159,11 +171,11 @@ func findPlaceholders(data []byte, n int, refs []placeholderRef) ([]placeholderR
 			if err != nil {
 				return refs, err
 			}
-			value(data[i:end])
+			value(i, end)
 			i = end
 		}
 	}
-	if len(stack) != 0 {
+	if len(kinds) != 0 {
 		return refs, ErrInvalidJSON
 	}
 	for _, r := range refs {
@@ -200,14 +212,15 @@ func classifyKey(q []byte) int {
 
 // placeholderNum checks a placeholder's num: a JSON number holding an
 // integer index below n (1e0 and 1.0 are 1, as in JavaScript).
-func placeholderNum(f phFrame, n int) (int, bool) {
+func placeholderNum(f phFrame, data []byte, n int) (int, bool) {
 	if !f.hasNum {
 		return 0, false
 	}
-	if v, err := strconv.Atoi(f.num); err == nil {
+	num := string(data[f.numStart:f.numEnd])
+	if v, err := strconv.Atoi(num); err == nil {
 		return v, v >= 0 && v < n
 	}
-	v, err := strconv.ParseFloat(f.num, 64)
+	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || v < 0 || v >= float64(n) || v != float64(int(v)) {
 		return 0, false
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestFindPlaceholders(t *testing.T) {
@@ -238,5 +240,102 @@ func TestDecodeArgs(t *testing.T) {
 	reply := &AckReply{Args: args[:1], Attachments: atts}
 	if err := reply.Decode(&top); err != nil || string(top) != "top" {
 		t.Errorf("AckReply.Decode: %v %q", err, top)
+	}
+}
+
+// refPlaceholders is a reference for findPlaceholders built on
+// encoding/json: the nums of the placeholders (sorted), or ok false when
+// one is invalid.
+func refPlaceholders(data []byte, n int) (nums []int, ok bool) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false
+	}
+	ok = true
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if x["_placeholder"] == true {
+				num, isNum := x["num"].(json.Number)
+				f, err := num.Float64()
+				if !isNum || err != nil || f < 0 || f >= float64(n) || f != float64(int(f)) {
+					ok = false
+					return
+				}
+				nums = append(nums, int(f))
+				return
+			}
+			for _, e := range x {
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	sort.Ints(nums)
+	return nums, ok
+}
+
+func FuzzFindPlaceholders(f *testing.F) {
+	for _, s := range []string{
+		`["a",{"_placeholder":true,"num":0}]`,
+		`[{"x":[{"_placeholder":true,"num":1},{"num":0,"_placeholder":true}]}]`,
+		`[{"_placeholder":true,"num":0,"y":{"_placeholder":true,"num":9}}]`,
+		`[{"_placeholder":true,"_placeholder":false,"num":0}]`,
+		`[{"_placeholder":false,"_placeholder":true,"num":1.0}]`,
+		`[{"\u005fplaceholder":true,"num":2e0}]`,
+		`[{"_placeholder":true,"num":"0"}]`,
+		`{"num":0,"_placeholder":true,"num":3}`,
+		`[[[[{"a":{"_placeholder":true,"num":0}}]]]]`,
+	} {
+		f.Add([]byte(s), 3)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > 64 || !isJSON(data) {
+			return
+		}
+		refs, err := findPlaceholders(data, n, nil)
+		want, ok := refPlaceholders(data, n)
+		if (err == nil) != ok {
+			t.Fatalf("%s n=%d: err %v, reference ok %v", data, n, err, ok)
+		}
+		if err != nil {
+			return
+		}
+		var got []int
+		for _, r := range refs {
+			got = append(got, r.num)
+		}
+		sort.Ints(got)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s n=%d: nums %v, reference %v", data, n, got, want)
+		}
+	})
+}
+
+// TestFindPlaceholdersDeep checks that hostile nesting is linear.
+func TestFindPlaceholdersDeep(t *testing.T) {
+	const depth = 200_000
+	var b bytes.Buffer
+	for i := 0; i < depth; i++ {
+		b.WriteString(`[{"a":`)
+	}
+	b.WriteString(`{"_placeholder":true,"num":0}`)
+	for i := 0; i < depth; i++ {
+		b.WriteString(`}]`)
+	}
+	start := time.Now()
+	refs, err := findPlaceholders(b.Bytes(), 1, nil)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("refs %v err %v", refs, err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
 	}
 }
