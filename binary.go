@@ -273,9 +273,12 @@ func resolvePlaceholders(dst, arg []byte, refs []placeholderRef, attachments [][
 }
 
 // decodeArg unmarshals one raw JSON argument into v, resolving
-// placeholders: a []byte destination receives the attachment's bytes. An
-// argument that is itself a placeholder is stored without a copy into a
-// *[]byte or *any destination.
+// placeholders. A generic destination (*any, *map[string]any, *[]any)
+// receives each attachment as a []byte in place of its placeholder object;
+// in a typed destination, the placeholder is decoded as the attachment's
+// base64 string, so []byte fields, elements and values receive the bytes.
+// Attachments are not copied into generic destinations or a whole-argument
+// *[]byte.
 func decodeArg(arg []byte, attachments [][]byte, v any) error {
 	if v == nil {
 		return nil
@@ -291,21 +294,64 @@ func decodeArg(arg []byte, attachments [][]byte, v any) error {
 	if len(refs) == 0 {
 		return json.Unmarshal(arg, v)
 	}
-	if len(refs) == 1 && refs[0].start == skipSpace(arg, 0) && skipSpace(arg, refs[0].end) == len(arg) {
-		switch p := v.(type) {
-		case *[]byte:
-			*p = attachments[refs[0].num]
-			return nil
-		case *any:
+	whole := len(refs) == 1 && refs[0].start == skipSpace(arg, 0) && skipSpace(arg, refs[0].end) == len(arg)
+	switch p := v.(type) {
+	case *[]byte:
+		if whole {
 			*p = attachments[refs[0].num]
 			return nil
 		}
+	case *any:
+		if err := json.Unmarshal(arg, p); err != nil {
+			return err
+		}
+		*p = resolveGeneric(*p, attachments)
+		return nil
+	case *map[string]any:
+		if err := json.Unmarshal(arg, p); err != nil {
+			return err
+		}
+		for k, e := range *p {
+			(*p)[k] = resolveGeneric(e, attachments)
+		}
+		return nil
+	case *[]any:
+		if err := json.Unmarshal(arg, p); err != nil {
+			return err
+		}
+		for i, e := range *p {
+			(*p)[i] = resolveGeneric(e, attachments)
+		}
+		return nil
 	}
 	size := len(arg)
 	for _, r := range refs {
 		size += base64.StdEncoding.EncodedLen(len(attachments[r.num])) + 2
 	}
 	return json.Unmarshal(resolvePlaceholders(make([]byte, 0, size), arg, refs, attachments), v)
+}
+
+// resolveGeneric replaces the placeholder objects of a value decoded by
+// encoding/json into interfaces with their attachments, in place. The
+// placeholders were checked (findPlaceholders) before.
+func resolveGeneric(v any, attachments [][]byte) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x["_placeholder"] == true {
+			if num, ok := x["num"].(float64); ok && num >= 0 && int(num) < len(attachments) {
+				return attachments[int(num)]
+			}
+			return v
+		}
+		for k, e := range x {
+			x[k] = resolveGeneric(e, attachments)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = resolveGeneric(e, attachments)
+		}
+	}
+	return v
 }
 
 // decodeArgs unmarshals args into vs, one destination per argument (a nil

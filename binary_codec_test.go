@@ -225,8 +225,26 @@ func TestDecodeArgs(t *testing.T) {
 		t.Errorf("whole placeholder into any: %#v", whole)
 	}
 	var generic map[string]any
-	if err := ep.Bind(1, &generic); err != nil || generic["data"] != "ZmllbGQ=" {
-		t.Errorf("nested into any: %v %#v", err, generic["data"])
+	if err := ep.Bind(1, &generic); err != nil {
+		t.Fatal(err)
+	}
+	parts, _ := generic["inner"].(map[string]any)["Parts"].([]any)
+	if b, ok := generic["data"].([]byte); !ok || string(b) != "field" || len(parts) != 2 || string(parts[1].([]byte)) != "p1" {
+		t.Errorf("generic map: %#v", generic)
+	}
+	var list []any
+	if err := ep.Bind(2, &whole); err != nil || string(whole.(map[string]any)["k"].([]byte)) != "mv" {
+		t.Errorf("generic any: %v %#v", err, whole)
+	}
+	if err := (&EventPayload{Args: [][]byte{[]byte(`[1,` + ph0 + `]`)}, Attachments: atts[:1]}).Bind(0, &list); err != nil ||
+		len(list) != 2 || string(list[1].([]byte)) != "top" {
+		t.Errorf("generic list: %v %#v", err, list)
+	}
+	var typedAny struct {
+		Data any `json:"data"`
+	}
+	if err := ep.Bind(1, &typedAny); err != nil || typedAny.Data != "ZmllbGQ=" {
+		t.Errorf("any field of a struct: %v %#v", err, typedAny.Data)
 	}
 	if err := ep.Decode(nil, nil, nil, nil, nil, new(int)); err == nil {
 		t.Error("more destinations than arguments accepted")

@@ -65,6 +65,12 @@ func TestBinaryRoundTrip(t *testing.T) {
 				if len(obj.Nested.List) != 2 || string(obj.Nested.List[0]) != "a" || string(obj.Nested.List[1]) != "c" || obj.Nested.N != 7 {
 					report("up: nested list %q n %d", obj.Nested.List, obj.Nested.N)
 				}
+				var generic map[string]any
+				if err := ep.Bind(3, &generic); err != nil {
+					report("up: bind generic: %v", err)
+				} else if b, ok := generic["nested"].(map[string]any)["buf"].([]byte); !ok || string(b) != "xyz" {
+					report("up: generic nested buf %#v", generic["nested"])
+				}
 				if len(arr) != 1 || string(arr[0]) != "b" || text != "text" {
 					report("up: array %q text %q", arr, text)
 				}

@@ -11,12 +11,12 @@ import (
 // in objects and arrays) arrives as an attachment: EventPayload.Args keeps
 // the raw JSON with {"_placeholder":true,"num":N} in its place, and
 // EventPayload.Attachments holds the bytes. Decode and Bind unmarshal the
-// arguments with every placeholder resolved, so a []byte destination (a
+// arguments with every placeholder resolved: a []byte destination (a
 // variable, a struct field, a slice element or a map value) receives the
-// attachment's bytes. An `any` destination nested in an object receives
-// such bytes as their base64 string (the form encoding/json gives a
-// []byte); a whole argument that is one attachment decodes into *any as a
-// []byte.
+// attachment's bytes, and a generic destination (*any, *map[string]any,
+// *[]any) holds a []byte where the client had binary data. Only an `any`
+// field or element inside a typed destination receives the base64 string
+// encoding/json gives a []byte.
 //
 // Outbound, EmitValues, EmitValuesWithAck and AckValues take Go values and
 // send every non-empty []byte in them (at the top level, or in exported
@@ -47,9 +47,11 @@ func (r *AckReply) Bind(i int, v any) error { return bindArg(r.Args, r.Attachmen
 
 // Decode unmarshals the event's arguments into v with encoding/json, one
 // destination per argument in order (a nil destination skips its argument;
-// arguments beyond len(v) are ignored). Every attachment placeholder is
-// resolved first, so []byte destinations receive the attachment's bytes.
-// A []byte decoded from a whole argument may share memory with Attachments.
+// arguments beyond len(v) are ignored; fewer arguments than destinations
+// is an error). Every attachment placeholder is resolved, so []byte
+// destinations receive the attachment's bytes and generic ones (*any,
+// *map[string]any, *[]any) a []byte in its place; such bytes may share
+// memory with Attachments.
 func (ep *EventPayload) Decode(v ...any) error { return decodeArgs(ep.Args, ep.Attachments, v) }
 
 // Bind unmarshals argument i (0 is the first argument after the event
