@@ -3,9 +3,12 @@ package socketio
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,5 +253,55 @@ func TestBinaryHostilePolling(t *testing.T) {
 			}
 			good.echoWorks()
 		})
+	}
+}
+
+// TestBinaryConcurrentEmits checks that attachments follow their own
+// packet when many goroutines emit binary events on one socket at once.
+func TestBinaryConcurrentEmits(t *testing.T) {
+	const goroutines, each = 8, 25
+	cfg := testConfig()
+	cfg.SendQueueSize = 3 * goroutines * each // room for every packet
+	srv := NewServer(cfg)
+	var wg sync.WaitGroup
+	srv.On("start", func(ep *EventPayload) {
+		for g := 0; g < goroutines; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < each; i++ {
+					k := g*each + i
+					tag := []byte{byte(k >> 8), byte(k)}
+					if err := ep.Kws.EmitValues("seq", k, append(tag, 0), map[string][]byte{"b": append(tag, 1)}); err != nil {
+						t.Errorf("emit %d: %v", k, err)
+					}
+				}
+			}(g)
+		}
+	})
+	ts := startServer(t, srv, nil)
+	t.Cleanup(wg.Wait)
+	c := dialRaw(t, ts.url)
+	c.text(`42["start"]`)
+	seen := map[int]bool{}
+	for len(seen) < goroutines*each {
+		mt, head := c.read()
+		var k int
+		if mt != fws.TextMessage || !strings.HasPrefix(string(head), `452-["seq",`) {
+			t.Fatalf("expected a packet header, got %d %q", mt, head)
+		}
+		if _, err := fmt.Sscanf(string(head), `452-["seq",%d,`, &k); err != nil || seen[k] {
+			t.Fatalf("header %q: %v (seen %v)", head, err, seen[k])
+		}
+		if want := `452-["seq",` + strconv.Itoa(k) + `,` + ph0 + `,{"b":` + ph1 + `}]`; string(head) != want {
+			t.Fatalf("header %q, want %q", head, want)
+		}
+		seen[k] = true
+		for part := byte(0); part < 2; part++ {
+			mt, att := c.read()
+			if want := []byte{byte(k >> 8), byte(k), part}; mt != fws.BinaryMessage || !bytes.Equal(att, want) {
+				t.Fatalf("packet %d attachment %d: %d %v, want %v", k, part, mt, att, want)
+			}
+		}
 	}
 }
