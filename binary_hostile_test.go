@@ -305,3 +305,33 @@ func TestBinaryConcurrentEmits(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxAttachmentsConfig checks the Config field: its default, and a
+// lower bound enforced on inbound packets.
+func TestMaxAttachmentsConfig(t *testing.T) {
+	if got := NewServer(Config{}).cfg.MaxAttachments; got != 10 {
+		t.Errorf("zero Config: MaxAttachments %d, want 10", got)
+	}
+	if got := DefaultConfig().MaxAttachments; got != MaxAttachments || got != 10 {
+		t.Errorf("DefaultConfig: MaxAttachments %d", got)
+	}
+	cfg := testConfig()
+	cfg.MaxAttachments = 2
+	srv := NewServer(cfg)
+	reasons := make(chan error, 2)
+	srv.On(EventDisconnect, func(ep *EventPayload) { reasons <- ep.Error })
+	srv.On("two", func(ep *EventPayload) { _ = ep.AckValues(len(ep.Attachments)) })
+	ts := startServer(t, srv, nil)
+	c := dialRaw(t, ts.url)
+	c.text(`452-1["two",` + ph0 + `,` + ph1 + `]`)
+	c.binary([]byte{1})
+	c.binary([]byte{2})
+	if _, ack := c.read(); string(ack) != `431[2]` {
+		t.Fatalf("ack %q", ack)
+	}
+	c.text(`453-["three",` + ph0 + `,` + ph1 + `,{"_placeholder":true,"num":2}]`)
+	c.expectClosed()
+	if err := <-reasons; !errors.Is(err, ErrTooManyAttachments) {
+		t.Errorf("reason %v", err)
+	}
+}
