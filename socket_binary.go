@@ -87,7 +87,10 @@ func (kws *Websocket) EmitValues(event string, args ...any) error {
 
 // EmitValuesWithAck is EmitValues with an acknowledgement: cb receives the
 // client's reply, or ErrAckTimeout after OutboundAckTimeout, or
-// ErrAckDisconnected. cb is not called when an error is returned.
+// ErrAckDisconnected (also when the socket is gone or the packet could not
+// be queued). It returns an error, and then never calls cb, only when the
+// packet cannot be built: an encoding error, ErrTooManyAttachments or
+// ErrReservedEventName.
 func (kws *Websocket) EmitValuesWithAck(event string, cb func(reply *AckReply, err error), args ...any) error {
 	return kws.EmitValuesWithAckTimeout(event, kws.sess.cfg.OutboundAckTimeout, cb, args...)
 }
@@ -104,7 +107,7 @@ func (kws *Websocket) EmitValuesWithAckTimeout(event string, timeout time.Durati
 	}
 	id, ok := kws.acks.registerReply(cb, timeout, kws.logError)
 	if !ok {
-		return ErrAckDisconnected
+		return nil // cb got ErrAckDisconnected
 	}
 	if err := kws.sendBinary(appendValuesPacket(nil, sioEvent, kws.nsp.name, id, true, body, len(attachments)), attachments); err != nil {
 		kws.acks.cancel(id, ErrAckDisconnected, kws.logError)
