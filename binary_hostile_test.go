@@ -335,3 +335,32 @@ func TestMaxAttachmentsConfig(t *testing.T) {
 		t.Errorf("reason %v", err)
 	}
 }
+
+// TestEmitValuesWithAckGone checks that an ack emit on a socket that is
+// gone reports through its callback, exactly once.
+func TestEmitValuesWithAckGone(t *testing.T) {
+	srv := NewServer(testConfig())
+	sockets := make(chan *Websocket, 1)
+	gone := make(chan struct{})
+	srv.On(EventDisconnect, func(*EventPayload) { close(gone) })
+	ts := startServer(t, srv, func(kws *Websocket) { sockets <- kws })
+	c := dialRaw(t, ts.url)
+	kws := <-sockets
+	c.text("41")
+	<-gone
+	calls := make(chan error, 2)
+	if err := kws.EmitValuesWithAck("late", func(r *AckReply, err error) { calls <- err }, []byte{1}); err != nil {
+		t.Fatalf("returned %v", err)
+	}
+	if err := <-calls; !errors.Is(err, ErrAckDisconnected) {
+		t.Errorf("callback got %v", err)
+	}
+	select {
+	case err := <-calls:
+		t.Errorf("callback called twice (%v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := kws.EmitValues("late", []byte{1}); err == nil {
+		t.Error("EmitValues on a gone socket returned nil")
+	}
+}
