@@ -310,4 +310,3 @@ func (r *reassembler) attachment(b []byte, maxSize int64) (p sioPacket, attachme
 func (r *reassembler) reset() {
 	*r = reassembler{}
 }
-
