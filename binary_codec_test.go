@@ -131,6 +131,10 @@ type fileMeta struct {
 
 type blob []byte
 
+type selfByte uint8
+
+func (b selfByte) MarshalJSON() ([]byte, error) { return []byte(`"b"`), nil }
+
 type selfMarshal []byte
 
 func (s selfMarshal) MarshalJSON() ([]byte, error) { return []byte(`"self"`), nil }
@@ -182,6 +186,11 @@ func TestEncodeValues(t *testing.T) {
 	}
 	if pkt := appendValuesPacket(nil, sioAck, "/", 9, true, []byte(`[`+ph("0")+`]`), 1); string(pkt) != `461-9[`+ph("0")+`]` {
 		t.Errorf("binary ack packet %s", pkt)
+	}
+	// Elements that marshal themselves make a JSON array, not bytes.
+	body, atts, err = encodeValues(nil, "e", true, []any{[]selfByte{1, 2}, struct{ S []selfByte }{[]selfByte{3}}})
+	if err != nil || len(atts) != 0 || string(body) != `["e",["b","b"],{"S":["b"]}]` {
+		t.Errorf("self-marshaling bytes: %s %v %v", body, atts, err)
 	}
 	if _, _, err := encodeValues(nil, "e", true, []any{make(chan int)}); err == nil {
 		t.Error("a channel encoded")

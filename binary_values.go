@@ -181,6 +181,17 @@ func mayHoldBytes(t reflect.Type) bool {
 	return r
 }
 
+// isJSONBytes reports whether encoding/json writes a value of slice type t
+// as a base64 string: a slice of a byte kind whose elements do not marshal
+// themselves.
+func isJSONBytes(t reflect.Type) bool {
+	if t.Kind() != reflect.Slice || t.Elem().Kind() != reflect.Uint8 {
+		return false
+	}
+	p := reflect.PointerTo(t.Elem())
+	return !p.Implements(jsonMarshalerType) && !p.Implements(textMarshalerType)
+}
+
 func mayHoldBytesRec(t reflect.Type, visiting map[reflect.Type]bool) bool {
 	if t.Kind() != reflect.Interface && (t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) ||
 		reflect.PointerTo(t).Implements(jsonMarshalerType) || reflect.PointerTo(t).Implements(textMarshalerType)) {
@@ -195,7 +206,7 @@ func mayHoldBytesRec(t reflect.Type, visiting map[reflect.Type]bool) bool {
 	case reflect.Interface:
 		return true
 	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
+		if isJSONBytes(t) {
 			return true
 		}
 		return mayHoldBytesRec(t.Elem(), visiting)
@@ -235,7 +246,7 @@ func (x *extractor) substitute(v reflect.Value) (reflect.Value, bool) {
 		if v.IsNil() {
 			return v, false
 		}
-		if t.Elem().Kind() == reflect.Uint8 {
+		if isJSONBytes(t) {
 			if v.Len() == 0 {
 				return v, false // stays "" (or is omitted with omitempty)
 			}
@@ -366,7 +377,7 @@ func appendValue(dst []byte, a any, attachments [][]byte) ([]byte, [][]byte, err
 	}
 	rv := reflect.ValueOf(a)
 	var x extractor
-	if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 && mayHoldBytes(rv.Type()) {
+	if isJSONBytes(rv.Type()) && mayHoldBytes(rv.Type()) {
 		if rv.IsNil() {
 			return append(dst, "null"...), attachments, nil
 		}
