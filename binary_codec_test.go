@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"runtime"
 	"sort"
@@ -252,8 +253,18 @@ func TestDecodeArgs(t *testing.T) {
 	var typedAny struct {
 		Data any `json:"data"`
 	}
-	if err := ep.Bind(1, &typedAny); err != nil || typedAny.Data != "ZmllbGQ=" {
+	if err := ep.Bind(1, &typedAny); err != nil || string(typedAny.Data.([]byte)) != "field" {
 		t.Errorf("any field of a struct: %v %#v", err, typedAny.Data)
+	}
+	// A destination holding a type that decodes itself (fileMeta.Raw is a
+	// json.RawMessage) takes the attachments as base64: an any there gets
+	// the string.
+	var withRaw struct {
+		Data any             `json:"data"`
+		Raw  json.RawMessage `json:"Raw"`
+	}
+	if err := ep.Bind(1, &withRaw); err != nil || withRaw.Data != "ZmllbGQ=" {
+		t.Errorf("any field next to a RawMessage: %v %#v", err, withRaw.Data)
 	}
 	if err := ep.Decode(nil, nil, nil, nil, nil, new(int)); err == nil {
 		t.Error("more destinations than arguments accepted")
@@ -367,5 +378,84 @@ func TestFindPlaceholdersDeep(t *testing.T) {
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(16*b.Len()) {
 		t.Errorf("allocated %d bytes for %d bytes of input", alloc, b.Len())
+	}
+}
+
+type markerDest struct {
+	Name  string
+	Data  []byte
+	Ptr   *[]byte
+	Inner *struct{ Parts [][]byte }
+	M     map[string][]byte
+	MS    map[string]struct{ B []byte }
+	L     []any
+	A     any
+	Arr   [2][]byte
+	embedded
+}
+
+type embedded struct {
+	E []byte
+}
+
+// TestDecodeMarkers checks the marker path of typed destinations: every
+// []byte and interface position gets its attachment, the same bytes the
+// base64 path gives, and no marker is left behind.
+func TestDecodeMarkers(t *testing.T) {
+	att := func(s string) []byte { return []byte(s) }
+	p := att("ptr")
+	src := map[string]any{
+		"Name": "n", "Data": att("data"), "Ptr": p,
+		"Inner": map[string]any{"Parts": []any{att("p0"), att("p1")}},
+		"M":     map[string][]byte{"k": att("mv")},
+		"MS":    map[string]any{"s": map[string]any{"B": att("msb")}},
+		"L":     []any{1, att("l1"), map[string]any{"deep": att("deep")}},
+		"A":     att("a"),
+		"Arr":   []any{att("r0"), att("r1")},
+		"E":     att("emb"),
+	}
+	body, atts, err := encodeValues(nil, "", false, []any{src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 12 {
+		t.Fatalf("%d attachments", len(atts))
+	}
+	args, _ := splitArray(body)
+	if !decodeInfoOf(reflect.TypeFor[markerDest]()).safe {
+		t.Fatal("markerDest should take the marker path")
+	}
+	var d markerDest
+	if err := decodeArg(args[0], atts, &d); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{
+		"Data": string(d.Data), "Ptr": string(*d.Ptr), "P0": string(d.Inner.Parts[0]), "P1": string(d.Inner.Parts[1]),
+		"M": string(d.M["k"]), "MS": string(d.MS["s"].B), "A": fmt.Sprint(d.A),
+		"R0": string(d.Arr[0]), "R1": string(d.Arr[1]), "E": string(d.E),
+	}
+	want := map[string]string{
+		"Data": "data", "Ptr": "ptr", "P0": "p0", "P1": "p1", "M": "mv", "MS": "msb", "A": "[97]",
+		"R0": "r0", "R1": "r1", "E": "emb",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+	if b, ok := d.L[1].([]byte); !ok || string(b) != "l1" {
+		t.Errorf("L[1] = %#v", d.L[1])
+	}
+	if b, ok := d.L[2].(map[string]any)["deep"].([]byte); !ok || string(b) != "deep" {
+		t.Errorf("L[2] = %#v", d.L[2])
+	}
+	// The base64 path (forced) agrees on every []byte position.
+	var viaB64 markerDest
+	size := 0
+	refs, _ := findPlaceholders(args[0], len(atts), nil)
+	if err := json.Unmarshal(resolvePlaceholders(make([]byte, 0, size), args[0], refs, atts), &viaB64); err != nil {
+		t.Fatal(err)
+	}
+	viaB64.A, viaB64.L, d.A, d.L = nil, nil, nil, nil
+	if !reflect.DeepEqual(d, viaB64) {
+		t.Errorf("marker path %+v\nbase64 path %+v", d, viaB64)
 	}
 }

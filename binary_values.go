@@ -33,12 +33,14 @@ func resolvePlaceholders(dst, arg []byte, refs []placeholderRef, attachments [][
 }
 
 // decodeArg unmarshals one raw JSON argument into v, resolving
-// placeholders. A generic destination (*any, *map[string]any, *[]any)
-// receives each attachment as a []byte in place of its placeholder object;
-// in a typed destination, the placeholder is decoded as the attachment's
-// base64 string, so []byte fields, elements and values receive the bytes.
-// Attachments are not copied into generic destinations or a whole-argument
-// *[]byte.
+// placeholders: every []byte position and every interface position where
+// the JSON had a placeholder receives the attachment as a []byte, without
+// a copy. Generic destinations (*any, *map[string]any, *[]any) are resolved
+// on the decoded tree; other types through markers (decodeWithMarkers).
+// Only a destination holding a type that decodes itself (UnmarshalJSON,
+// UnmarshalText) takes the slow, always-correct way: placeholders become
+// base64 strings, so its []byte positions still get the bytes (copied) but
+// an interface position gets the string.
 func decodeArg(arg []byte, attachments [][]byte, v any) error {
 	if v == nil {
 		return nil
@@ -84,11 +86,182 @@ func decodeArg(arg []byte, attachments [][]byte, v any) error {
 		}
 		return nil
 	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() && decodeInfoOf(rv.Type().Elem()).safe {
+		return decodeWithMarkers(arg, refs, attachments, rv)
+	}
 	size := len(arg)
 	for _, r := range refs {
 		size += base64.StdEncoding.EncodedLen(len(attachments[r.num])) + 2
 	}
 	return json.Unmarshal(resolvePlaceholders(make([]byte, 0, size), arg, refs, attachments), v)
+}
+
+// decodeWithMarkers decodes into a typed destination without passing the
+// attachments through base64: each placeholder becomes a 16-byte marker
+// (as a base64 string), and after json.Unmarshal the destination is walked
+// to swap every marker for its attachment: in []byte values, and in
+// interfaces, where the marker is still a string. It is used only for
+// types without custom unmarshalers, so every place encoding/json can put
+// a marker is one the walk reaches.
+func decodeWithMarkers(arg []byte, refs []placeholderRef, attachments [][]byte, rv reflect.Value) error {
+	dst := make([]byte, 0, len(arg)+len(refs)*markerQuoted)
+	last := 0
+	for _, r := range refs {
+		dst = append(dst, arg[last:r.start]...)
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, marker(r.num))
+		dst = append(dst, '"')
+		last = r.end
+	}
+	dst = append(dst, arg[last:]...)
+	if err := json.Unmarshal(dst, rv.Interface()); err != nil {
+		return err
+	}
+	resolveMarkers(rv.Elem(), attachments)
+	return nil
+}
+
+// markerNum returns the attachment index a marker stands for.
+func markerNum(b []byte, n int) (int, bool) {
+	if len(b) != markerLen || !bytes.Equal(b[:markerPrefixLen], markerPrefix[:]) {
+		return 0, false
+	}
+	i := int(binary.BigEndian.Uint32(b[markerPrefixLen:]))
+	return i, i < n
+}
+
+// markerStringNum is markerNum for a marker left as its base64 string.
+func markerStringNum(s string, n int) (int, bool) {
+	if len(s) != markerQuoted-2 || s[:len(markerPrefixB64)-1] != string(markerPrefixB64[1:]) {
+		return 0, false
+	}
+	var m [markerLen]byte
+	if k, err := base64.StdEncoding.Decode(m[:], []byte(s)); err != nil || k != markerLen {
+		return 0, false
+	}
+	return markerNum(m[:], n)
+}
+
+// resolveMarkers swaps the markers in v (settable, or a map's copy) for
+// their attachments and reports whether it swapped any.
+func resolveMarkers(v reflect.Value, attachments [][]byte) bool {
+	t := v.Type()
+	if !decodeInfoOf(t).walk {
+		return false
+	}
+	changed := false
+	switch t.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			changed = resolveMarkers(v.Elem(), attachments)
+		}
+	case reflect.Interface:
+		if v.IsNil() {
+			return false
+		}
+		switch e := v.Elem(); e.Kind() {
+		case reflect.String:
+			if i, ok := markerStringNum(e.String(), len(attachments)); ok && v.CanSet() {
+				v.Set(reflect.ValueOf(attachments[i]))
+				changed = true
+			}
+		case reflect.Map, reflect.Slice:
+			changed = resolveMarkers(e, attachments)
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			if i, ok := markerNum(v.Bytes(), len(attachments)); ok && v.CanSet() {
+				v.SetBytes(attachments[i])
+				changed = true
+			}
+			return changed
+		}
+		for i := 0; i < v.Len(); i++ {
+			changed = resolveMarkers(v.Index(i), attachments) || changed
+		}
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			changed = resolveMarkers(v.Index(i), attachments) || changed
+		}
+	case reflect.Struct:
+		for i := 0; i < t.NumField(); i++ {
+			if f := t.Field(i); f.IsExported() || (f.Anonymous && f.Type.Kind() == reflect.Struct) {
+				changed = resolveMarkers(v.Field(i), attachments) || changed
+			}
+		}
+	case reflect.Map:
+		if !decodeInfoOf(t.Elem()).walk {
+			return false
+		}
+		it := v.MapRange()
+		for it.Next() {
+			cp := reflect.New(t.Elem()).Elem()
+			cp.Set(it.Value())
+			if resolveMarkers(cp, attachments) {
+				v.SetMapIndex(it.Key(), cp)
+				changed = true
+			}
+		}
+	}
+	return changed
+}
+
+// decodeInfo describes a destination type: safe when no type reachable in
+// it decodes itself (UnmarshalJSON, UnmarshalText), so markers can only
+// land where resolveMarkers looks; walk when it can hold a []byte or an
+// interface, so a marker can land in it at all.
+type decodeInfo struct{ safe, walk bool }
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	decodeCache         sync.Map // reflect.Type -> decodeInfo
+)
+
+func decodeInfoOf(t reflect.Type) decodeInfo {
+	if v, ok := decodeCache.Load(t); ok {
+		return v.(decodeInfo)
+	}
+	d := decodeInfoRec(t, map[reflect.Type]bool{})
+	decodeCache.Store(t, d)
+	return d
+}
+
+func decodeInfoRec(t reflect.Type, visiting map[reflect.Type]bool) decodeInfo {
+	if t.Kind() != reflect.Interface && (t.Implements(jsonUnmarshalerType) || t.Implements(textUnmarshalerType) ||
+		reflect.PointerTo(t).Implements(jsonUnmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType)) {
+		return decodeInfo{safe: false, walk: false}
+	}
+	if visiting[t] {
+		return decodeInfo{safe: true, walk: true} // decided where it started
+	}
+	visiting[t] = true
+	defer delete(visiting, t)
+	switch t.Kind() {
+	case reflect.Interface:
+		return decodeInfo{safe: true, walk: true}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			e := decodeInfoRec(t.Elem(), visiting)
+			return decodeInfo{safe: e.safe, walk: true}
+		}
+		return decodeInfoRec(t.Elem(), visiting)
+	case reflect.Array, reflect.Pointer, reflect.Map:
+		return decodeInfoRec(t.Elem(), visiting)
+	case reflect.Struct:
+		d := decodeInfo{safe: true}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			if !f.IsExported() && !(f.Anonymous && f.Type.Kind() == reflect.Struct) {
+				continue
+			}
+			e := decodeInfoRec(f.Type, visiting)
+			d.safe = d.safe && e.safe
+			d.walk = d.walk || e.walk
+		}
+		return d
+	}
+	return decodeInfo{safe: true}
 }
 
 // resolveGeneric replaces the placeholder objects of a value decoded by

@@ -13,10 +13,12 @@ import (
 // EventPayload.Attachments holds the bytes. Decode and Bind unmarshal the
 // arguments with every placeholder resolved: a []byte destination (a
 // variable, a struct field, a slice element or a map value) receives the
-// attachment's bytes, and a generic destination (*any, *map[string]any,
-// *[]any) holds a []byte where the client had binary data. Only an `any`
-// field or element inside a typed destination receives the base64 string
-// encoding/json gives a []byte.
+// attachment's bytes, and an interface (any, map[string]any, []any, an any
+// field) holds a []byte where the client had binary data. One exception:
+// when the destination holds a type that decodes itself (UnmarshalJSON or
+// UnmarshalText, json.RawMessage and time.Time among them), placeholders
+// are decoded as base64 strings, so []byte positions still receive the
+// bytes but an interface position there receives the base64 string.
 //
 // Outbound, EmitValues, EmitValuesWithAck and AckValues take Go values and
 // send every non-empty []byte in them (at the top level, or in exported
@@ -49,9 +51,9 @@ func (r *AckReply) Bind(i int, v any) error { return bindArg(r.Args, r.Attachmen
 // destination per argument in order (a nil destination skips its argument;
 // arguments beyond len(v) are ignored; fewer arguments than destinations
 // is an error). Every attachment placeholder is resolved, so []byte
-// destinations receive the attachment's bytes and generic ones (*any,
-// *map[string]any, *[]any) a []byte in its place; such bytes may share
-// memory with Attachments.
+// positions receive the attachment's bytes and interface positions a
+// []byte (see the notes on binary data above for the one exception); such
+// bytes may share memory with Attachments.
 func (ep *EventPayload) Decode(v ...any) error { return decodeArgs(ep.Args, ep.Attachments, v) }
 
 // Bind unmarshals argument i (0 is the first argument after the event
