@@ -382,6 +382,7 @@ func TestFindPlaceholdersDeep(t *testing.T) {
 }
 
 type markerDest struct {
+	Str   string
 	Name  string
 	Data  []byte
 	Ptr   *[]byte
@@ -405,7 +406,7 @@ func TestDecodeMarkers(t *testing.T) {
 	att := func(s string) []byte { return []byte(s) }
 	p := att("ptr")
 	src := map[string]any{
-		"Name": "n", "Data": att("data"), "Ptr": p,
+		"Name": "n", "Data": att("data"), "Ptr": p, "Str": att("str"),
 		"Inner": map[string]any{"Parts": []any{att("p0"), att("p1")}},
 		"M":     map[string][]byte{"k": att("mv")},
 		"MS":    map[string]any{"s": map[string]any{"B": att("msb")}},
@@ -418,7 +419,7 @@ func TestDecodeMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(atts) != 12 {
+	if len(atts) != 13 {
 		t.Fatalf("%d attachments", len(atts))
 	}
 	args, _ := splitArray(body)
@@ -432,11 +433,11 @@ func TestDecodeMarkers(t *testing.T) {
 	got := map[string]string{
 		"Data": string(d.Data), "Ptr": string(*d.Ptr), "P0": string(d.Inner.Parts[0]), "P1": string(d.Inner.Parts[1]),
 		"M": string(d.M["k"]), "MS": string(d.MS["s"].B), "A": fmt.Sprint(d.A),
-		"R0": string(d.Arr[0]), "R1": string(d.Arr[1]), "E": string(d.E),
+		"R0": string(d.Arr[0]), "R1": string(d.Arr[1]), "E": string(d.E), "Str": d.Str,
 	}
 	want := map[string]string{
 		"Data": "data", "Ptr": "ptr", "P0": "p0", "P1": "p1", "M": "mv", "MS": "msb", "A": "[97]",
-		"R0": "r0", "R1": "r1", "E": "emb",
+		"R0": "r0", "R1": "r1", "E": "emb", "Str": "c3Ry",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %v\nwant %v", got, want)

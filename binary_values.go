@@ -100,7 +100,8 @@ func decodeArg(arg []byte, attachments [][]byte, v any) error {
 // attachments through base64: each placeholder becomes a 16-byte marker
 // (as a base64 string), and after json.Unmarshal the destination is walked
 // to swap every marker for its attachment: in []byte values, and in
-// interfaces, where the marker is still a string. It is used only for
+// interfaces, where the marker is still a string (a string destination
+// gets the attachment's base64, as encoding/json would). It is used only for
 // types without custom unmarshalers, so every place encoding/json can put
 // a marker is one the walk reaches.
 func decodeWithMarkers(arg []byte, refs []placeholderRef, attachments [][]byte, rv reflect.Value) error {
@@ -168,6 +169,12 @@ func resolveMarkers(v reflect.Value, attachments [][]byte) bool {
 		case reflect.Map, reflect.Slice:
 			changed = resolveMarkers(e, attachments)
 		}
+	case reflect.String:
+		// A placeholder decoded into a string: what the base64 way gives.
+		if i, ok := markerStringNum(v.String(), len(attachments)); ok && v.CanSet() {
+			v.SetString(base64.StdEncoding.EncodeToString(attachments[i]))
+			changed = true
+		}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
 			if i, ok := markerNum(v.Bytes(), len(attachments)); ok && v.CanSet() {
@@ -208,8 +215,8 @@ func resolveMarkers(v reflect.Value, attachments [][]byte) bool {
 
 // decodeInfo describes a destination type: safe when no type reachable in
 // it decodes itself (UnmarshalJSON, UnmarshalText), so markers can only
-// land where resolveMarkers looks; walk when it can hold a []byte or an
-// interface, so a marker can land in it at all.
+// land where resolveMarkers looks; walk when it can hold a []byte, a string
+// or an interface, so a marker can land in it at all.
 type decodeInfo struct{ safe, walk bool }
 
 var (
@@ -238,7 +245,7 @@ func decodeInfoRec(t reflect.Type, visiting map[reflect.Type]bool) decodeInfo {
 	visiting[t] = true
 	defer delete(visiting, t)
 	switch t.Kind() {
-	case reflect.Interface:
+	case reflect.Interface, reflect.String:
 		return decodeInfo{safe: true, walk: true}
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 {
