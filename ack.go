@@ -31,12 +31,12 @@ type AckCallback func(ack []byte, err error)
 // callback run exactly once whichever of answer, timeout and disconnect
 // comes first.
 type pendingAck struct {
-	cb    func(args [][]byte, err error)
+	cb    func(reply *AckReply, err error)
 	timer *time.Timer
 	fired atomic.Bool
 }
 
-func (p *pendingAck) fire(args [][]byte, err error, log func(string, ...any)) {
+func (p *pendingAck) fire(reply *AckReply, err error, log func(string, ...any)) {
 	if !p.fired.CompareAndSwap(false, true) {
 		return
 	}
@@ -48,7 +48,7 @@ func (p *pendingAck) fire(args [][]byte, err error, log func(string, ...any)) {
 			log("ack callback panicked", "panic", r)
 		}
 	}()
-	p.cb(args, err)
+	p.cb(reply, err)
 }
 
 // ackTable holds a socket's outbound acks by id. Ids count up from 0 per
@@ -65,6 +65,18 @@ type ackTable struct {
 // the socket is already gone (cb has then been called with
 // ErrAckDisconnected).
 func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
+	return t.registerReply(func(r *AckReply, err error) {
+		var args [][]byte
+		if r != nil {
+			args = r.Args
+		}
+		cb(args, err)
+	}, timeout, log)
+}
+
+// registerReply is register for a callback that takes the whole reply,
+// attachments included.
+func (t *ackTable) registerReply(cb func(*AckReply, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
 	p := &pendingAck{cb: cb}
 	t.mu.Lock()
 	if t.closed {
@@ -98,12 +110,12 @@ func (t *ackTable) take(id uint64) *pendingAck {
 }
 
 // resolve delivers the client's answer; false means no such pending ack.
-func (t *ackTable) resolve(id uint64, args [][]byte, log func(string, ...any)) bool {
+func (t *ackTable) resolve(id uint64, reply *AckReply, log func(string, ...any)) bool {
 	p := t.take(id)
 	if p == nil {
 		return false
 	}
-	p.fire(args, nil, log)
+	p.fire(reply, nil, log)
 	return true
 }
 

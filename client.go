@@ -18,8 +18,10 @@ var (
 	// ErrTooManyArgs is the disconnect reason when an EVENT or ACK holds
 	// more than MaxEventArgs elements.
 	ErrTooManyArgs = errors.New("socketio: packet exceeds MaxEventArgs")
-	// ErrBinaryNotSupported is the disconnect reason for a binary packet the
-	// server cannot take yet.
+	// ErrBinaryNotSupported was the disconnect reason for binary packets
+	// before attachments were supported.
+	//
+	// Deprecated: binary packets are supported; it is no longer returned.
 	ErrBinaryNotSupported = errors.New("socketio: binary packets are not supported")
 	// ErrReservedEventReceived is the disconnect reason when a client emits
 	// a name the protocol reserves (connect, disconnect, ...).
@@ -37,6 +39,9 @@ type client struct {
 	// everConnected turns true at the first namespace connect; until then
 	// HandshakeTimeout applies.
 	everConnected atomic.Bool
+	// rx collects the attachments of an inbound binary packet.
+	rxMu sync.Mutex
+	rx   reassembler
 }
 
 func (c *client) connected() bool { return c.everConnected.Load() }
@@ -66,10 +71,17 @@ func (c *client) closeIfIdle() {
 	}
 }
 
-// onMessage handles one Engine.IO message: a Socket.IO packet.
+// onMessage handles one Engine.IO message: a Socket.IO packet, or a
+// binary attachment of the packet before it.
 func (c *client) onMessage(s *session, data []byte, binary bool) error {
 	if binary {
-		return ErrBinaryNotSupported
+		c.rxMu.Lock()
+		pkt, attachments, done, err := c.rx.attachment(data, c.sess.cfg.MaxPayload)
+		c.rxMu.Unlock()
+		if err != nil || !done {
+			return err
+		}
+		return c.route(pkt, attachments)
 	}
 	pkt, err := decodeSIOPacket(data)
 	if err != nil {
@@ -79,6 +91,17 @@ func (c *client) onMessage(s *session, data []byte, binary bool) error {
 		}
 		return fmt.Errorf("%w: %q", err, truncate(data, 64))
 	}
+	c.rxMu.Lock()
+	done, err := c.rx.packet(pkt, len(data), c.sess.cfg.MaxAttachments)
+	c.rxMu.Unlock()
+	if err != nil || !done {
+		return err
+	}
+	return c.route(pkt, nil)
+}
+
+// route handles a complete packet, with its attachments.
+func (c *client) route(pkt sioPacket, attachments [][]byte) error {
 	switch pkt.Type {
 	case sioConnect:
 		c.connect(pkt)
@@ -88,18 +111,16 @@ func (c *client) onMessage(s *session, data []byte, binary bool) error {
 			kws.disconnect(nil, false)
 		}
 		return nil
-	case sioEvent:
+	case sioEvent, sioBinaryEvent:
 		if kws := c.socket(pkt.Nsp); kws != nil {
-			return kws.onEvent(pkt)
+			return kws.onEvent(pkt, attachments)
 		}
 		return nil
-	case sioAck:
+	case sioAck, sioBinaryAck:
 		if kws := c.socket(pkt.Nsp); kws != nil {
-			return kws.onAck(pkt)
+			return kws.onAck(pkt, attachments)
 		}
 		return nil
-	case sioBinaryEvent, sioBinaryAck:
-		return ErrBinaryNotSupported
 	}
 	return fmt.Errorf("%w: packet type %d from a client", ErrInvalidPacket, pkt.Type)
 }
@@ -213,8 +234,8 @@ func (c *client) snapshot() []*Websocket {
 	return socks
 }
 
-// onEvent dispatches an inbound EVENT to the listeners.
-func (kws *Websocket) onEvent(pkt sioPacket) error {
+// onEvent dispatches an inbound EVENT or BINARY_EVENT to the listeners.
+func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	cfg := kws.sess.cfg
 	name, args, err := parseEvent(pkt.Data, cfg.MaxEventNameLength)
 	if err != nil {
@@ -238,6 +259,7 @@ func (kws *Websocket) onEvent(pkt sioPacket) error {
 		SocketUUID:       kws.GetUUID(),
 		SocketAttributes: kws.attributesSnapshot(),
 		Args:             args,
+		Attachments:      attachments,
 		AckID:            pkt.ID,
 		HasAck:           pkt.HasID,
 	}
@@ -252,7 +274,7 @@ func (kws *Websocket) onEvent(pkt sioPacket) error {
 }
 
 // onAck delivers the client's answer to an outbound ack.
-func (kws *Websocket) onAck(pkt sioPacket) error {
+func (kws *Websocket) onAck(pkt sioPacket, attachments [][]byte) error {
 	args, err := splitArray(pkt.Data)
 	if err != nil {
 		return err
@@ -260,7 +282,7 @@ func (kws *Websocket) onAck(pkt sioPacket) error {
 	if max := kws.sess.cfg.MaxEventArgs; max > 0 && len(args) > max {
 		return ErrTooManyArgs
 	}
-	if !kws.acks.resolve(pkt.ID, args, kws.logError) {
+	if !kws.acks.resolve(pkt.ID, &AckReply{Args: args, Attachments: attachments}, kws.logError) {
 		kws.sess.cfg.log("warn", "ack for an unknown id ignored", "socket", kws.UUID, "id", pkt.ID)
 	}
 	return nil

@@ -43,6 +43,14 @@ var (
 	// MaxEventArgs bounds the number of elements of an inbound EVENT or ACK
 	// array, the event name included. Zero disables the bound.
 	MaxEventArgs = 256
+	// MaxAttachments bounds the binary attachments of one BINARY_EVENT or
+	// BINARY_ACK, both ways: an inbound packet announcing more closes the
+	// connection with ErrTooManyAttachments, and an emit holding more is
+	// refused with it. The default, 10, is socket.io-parser's, which the
+	// official client and the Node server both enforce on what they
+	// receive. Zero or less selects the default. A packet and its
+	// attachments together are bounded by MaxPayload.
+	MaxAttachments = 10
 	// OutboundAckTimeout is the default deadline of EmitWithAck and
 	// EmitWithAckArgs.
 	OutboundAckTimeout = 30 * time.Second
@@ -112,6 +120,7 @@ type Config struct {
 	MaxBatchPackets      int
 	MaxEventNameLength   int
 	MaxEventArgs         int
+	MaxAttachments       int
 	OutboundAckTimeout   time.Duration
 	SendQueueSize        int
 	DropFramesOnOverflow bool
@@ -144,6 +153,7 @@ func DefaultConfig() Config {
 		MaxBatchPackets:      MaxBatchPackets,
 		MaxEventNameLength:   MaxEventNameLength,
 		MaxEventArgs:         MaxEventArgs,
+		MaxAttachments:       MaxAttachments,
 		OutboundAckTimeout:   OutboundAckTimeout,
 		SendQueueSize:        SendQueueSize,
 		DropFramesOnOverflow: DropFramesOnOverflow,
@@ -168,6 +178,9 @@ func (c Config) normalized() Config {
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000
+	}
+	if c.MaxAttachments <= 0 {
+		c.MaxAttachments = 10
 	}
 	if c.SendQueueSize <= 0 {
 		c.SendQueueSize = 100

@@ -53,6 +53,24 @@ func (q *sendQueue) push(p outPacket) error {
 	return nil
 }
 
+// pushGroup appends ps as one unit: either all of them are queued, next to
+// each other, or none is (errQueueFull when they do not all fit).
+func (q *sendQueue) pushGroup(ps []outPacket) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrSendQueueClosed
+	}
+	if len(q.items)+len(ps) > q.limit {
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.items = append(q.items, ps...)
+	q.mu.Unlock()
+	q.wake()
+	return nil
+}
+
 // pushControl queues a control packet (PING, NOOP, CLOSE) ahead of the
 // application's packets and outside the limit, so heartbeats are never
 // starved or refused because of application traffic.

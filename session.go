@@ -145,6 +145,21 @@ func (s *session) send(p outPacket) error {
 	return err
 }
 
+// sendGroup queues packets that must reach the client together and in
+// order (a message and its binary parts), all or none, as send does.
+func (s *session) sendGroup(ps []outPacket) error {
+	err := s.q.pushGroup(ps)
+	if err == errQueueFull {
+		if s.cfg.DropFramesOnOverflow {
+			return ErrSendQueueOverflow
+		}
+		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.limit)
+		s.close(ErrSendQueueClosed, false)
+		return ErrSendQueueClosed
+	}
+	return err
+}
+
 // close ends the session once. A graceful close first delivers what is
 // queued (bounded by CloseTimeout); otherwise queued packets are dropped.
 func (s *session) close(reason error, graceful bool) {

@@ -81,8 +81,14 @@ type EventPayload struct {
 	Error error
 	// Data is the first argument (raw JSON), nil without arguments.
 	Data []byte
-	// Args are all the arguments, one raw JSON value each.
+	// Args are all the arguments, one raw JSON value each. In a packet
+	// with binary attachments, each attachment appears here as its
+	// placeholder, {"_placeholder":true,"num":N}; Decode and Bind resolve
+	// them.
 	Args [][]byte
+	// Attachments are the binary attachments of the packet, in the order
+	// their placeholders number them (nil without attachments).
+	Attachments [][]byte
 	// AckID is the client's ack id, meaningful when HasAck is true.
 	AckID uint64
 	// HasAck reports that the client emitted with a callback; answer it
@@ -250,18 +256,25 @@ func (kws *Websocket) send(pkt []byte) error {
 	return err
 }
 
-// sendBinary queues a packet with attachments, all or nothing as far as the
-// queue bound goes.
+// sendBinary queues a packet with its attachments as one unit: they are
+// queued together, or none is, so concurrent emits never interleave.
 func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
-	if err := kws.send(pkt); err != nil {
-		return err
+	if len(attachments) == 0 {
+		return kws.send(pkt)
 	}
+	if !kws.alive.Load() {
+		return ErrSendQueueClosed
+	}
+	group := make([]outPacket, 0, 1+len(attachments))
+	group = append(group, outPacket{data: pkt})
 	for _, a := range attachments {
-		if err := kws.sess.send(outPacket{data: a, binary: true}); err != nil {
-			return err
-		}
+		group = append(group, outPacket{data: a, binary: true})
 	}
-	return nil
+	err := kws.sess.sendGroup(group)
+	if err == ErrSendQueueOverflow {
+		kws.fireEvent(EventError, pkt, err)
+	}
+	return err
 }
 
 // Emit sends data as a "message" event. Valid JSON is sent as is, other

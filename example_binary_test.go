@@ -1,0 +1,24 @@
+package socketio_test
+
+import (
+	"github.com/fiber-socketio/socketio"
+)
+
+// A client uploads a file with socket.emit("upload", {name, data: buf},
+// thumb, ack): the Buffers arrive as []byte, and []byte values sent back
+// with the *Values methods arrive as Buffers.
+func ExampleEventPayload_Decode() {
+	srv := socketio.NewServer(socketio.DefaultConfig())
+	srv.On("upload", func(ep *socketio.EventPayload) {
+		var meta struct {
+			Name string `json:"name"`
+			Data []byte `json:"data"`
+		}
+		var thumb []byte
+		if err := ep.Decode(&meta, &thumb); err != nil {
+			return
+		}
+		_ = ep.AckValues("stored", len(meta.Data))
+		_ = ep.Kws.EmitValues("file", map[string]any{"name": meta.Name, "data": meta.Data, "thumb": thumb})
+	})
+}
