@@ -53,8 +53,21 @@ func TestConformanceServer(t *testing.T) {
 		}
 		kws.EmitArgs("auth", auth)
 	}
-	srv.On("message", func(ep *EventPayload) { ep.Kws.EmitArgs("message-back", ep.Args...) })
-	srv.On("message-with-ack", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	// Echo the arguments as values, so binary attachments go back as
+	// attachments.
+	values := func(ep *EventPayload) []any {
+		vals := make([]any, len(ep.Args))
+		ptrs := make([]any, len(ep.Args))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := ep.Decode(ptrs...); err != nil {
+			t.Errorf("decode %s: %v", ep.Name, err)
+		}
+		return vals
+	}
+	srv.On("message", func(ep *EventPayload) { _ = ep.Kws.EmitValues("message-back", values(ep)...) })
+	srv.On("message-with-ack", func(ep *EventPayload) { _ = ep.AckValues(values(ep)...) })
 	app.All("/socket.io/", srv.Handler(emitAuth))
 
 	go func() { _ = app.Listen("127.0.0.1:3000", fiber.ListenConfig{DisableStartupMessage: true}) }()
