@@ -51,29 +51,31 @@ func (p *pendingAck) fire(args [][]byte, err error, log func(string, ...any)) {
 	p.cb(args, err)
 }
 
-// ackTable holds a socket's outbound acks by id. Ids count up from 0 per
-// socket, as the Node server's do.
+// ackTable holds a socket's outbound acks by id. Ids come from a counter of
+// the namespace (as in the Node server), so a broadcast with ack can use
+// one id for every receiver.
 type ackTable struct {
 	mu      sync.Mutex
-	next    uint64
 	pending map[uint64]*pendingAck
 	closed  bool
 }
 
-// register stores cb and returns its id; with timeout > 0 the callback gets
+// register stores cb under id; with timeout > 0 the callback gets
 // ErrAckTimeout when the client does not answer in time. ok is false when
 // the socket is already gone (cb has then been called with
-// ErrAckDisconnected).
-func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
+// ErrAckDisconnected) or id is already pending (cb is not called).
+func (t *ackTable) register(id uint64, cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) (ok bool) {
 	p := &pendingAck{cb: cb}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		p.fire(nil, ErrAckDisconnected, log)
-		return 0, false
+		return false
 	}
-	id = t.next
-	t.next++
+	if _, dup := t.pending[id]; dup {
+		t.mu.Unlock()
+		return false
+	}
 	if t.pending == nil {
 		t.pending = map[uint64]*pendingAck{}
 	}
@@ -86,7 +88,7 @@ func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log
 		})
 	}
 	t.mu.Unlock()
-	return id, true
+	return true
 }
 
 func (t *ackTable) take(id uint64) *pendingAck {

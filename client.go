@@ -66,6 +66,21 @@ func (c *client) closeIfIdle() {
 	}
 }
 
+// closeAll disconnects every socket of the session (each client namespace
+// receives a DISCONNECT) and closes the session gracefully.
+func (c *client) closeAll() {
+	c.mu.Lock()
+	socks := make([]*Websocket, 0, len(c.sockets))
+	for _, kws := range c.sockets {
+		socks = append(socks, kws)
+	}
+	c.mu.Unlock()
+	for _, kws := range socks {
+		kws.disconnect(nil, true)
+	}
+	c.sess.close(nil, true)
+}
+
 // onMessage handles one Engine.IO message: a Socket.IO packet.
 func (c *client) onMessage(s *session, data []byte, binary bool) error {
 	if binary {
@@ -160,9 +175,18 @@ func (c *client) join(kws *Websocket) {
 	c.mu.Unlock()
 	c.everConnected.Store(true)
 	kws.alive.Store(true)
+	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.id, ""))
 	c.srv.sockets.add(kws)
+	kws.enterRooms()
 	kws.nsp.add(kws)
-	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.UUID, ""))
+	if !kws.alive.Load() {
+		// The session closed meanwhile and disconnect may have run before
+		// the socket was indexed: undo what it could not.
+		kws.nsp.remove(kws)
+		kws.srv.sockets.remove(kws.GetUUID(), kws)
+		kws.leaveAll()
+		return
+	}
 	if c.h.callback != nil {
 		func() {
 			defer func() {

@@ -53,6 +53,27 @@ func (q *sendQueue) push(p outPacket) error {
 	return nil
 }
 
+// pushAll appends a text packet and its binary attachments, all of them or
+// none: errQueueFull when they do not all fit under the limit.
+func (q *sendQueue) pushAll(text []byte, attachments [][]byte) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrSendQueueClosed
+	}
+	if len(q.items)+1+len(attachments) > q.limit {
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.items = append(q.items, outPacket{data: text})
+	for _, a := range attachments {
+		q.items = append(q.items, outPacket{data: a, binary: true})
+	}
+	q.mu.Unlock()
+	q.wake()
+	return nil
+}
+
 // pushControl queues a control packet (PING, NOOP, CLOSE) ahead of the
 // application's packets and outside the limit, so heartbeats are never
 // starved or refused because of application traffic.

@@ -138,6 +138,34 @@ func (s *session) send(p outPacket) error {
 	return err
 }
 
+// sendAll queues a text packet and its attachments, all or nothing, with
+// the overflow rules of send.
+func (s *session) sendAll(text []byte, attachments [][]byte) error {
+	err := s.q.pushAll(text, attachments)
+	if err == errQueueFull {
+		if s.cfg.DropFramesOnOverflow {
+			return ErrSendQueueOverflow
+		}
+		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.limit)
+		s.close(ErrSendQueueClosed, false)
+		return ErrSendQueueClosed
+	}
+	return err
+}
+
+// writable reports whether a packet queued now would go out at once: the
+// session is open and on WebSocket, or on polling with a GET waiting.
+// Volatile broadcasts skip sessions that are not.
+func (s *session) writable() bool {
+	if s.closed() {
+		return false
+	}
+	if s.transport.Load() == onWebSocket {
+		return true
+	}
+	return s.getActive.Load()
+}
+
 // close ends the session once. A graceful close first delivers what is
 // queued (bounded by CloseTimeout); otherwise queued packets are dropped.
 func (s *session) close(reason error, graceful bool) {
