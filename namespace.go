@@ -13,6 +13,22 @@ import (
 // Data() []byte method, that raw JSON as the client's err.data).
 type Middleware func(kws *Websocket, next func(error))
 
+// ConnectError is a middleware error that carries data for the client: the
+// CONNECT_ERROR it causes has Message as err.message and Data (raw JSON)
+// as err.data on the client.
+type ConnectError struct {
+	// Message is the client's err.message.
+	Message string
+	// Payload is the client's err.data, raw JSON (nil for none).
+	Payload []byte
+}
+
+// Error returns the message.
+func (e *ConnectError) Error() string { return e.Message }
+
+// Data returns the payload, the client's err.data.
+func (e *ConnectError) Data() []byte { return e.Payload }
+
 // Namespace is a Socket.IO namespace: a channel multiplexed on the
 // client's connection, with its own listeners, middlewares, sockets and
 // rooms (kept by its Adapter).
