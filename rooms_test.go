@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"encoding/json"
+	"fmt"
 	"errors"
 	"sort"
 	"strings"
@@ -267,6 +268,156 @@ for (const name of names) {
 			}
 			if none := results[2]; none.err != nil || len(none.responses) != 0 || none.took > time.Second {
 				t.Errorf("empty selection: %q, %v after %v", none.responses, none.err, none.took)
+			}
+		})
+	}
+}
+
+// TestSocketOperations drives FetchSockets, SocketsJoin, SocketsLeave,
+// RemoteSocket.Emit and DisconnectSockets on selections. Clients y and z
+// hold "/" and "/other" on one connection: DisconnectSockets(false) on y's
+// "/" socket leaves its "/other" socket connected, DisconnectSockets(true)
+// on z's closes z's whole connection.
+func TestSocketOperations(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(quickConfig())
+			srv.Of("/other")
+			var (
+				mu       sync.Mutex
+				byName   = map[string]*Websocket{}
+				failures []string
+				joined   int
+			)
+			fail := func(format string, args ...any) {
+				mu.Lock()
+				failures = append(failures, fmt.Sprintf(format, args...))
+				mu.Unlock()
+			}
+			run := func() {
+				mu.Lock()
+				x, y, z := byName["x"], byName["y"], byName["z"]
+				mu.Unlock()
+				socks, err := srv.FetchSockets()
+				if err != nil || len(socks) != 3 {
+					fail("FetchSockets: %d sockets, %v", len(socks), err)
+				}
+				for _, s := range socks {
+					if s.Local() == nil || s.Local().id != s.ID || s.Namespace() != "/" {
+						fail("fetched socket %q: local %v, namespace %q", s.ID, s.Local(), s.Namespace())
+					}
+					if !equalStrings(s.Rooms, []string{s.ID}) {
+						fail("fetched socket rooms %q", s.Rooms)
+					}
+				}
+				if err := srv.In(x.id).SocketsJoin("vip", "gold"); err != nil {
+					fail("SocketsJoin: %v", err)
+				}
+				if got, want := x.Rooms(), sortedStrings(x.id, "vip", "gold"); !equalStrings(got, want) {
+					fail("x rooms %q, want %q", got, want)
+				}
+				if err := srv.SocketsJoin("everyone"); err != nil {
+					fail("SocketsJoin all: %v", err)
+				}
+				vip, _ := srv.To("vip").FetchSockets()
+				if len(vip) != 1 || vip[0].ID != x.id {
+					fail("vip members %v", vip)
+				}
+				if every, _ := srv.To("everyone").Except("vip").FetchSockets(); len(every) != 2 {
+					fail("everyone but vip: %d sockets", len(every))
+				}
+				_ = srv.To("vip").Emit("vip")
+				if err := srv.SocketsLeave("vip"); err != nil {
+					fail("SocketsLeave: %v", err)
+				}
+				if vip, _ := srv.To("vip").FetchSockets(); len(vip) != 0 {
+					fail("vip still has %d members", len(vip))
+				}
+				_ = srv.To("vip").Emit("vip")
+				for _, s := range socks {
+					if s.ID == y.id {
+						_ = s.Emit("direct", []byte(`"to y"`))
+						_ = s.Join("remote-joined")
+					}
+				}
+				if got := y.Rooms(); !equalStrings(got, sortedStrings(y.id, "everyone", "remote-joined")) {
+					fail("y rooms after RemoteSocket.Join: %q", got)
+				}
+				_ = srv.In(y.id).DisconnectSockets(false)
+				_ = srv.In(z.id).DisconnectSockets(true)
+			}
+			srv.On("join", func(ep *EventPayload) {
+				_ = ep.Ack()
+				if ep.Kws.Namespace() != "/" {
+					return
+				}
+				mu.Lock()
+				byName[nameOf(ep.Kws)] = ep.Kws
+				mu.Unlock()
+			})
+			srv.On("ready", func(ep *EventPayload) {
+				mu.Lock()
+				joined++
+				n := joined
+				mu.Unlock()
+				if n == 3 {
+					go run()
+				}
+			})
+			ts := startServer(t, srv, nil)
+			res := runNode(t, ts.url, `
+const reasons = {};
+const m = {};
+let ready = 0;
+const countsOf = {};
+function report() {
+  if (Object.keys(reasons).length !== 3) return;
+  setTimeout(() => {
+    const sorted = Object.fromEntries(Object.keys(reasons).sort().map((k) => [k, reasons[k]]));
+    out({ reasons: sorted, yOther: m.yo.connected, zOther: m.zo.connected, x: m.x.connected });
+    out({ name: "x", counts: countsOf.x });
+    for (const s of Object.values(m)) s.close();
+    setTimeout(() => process.exit(0), 50);
+  }, 300);
+}
+function client(name, withOther) {
+  const man = new Manager(URL, { `+tr.opts+` });
+  const s = man.socket("/", { auth: { name } });
+  const counts = countsOf[name] = {};
+  s.onAny((ev) => { counts[ev] = (counts[ev] || 0) + 1; });
+  let parts = withOther ? 2 : 1;
+  const joined = () => { if (--parts === 0) s.emit("ready"); };
+  s.on("connect", () => s.emit("join", [], joined));
+  s.on("disconnect", (reason) => { reasons[name + "/"] = reason; out({ name, counts }); report(); });
+  m[name] = s;
+  if (withOther) {
+    const o = man.socket("/other", { auth: { name } });
+    o.on("connect", () => o.emit("join", [], joined));
+    o.on("disconnect", (reason) => { reasons[name + "/other"] = reason; report(); });
+    m[name[0] + "o"] = o;
+  }
+}
+client("x", false); client("y", true); client("z", true);
+`, 20*time.Second)
+			mu.Lock()
+			for _, f := range failures {
+				t.Error(f)
+			}
+			mu.Unlock()
+			got := clientCounts(t, res)
+			if !equalCounts(got["y"], map[string]int{"direct": 1}) {
+				t.Errorf("y received %v, want one direct", got["y"])
+			}
+			if !equalCounts(got["x"], map[string]int{"vip": 1}) {
+				t.Errorf("x received %v, want one vip", got["x"])
+			}
+			if !equalCounts(got["z"], map[string]int{}) {
+				t.Errorf("z received %v, want nothing", got["z"])
+			}
+			want := `{"reasons":{"y/":"io server disconnect","z/":"io server disconnect","z/other":"io server disconnect"},"yOther":true,"zOther":false,"x":true}`
+			if !res.has(want) {
+				t.Errorf("client output lacks %s; got %q", want, res.lines)
 			}
 		})
 	}
