@@ -2,8 +2,8 @@ package socketio
 
 import (
 	"encoding/json"
-	"fmt"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
