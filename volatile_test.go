@@ -24,7 +24,9 @@ func TestVolatileDropsInsteadOfDisconnecting(t *testing.T) {
 		stallErr error
 	)
 	stall := func(kws *Websocket, emit func(i int)) int {
-		waitFor(t, "an empty send queue", func() bool { return kws.sess.q.len() == 0 })
+		if !eventually(func() bool { return kws.sess.q.len() == 0 }) {
+			t.Error("the send queue did not empty")
+		}
 		kws.sess.wsMu.Lock()
 		for i := 0; i < 10; i++ {
 			emit(i)
@@ -46,6 +48,10 @@ func TestVolatileDropsInsteadOfDisconnecting(t *testing.T) {
 			mu.Lock()
 			queued = append(queued, n)
 			mu.Unlock()
+			// Let the writer flush the four before the next packet.
+			if !eventually(func() bool { return kws.sess.q.len() == 0 }) {
+				t.Error("the stalled packets did not go out")
+			}
 			_ = srv.Emit("mid")
 		}()
 	})
@@ -79,6 +85,11 @@ s.on("disconnect", (r) => { out({ disconnect: r }); s.close(); setTimeout(() => 
 	case <-time.After(5 * time.Second):
 		t.Fatal("the ordinary burst did not close the session")
 	}
+	waitFor(t, "the second stall to end", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(queued) == 2
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if stallErr != nil {
@@ -87,4 +98,17 @@ s.on("disconnect", (r) => { out({ disconnect: r }); s.close(); setTimeout(() => 
 	if len(queued) != 2 || queued[0] != 4 {
 		t.Errorf("queued during the stalls: %v, want 4 then at most 4", queued)
 	}
+}
+
+// eventually polls cond for up to 10 s; unlike waitFor it may run off the
+// test goroutine.
+func eventually(cond func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return true
 }
