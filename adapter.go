@@ -100,7 +100,7 @@ type RemoteSocket struct {
 	// ID is the socket id (socket.id on the client).
 	ID string
 	// Rooms are the rooms the socket was in when fetched, its own id
-	// included.
+	// included, sorted.
 	Rooms []string
 
 	nsp *Namespace

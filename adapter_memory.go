@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"sort"
 	"sync"
 )
 
@@ -206,6 +207,7 @@ func (a *memoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 		for r := range a.sids[id] {
 			rs.Rooms = append(rs.Rooms, r)
 		}
+		sort.Strings(rs.Rooms)
 		out = append(out, rs)
 	})
 	a.mu.RUnlock()

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"context"
 	"strings"
 	"testing"
 )
@@ -186,5 +187,54 @@ func TestOperatorImmutable(t *testing.T) {
 	var zero BroadcastOperator
 	if err := zero.Emit("ev"); err != ErrNoAdapter {
 		t.Errorf("zero operator: %v", err)
+	}
+}
+
+// countingAdapter wraps the in-memory adapter to see what the server asks
+// of a pluggable one.
+type countingAdapter struct {
+	Adapter
+	host       AdapterHost
+	broadcasts *[]string
+	closed     *int
+}
+
+func (c countingAdapter) Broadcast(pkt *Packet, opts BroadcastOptions) error {
+	*c.broadcasts = append(*c.broadcasts, c.host.Name()+" "+pkt.Event+" "+strings.Join(opts.Rooms, ","))
+	return c.Adapter.Broadcast(pkt, opts)
+}
+
+func (c countingAdapter) Close() error {
+	*c.closed++
+	return c.Adapter.Close()
+}
+
+// TestSetAdapter plugs an adapter in one line: every namespace, existing
+// or created later, gets one from the factory, broadcasts go through it,
+// and Shutdown closes it.
+func TestSetAdapter(t *testing.T) {
+	srv := NewServer(testConfig())
+	var broadcasts []string
+	closed := 0
+	srv.SetAdapter(func(h AdapterHost) Adapter {
+		return countingAdapter{Adapter: NewMemoryAdapter(h), host: h, broadcasts: &broadcasts, closed: &closed}
+	})
+	root := newFakeSocket(t, srv.Of("/"), 16, "r")
+	other := newFakeSocket(t, srv.Of("/later"), 16, "r")
+	_ = srv.To("r").Emit("one")
+	_ = srv.Of("/later").To("r").Emit("two")
+	if want := []string{"/ one r", "/later two r"}; !equalStrings(broadcasts, want) {
+		t.Errorf("adapter saw %q, want %q", broadcasts, want)
+	}
+	if len(drain(root)) != 1 || len(drain(other)) != 1 {
+		t.Errorf("the plugged adapter did not deliver")
+	}
+	root.disconnect(nil, false)
+	other.disconnect(nil, false)
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if closed != 2 {
+		t.Errorf("Shutdown closed %d adapters, want 2", closed)
 	}
 }

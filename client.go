@@ -66,8 +66,9 @@ func (c *client) closeIfIdle() {
 	}
 }
 
-// closeAll disconnects every socket of the session (each client namespace
-// receives a DISCONNECT) and closes the session gracefully.
+// closeAll closes every socket of the session as Websocket.Close does
+// (EventClose, a DISCONNECT to the client, EventDisconnect), then the
+// session, gracefully.
 func (c *client) closeAll() {
 	c.mu.Lock()
 	socks := make([]*Websocket, 0, len(c.sockets))
@@ -76,7 +77,10 @@ func (c *client) closeAll() {
 	}
 	c.mu.Unlock()
 	for _, kws := range socks {
-		kws.disconnect(nil, true)
+		if kws.alive.Load() {
+			kws.fireEvent(EventClose, nil, nil)
+			kws.disconnect(nil, true)
+		}
 	}
 	c.sess.close(nil, true)
 }

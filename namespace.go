@@ -76,7 +76,8 @@ func (n *Namespace) Adapter() Adapter {
 	return n.adp()
 }
 
-// Name returns the namespace's name, e.g. "/admin".
+// Name returns the namespace's name, e.g. "/admin" ("" for a dynamic
+// parent namespace).
 func (n *Namespace) Name() string { return n.name }
 
 // On adds a listener for event on this namespace's sockets. Listeners added

@@ -166,8 +166,9 @@ func (h nspHost) DisconnectSocket(id string, closeConn bool) {
 	if kws == nil {
 		return
 	}
-	kws.Close()
 	if closeConn {
 		kws.client.closeAll()
+		return
 	}
+	kws.Close()
 }
