@@ -155,7 +155,7 @@ func (a *memoryAdapter) selectLocked(opts *BroadcastOptions, fn func(id string))
 }
 
 // collect returns the selected ids in a pooled slice; give it back with
-// release.
+// releaseIDs.
 func (a *memoryAdapter) collect(opts *BroadcastOptions) *[]string {
 	ids := idSlices.Get().(*[]string)
 	a.mu.RLock()
@@ -164,7 +164,7 @@ func (a *memoryAdapter) collect(opts *BroadcastOptions) *[]string {
 	return ids
 }
 
-func release(ids *[]string) {
+func releaseIDs(ids *[]string) {
 	if cap(*ids) > 1<<16 {
 		return
 	}
@@ -179,7 +179,7 @@ func (a *memoryAdapter) Broadcast(pkt *Packet, opts BroadcastOptions) error {
 	for _, id := range *ids {
 		a.host.Deliver(id, enc, opts.Flags, nil)
 	}
-	release(ids)
+	releaseIDs(ids)
 	return nil
 }
 
@@ -192,7 +192,7 @@ func (a *memoryAdapter) BroadcastWithAck(pkt *Packet, opts BroadcastOptions, cli
 			n++
 		}
 	}
-	release(ids)
+	releaseIDs(ids)
 	clientCount(n)
 	return nil
 }
@@ -245,7 +245,7 @@ func (a *memoryAdapter) DisconnectSockets(opts BroadcastOptions, closeConn bool)
 	for _, id := range *ids {
 		a.host.DisconnectSocket(id, closeConn)
 	}
-	release(ids)
+	releaseIDs(ids)
 	return nil
 }
 

@@ -3,8 +3,10 @@ package socketio
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestMemoryAdapterSelection checks who receives what for each kind of
@@ -236,5 +238,45 @@ func TestSetAdapter(t *testing.T) {
 	}
 	if closed != 2 {
 		t.Errorf("Shutdown closed %d adapters, want 2", closed)
+	}
+}
+
+// TestSocketSelfOperators: kws.Volatile and kws.Timeout address the socket
+// alone; a broadcast ack is answered through the socket's ack table with
+// the id the packet carried.
+func TestSocketSelfOperators(t *testing.T) {
+	srv := NewServer(testConfig())
+	nsp := srv.Of("/")
+	a := newFakeSocket(t, nsp, 16)
+	b := newFakeSocket(t, nsp, 16)
+	_ = a.Volatile().Emit("v")
+	if len(drain(a)) != 1 || len(drain(b)) != 0 {
+		t.Fatal("kws.Volatile did not address the socket alone")
+	}
+	got := make(chan string, 1)
+	err := a.Timeout(5*time.Second).EmitWithAck("ask", nil, func(responses [][]byte, err error) {
+		got <- fmt.Sprintf("%q %v", responses, err)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := drain(a)
+	if len(items) != 1 || len(drain(b)) != 0 {
+		t.Fatalf("queued %d packets", len(items))
+	}
+	id := nsp.ackIDs.Load() - 1
+	if want := `42` + itoa(int(id)) + `["ask"]`; string(items[0].data) != want {
+		t.Fatalf("packet %q, want %q", items[0].data, want)
+	}
+	if err := a.onAck(sioPacket{Type: sioAck, ID: id, HasID: true, Data: []byte(`["yes",2]`)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-got:
+		if r != `["\"yes\""] <nil>` {
+			t.Errorf("callback got %s", r)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no callback")
 	}
 }

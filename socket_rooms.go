@@ -1,6 +1,9 @@
 package socketio
 
-import "sort"
+import (
+	"sort"
+	"time"
+)
 
 // Join adds the socket to rooms. Room membership is per namespace. Rooms
 // joined in a middleware take effect when the socket connects; after the
@@ -106,6 +109,28 @@ func (kws *Websocket) In(rooms ...string) BroadcastOperator { return kws.Broadca
 // those in rooms and this one.
 func (kws *Websocket) Except(rooms ...string) BroadcastOperator {
 	return kws.Broadcaster().Except(rooms...)
+}
+
+// Self returns an operator addressing this socket alone (through its own
+// room), for the flags of an operator on a single socket.
+func (kws *Websocket) Self() BroadcastOperator {
+	return BroadcastOperator{nsp: kws.nsp, rooms: []string{kws.id}}
+}
+
+// Volatile returns an operator addressing this socket alone whose Emit is
+// dropped if the socket cannot take it now (socket.volatile in the Node
+// server). For the other sockets use kws.Broadcaster().Volatile().
+func (kws *Websocket) Volatile() BroadcastOperator { return kws.Self().Volatile() }
+
+// Timeout returns an operator addressing this socket alone with an ack
+// timeout: kws.Timeout(d).EmitWithAck gathers its one response.
+func (kws *Websocket) Timeout(d time.Duration) BroadcastOperator { return kws.Self().Timeout(d) }
+
+// Compress returns an operator addressing this socket alone with the
+// compress flag (which has no effect on the wire; see
+// BroadcastOperator.Compress).
+func (kws *Websocket) Compress(compress bool) BroadcastOperator {
+	return kws.Self().Compress(compress)
 }
 
 // deliver queues an encoded broadcast packet. A volatile packet is dropped,
