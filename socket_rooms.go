@@ -40,8 +40,8 @@ func (kws *Websocket) Leave(room string) {
 }
 
 // Rooms returns the rooms the socket is in, sorted; a connected socket is
-// always in the room named by its id (until it leaves it). After
-// disconnect it returns nil.
+// in the room named by its id (the id sent to the client, which SetUUID
+// does not change) until it leaves it. After disconnect it returns nil.
 func (kws *Websocket) Rooms() []string {
 	kws.roomMu.Lock()
 	var rooms []string
