@@ -51,21 +51,21 @@ func (p *pendingAck) fire(reply *AckReply, err error, log func(string, ...any)) 
 	p.cb(reply, err)
 }
 
-// ackTable holds a socket's outbound acks by id. Ids count up from 0 per
-// socket, as the Node server's do.
+// ackTable holds a socket's outbound acks by id. Ids come from a counter of
+// the namespace (as in the Node server), so a broadcast with ack can use
+// one id for every receiver.
 type ackTable struct {
 	mu      sync.Mutex
-	next    uint64
 	pending map[uint64]*pendingAck
 	closed  bool
 }
 
-// register stores cb and returns its id; with timeout > 0 the callback gets
+// register stores cb under id; with timeout > 0 the callback gets
 // ErrAckTimeout when the client does not answer in time. ok is false when
 // the socket is already gone (cb has then been called with
-// ErrAckDisconnected).
-func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
-	return t.registerReply(func(r *AckReply, err error) {
+// ErrAckDisconnected) or id is already pending (cb is not called).
+func (t *ackTable) register(id uint64, cb func([][]byte, error), timeout time.Duration, log func(string, ...any)) bool {
+	return t.registerReply(id, func(r *AckReply, err error) {
 		var args [][]byte
 		if r != nil {
 			args = r.Args
@@ -76,16 +76,18 @@ func (t *ackTable) register(cb func([][]byte, error), timeout time.Duration, log
 
 // registerReply is register for a callback that takes the whole reply,
 // attachments included.
-func (t *ackTable) registerReply(cb func(*AckReply, error), timeout time.Duration, log func(string, ...any)) (id uint64, ok bool) {
+func (t *ackTable) registerReply(id uint64, cb func(*AckReply, error), timeout time.Duration, log func(string, ...any)) bool {
 	p := &pendingAck{cb: cb}
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()
 		p.fire(nil, ErrAckDisconnected, log)
-		return 0, false
+		return false
 	}
-	id = t.next
-	t.next++
+	if _, dup := t.pending[id]; dup {
+		t.mu.Unlock()
+		return false
+	}
 	if t.pending == nil {
 		t.pending = map[uint64]*pendingAck{}
 	}
@@ -98,7 +100,7 @@ func (t *ackTable) registerReply(cb func(*AckReply, error), timeout time.Duratio
 		})
 	}
 	t.mu.Unlock()
-	return id, true
+	return true
 }
 
 func (t *ackTable) take(id uint64) *pendingAck {

@@ -71,6 +71,19 @@ func (c *client) closeIfIdle() {
 	}
 }
 
+// closeAll closes every socket of the session as Websocket.Close does
+// (EventClose, a DISCONNECT to the client, EventDisconnect), then the
+// session, gracefully.
+func (c *client) closeAll() {
+	for _, kws := range c.snapshot() {
+		if kws.alive.Load() {
+			kws.fireEvent(EventClose, nil, nil)
+			kws.disconnect(nil, true)
+		}
+	}
+	c.sess.close(nil, true)
+}
+
 // onMessage handles one Engine.IO message: a Socket.IO packet, or a
 // binary attachment of the packet before it.
 func (c *client) onMessage(s *session, data []byte, binary bool) error {
@@ -181,9 +194,18 @@ func (c *client) join(kws *Websocket) {
 	c.mu.Unlock()
 	c.everConnected.Store(true)
 	kws.alive.Store(true)
+	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.id, ""))
 	c.srv.sockets.add(kws)
+	kws.enterRooms()
 	kws.nsp.add(kws)
-	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.UUID, ""))
+	if !kws.alive.Load() {
+		// The session closed meanwhile and disconnect may have run before
+		// the socket was indexed: undo what it could not.
+		kws.nsp.remove(kws)
+		kws.srv.sockets.remove(kws.GetUUID(), kws)
+		kws.leaveAll()
+		return
+	}
 	if c.h.callback != nil {
 		func() {
 			defer func() {

@@ -124,6 +124,10 @@ setTimeout(() => fail("script timeout"), ` + itoa(int(timeout.Milliseconds())-50
 	for sc.Scan() {
 		res.lines = append(res.lines, sc.Text())
 	}
+	// NODE_STDERR=1 logs what the script wrote to stderr, for debugging.
+	if os.Getenv("NODE_STDERR") != "" {
+		defer func() { t.Log(stderr.String()) }()
+	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("node script failed: %v\nstdout:\n%s\nstderr:\n%s", err, strings.Join(res.lines, "\n"), stderr.String())
 	}

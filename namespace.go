@@ -13,21 +13,71 @@ import (
 // Data() []byte method, that raw JSON as the client's err.data).
 type Middleware func(kws *Websocket, next func(error))
 
+// ConnectError is a middleware error that carries data for the client: the
+// CONNECT_ERROR it causes has Message as err.message and Data (raw JSON)
+// as err.data on the client.
+type ConnectError struct {
+	// Message is the client's err.message.
+	Message string
+	// Payload is the client's err.data, raw JSON (nil for none).
+	Payload []byte
+}
+
+// Error returns the message.
+func (e *ConnectError) Error() string { return e.Message }
+
+// Data returns the payload, the client's err.data.
+func (e *ConnectError) Data() []byte { return e.Payload }
+
 // Namespace is a Socket.IO namespace: a channel multiplexed on the
-// client's connection, with its own listeners, middlewares and sockets.
+// client's connection, with its own listeners, middlewares, sockets and
+// rooms (kept by its Adapter).
+//
+// A namespace returned by OfFunc or OfRegexp is a parent: it has no sockets
+// of its own; its listeners and middlewares apply to every child namespace
+// created for a matching name, and its operators address every child.
 type Namespace struct {
 	srv         *Server
 	name        string
 	listeners   *registry
 	middlewares atomic.Pointer[[]Middleware]
-	sockets     sync.Map // id -> *Websocket
+	sockets     sync.Map // socket id -> *Websocket
+	adapter     atomic.Pointer[adapterRef]
+	// ackIDs numbers the outbound acks of every socket of the namespace, so
+	// one broadcast with ack uses one id for all its receivers.
+	ackIDs atomic.Uint64
+
+	// parent is the dynamic namespace (OfFunc) this one was created for.
+	parent *Namespace
+	// children are the namespaces created for a parent, in creation order.
+	childMu  sync.Mutex
+	children []*Namespace
+	isParent bool
 }
 
-func newNamespace(srv *Server, name string) *Namespace {
-	return &Namespace{srv: srv, name: name, listeners: &registry{}}
+// adapterRef boxes an Adapter for atomic replacement.
+type adapterRef struct{ a Adapter }
+
+func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
+	n := &Namespace{srv: srv, name: name, listeners: &registry{}, parent: parent}
+	n.adapter.Store(&adapterRef{a: srv.newAdapter(n)})
+	return n
 }
 
-// Name returns the namespace's name, e.g. "/admin".
+// adp returns the namespace's adapter.
+func (n *Namespace) adp() Adapter { return n.adapter.Load().a }
+
+// Adapter returns the adapter holding the namespace's rooms (nil for a
+// dynamic parent namespace).
+func (n *Namespace) Adapter() Adapter {
+	if n.isParent {
+		return nil
+	}
+	return n.adp()
+}
+
+// Name returns the namespace's name, e.g. "/admin" ("" for a dynamic
+// parent namespace).
 func (n *Namespace) Name() string { return n.name }
 
 // On adds a listener for event on this namespace's sockets. Listeners added
@@ -46,21 +96,40 @@ func (n *Namespace) Use(mw Middleware) {
 	n.middlewares.Store(&next)
 }
 
-func (n *Namespace) add(kws *Websocket)    { n.sockets.Store(kws, struct{}{}) }
-func (n *Namespace) remove(kws *Websocket) { n.sockets.Delete(kws) }
+func (n *Namespace) add(kws *Websocket)    { n.sockets.Store(kws.id, kws) }
+func (n *Namespace) remove(kws *Websocket) { n.sockets.CompareAndDelete(kws.id, kws) }
 
-func (n *Namespace) each(fn func(*Websocket) bool) {
-	n.sockets.Range(func(k, _ any) bool { return fn(k.(*Websocket)) })
+// socket returns the connected socket id, nil when it is not here.
+func (n *Namespace) socket(id string) *Websocket {
+	if v, ok := n.sockets.Load(id); ok {
+		return v.(*Websocket)
+	}
+	return nil
+}
+
+// middlewareChain returns the middlewares a connecting socket runs: the
+// parent's (for a dynamic child) first, then the namespace's own.
+func (n *Namespace) middlewareChain() []Middleware {
+	var own, inherited []Middleware
+	if p := n.middlewares.Load(); p != nil {
+		own = *p
+	}
+	if n.parent != nil {
+		if p := n.parent.middlewares.Load(); p != nil {
+			inherited = *p
+		}
+	}
+	if len(inherited) == 0 {
+		return own
+	}
+	return append(inherited[:len(inherited):len(inherited)], own...)
 }
 
 // runMiddlewares runs the middlewares in order, then done(nil); the first
 // error stops the chain and goes to done. A panicking middleware refuses
 // the connection.
 func (n *Namespace) runMiddlewares(kws *Websocket, done func(error)) {
-	var mws []Middleware
-	if p := n.middlewares.Load(); p != nil {
-		mws = *p
-	}
+	mws := n.middlewareChain()
 	var step func(i int)
 	step = func(i int) {
 		if i == len(mws) {
@@ -92,7 +161,7 @@ func (n *Namespace) runMiddlewares(kws *Websocket, done func(error)) {
 // dynamicNamespace matches namespace names that were not declared.
 type dynamicNamespace struct {
 	match func(name string) bool
-	// parent shares listeners and middlewares with every child.
+	// parent holds the listeners and middlewares every child uses.
 	parent *Namespace
 }
 
@@ -115,10 +184,12 @@ func (s *Server) Of(name string) *Namespace {
 	if name != "/" {
 		s.nsps.declared.Store(true)
 	}
-	return s.namespace(name)
+	return s.namespace(name, nil)
 }
 
-func (s *Server) namespace(name string) *Namespace {
+// namespace returns the namespace called name, creating it (as a child of
+// parent when parent is not nil) before anyone can see it.
+func (s *Server) namespace(name string, parent *Namespace) *Namespace {
 	if v, ok := s.nsps.byName.Load(name); ok {
 		return v.(*Namespace)
 	}
@@ -127,19 +198,26 @@ func (s *Server) namespace(name string) *Namespace {
 	if v, ok := s.nsps.byName.Load(name); ok {
 		return v.(*Namespace)
 	}
-	n := newNamespace(s, name)
+	n := newNamespace(s, name, parent)
 	if name == "/" {
 		n.listeners = &s.listeners
 	}
 	s.nsps.byName.Store(name, n)
+	if parent != nil {
+		parent.childMu.Lock()
+		parent.children = append(parent.children, n)
+		parent.childMu.Unlock()
+	}
 	return n
 }
 
 // OfFunc serves every namespace whose name match accepts. The returned
-// namespace holds the listeners and middlewares they share; each matching
-// name gets its own Namespace for rooms and sockets.
+// parent namespace holds the listeners and middlewares they share (its
+// middlewares run before a child's own), and its operators address every
+// child; each matching name gets its own child Namespace, with its own
+// sockets and rooms, the first time a client connects to it.
 func (s *Server) OfFunc(match func(name string) bool) *Namespace {
-	parent := newNamespace(s, "")
+	parent := &Namespace{srv: s, listeners: &registry{}, isParent: true}
 	s.nsps.mu.Lock()
 	s.nsps.dynamic = append(s.nsps.dynamic, dynamicNamespace{match: match, parent: parent})
 	s.nsps.mu.Unlock()
@@ -159,19 +237,14 @@ func (s *Server) lookupNamespace(name string) *Namespace {
 		return v.(*Namespace)
 	}
 	if name == "/" || !s.nsps.declared.Load() {
-		return s.namespace(name)
+		return s.namespace(name, nil)
 	}
 	s.nsps.mu.Lock()
 	dyn := s.nsps.dynamic
 	s.nsps.mu.Unlock()
 	for _, d := range dyn {
 		if d.match(name) {
-			n := s.namespace(name)
-			n.listeners = d.parent.listeners
-			if mw := d.parent.middlewares.Load(); mw != nil {
-				n.middlewares.Store(mw)
-			}
-			return n
+			return s.namespace(name, d.parent)
 		}
 	}
 	return nil

@@ -625,6 +625,22 @@ func appendEvent(dst []byte, nsp string, id uint64, hasID bool, name string, arg
 	return append(dst, ']')
 }
 
+// appendEventPacket appends an EVENT, or a BINARY_EVENT announcing
+// attachments binary attachments when there are any.
+func appendEventPacket(dst []byte, nsp string, id uint64, hasID bool, name string, args [][]byte, attachments int) []byte {
+	if attachments == 0 {
+		return appendEvent(dst, nsp, id, hasID, name, args)
+	}
+	dst = appendSIOHeader(dst, sioBinaryEvent, nsp, attachments, id, hasID)
+	dst = append(dst, '[')
+	dst = appendQuoted(dst, name)
+	for _, a := range args {
+		dst = append(dst, ',')
+		dst = appendArg(dst, a)
+	}
+	return append(dst, ']')
+}
+
 // appendAck appends a complete Engine.IO message carrying a Socket.IO ACK.
 func appendAck(dst []byte, nsp string, id uint64, args [][]byte) []byte {
 	dst = appendSIOHeader(dst, sioAck, nsp, 0, id, true)

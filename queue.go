@@ -53,19 +53,22 @@ func (q *sendQueue) push(p outPacket) error {
 	return nil
 }
 
-// pushGroup appends ps as one unit: either all of them are queued, next to
-// each other, or none is (errQueueFull when they do not all fit).
-func (q *sendQueue) pushGroup(ps []outPacket) error {
+// pushAll appends a text packet and its binary attachments, all of them or
+// none: errQueueFull when they do not all fit under the limit.
+func (q *sendQueue) pushAll(text []byte, attachments [][]byte) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
 		return ErrSendQueueClosed
 	}
-	if len(q.items)+len(ps) > q.limit {
+	if len(q.items)+1+len(attachments) > q.limit {
 		q.mu.Unlock()
 		return errQueueFull
 	}
-	q.items = append(q.items, ps...)
+	q.items = append(q.items, outPacket{data: text})
+	for _, a := range attachments {
+		q.items = append(q.items, outPacket{data: a, binary: true})
+	}
 	q.mu.Unlock()
 	q.wake()
 	return nil

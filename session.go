@@ -132,8 +132,16 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 // send queues an application packet. A full queue either drops the packet
 // (DropFramesOnOverflow) and returns ErrSendQueueOverflow, or closes the
 // session and returns ErrSendQueueClosed.
-func (s *session) send(p outPacket) error {
-	err := s.q.push(p)
+func (s *session) send(p outPacket) error { return s.queued(s.q.push(p)) }
+
+// sendAll queues a text packet and its attachments, all or nothing, with
+// the overflow rules of send, so concurrent emits never interleave them.
+func (s *session) sendAll(text []byte, attachments [][]byte) error {
+	return s.queued(s.q.pushAll(text, attachments))
+}
+
+// queued applies the overflow rule to the result of a push.
+func (s *session) queued(err error) error {
 	if err == errQueueFull {
 		if s.cfg.DropFramesOnOverflow {
 			return ErrSendQueueOverflow
@@ -145,19 +153,17 @@ func (s *session) send(p outPacket) error {
 	return err
 }
 
-// sendGroup queues packets that must reach the client together and in
-// order (a message and its binary parts), all or none, as send does.
-func (s *session) sendGroup(ps []outPacket) error {
-	err := s.q.pushGroup(ps)
-	if err == errQueueFull {
-		if s.cfg.DropFramesOnOverflow {
-			return ErrSendQueueOverflow
-		}
-		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.limit)
-		s.close(ErrSendQueueClosed, false)
-		return ErrSendQueueClosed
+// writable reports whether a packet queued now would go out at once: the
+// session is open and on WebSocket, or on polling with a GET waiting.
+// Volatile broadcasts skip sessions that are not.
+func (s *session) writable() bool {
+	if s.closed() {
+		return false
 	}
-	return err
+	if s.transport.Load() == onWebSocket {
+		return true
+	}
+	return s.getActive.Load()
 }
 
 // close ends the session once. A graceful close first delivers what is

@@ -127,6 +127,17 @@ type Websocket struct {
 	client *client
 	sess   *session
 	auth   json.RawMessage
+	// id is the socket id sent to the client, the name of the socket's own
+	// room and its key in the namespace and the adapter; SetUUID does not
+	// change it.
+	id string
+
+	// rooms state: rooms joined before the socket is connected (in a
+	// middleware) wait in pending; after disconnect joins are ignored.
+	roomMu  sync.Mutex
+	joined  bool
+	left    bool
+	pending []string
 
 	mu         sync.RWMutex
 	attributes map[string]any
@@ -150,6 +161,7 @@ func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
 		Cookies:    req.Cookie,
 		Conn:       req.conn,
 	}
+	kws.id = kws.UUID
 	if len(auth) > 0 {
 		kws.auth = append(json.RawMessage(nil), auth...)
 	}
@@ -256,8 +268,8 @@ func (kws *Websocket) send(pkt []byte) error {
 	return err
 }
 
-// sendBinary queues a packet with its attachments as one unit: they are
-// queued together, or none is, so concurrent emits never interleave.
+// sendBinary queues a packet with its attachments, all or nothing. A
+// packet dropped on overflow is reported through EventError.
 func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 	if len(attachments) == 0 {
 		return kws.send(pkt)
@@ -265,12 +277,7 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	group := make([]outPacket, 0, 1+len(attachments))
-	group = append(group, outPacket{data: pkt})
-	for _, a := range attachments {
-		group = append(group, outPacket{data: a, binary: true})
-	}
-	err := kws.sess.sendGroup(group)
+	err := kws.sess.sendAll(pkt, attachments)
 	if err == ErrSendQueueOverflow {
 		kws.fireEvent(EventError, pkt, err)
 	}
@@ -340,8 +347,8 @@ func (kws *Websocket) emitWithAck(event string, args [][]byte, timeout time.Dura
 		cb(nil, ErrReservedEventName)
 		return
 	}
-	id, ok := kws.acks.register(cb, timeout, kws.logError)
-	if !ok {
+	id := kws.nsp.ackIDs.Add(1) - 1
+	if !kws.acks.register(id, cb, timeout, kws.logError) {
 		return
 	}
 	if err := kws.send(appendEvent(nil, kws.nsp.name, id, true, event, args)); err != nil {
@@ -369,9 +376,9 @@ func (kws *Websocket) EmitToList(uuids []string, message []byte, mType ...int) {
 // Broadcast sends a "message" to every socket of this socket's namespace,
 // this one excepted when except is true. The packet is encoded once.
 func (kws *Websocket) Broadcast(message []byte, except bool, mType ...int) {
-	var skip *Websocket
+	skip := ""
 	if except {
-		skip = kws
+		skip = kws.id
 	}
 	kws.srv.broadcast(kws.nsp, skip, message, mType...)
 }
@@ -404,6 +411,7 @@ func (kws *Websocket) disconnect(reason error, notify bool) {
 		kws.alive.Store(false)
 		kws.client.removeSocket(kws)
 		kws.nsp.remove(kws)
+		kws.leaveAll()
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
 		kws.acks.failAll(ErrAckDisconnected, kws.logError)
 		kws.fireEvent(EventDisconnect, nil, reason)
@@ -433,14 +441,20 @@ func (kws *Websocket) fireEvent(event string, data []byte, err error) {
 	kws.dispatch(ep)
 }
 
-// dispatch runs the server-wide listeners, then the namespace's, each with
-// its panics recovered and reported.
+// dispatch runs the server-wide listeners, then the namespace's, then (for
+// a dynamic namespace) its parent's, each with its panics recovered and
+// reported.
 func (kws *Websocket) dispatch(ep *EventPayload) {
 	for _, cb := range kws.srv.listeners.get(ep.Name) {
 		kws.call(cb, ep)
 	}
 	if kws.nsp.listeners != &kws.srv.listeners {
 		for _, cb := range kws.nsp.listeners.get(ep.Name) {
+			kws.call(cb, ep)
+		}
+	}
+	if p := kws.nsp.parent; p != nil {
+		for _, cb := range p.listeners.get(ep.Name) {
 			kws.call(cb, ep)
 		}
 	}

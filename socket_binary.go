@@ -107,8 +107,8 @@ func (kws *Websocket) EmitValuesWithAckTimeout(event string, timeout time.Durati
 	if err != nil {
 		return err
 	}
-	id, ok := kws.acks.registerReply(cb, timeout, kws.logError)
-	if !ok {
+	id := kws.nsp.ackIDs.Add(1) - 1
+	if !kws.acks.registerReply(id, cb, timeout, kws.logError) {
 		return nil // cb got ErrAckDisconnected
 	}
 	if err := kws.sendBinary(appendValuesPacket(nil, sioEvent, kws.nsp.name, id, true, body, len(attachments)), attachments); err != nil {

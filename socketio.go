@@ -31,6 +31,7 @@ type Server struct {
 	mu       sync.Mutex
 	engines  []*engine
 	shutdown bool
+	adapters AdapterFactory
 }
 
 // handler is one mounted handler: its New callback and its engine.
@@ -43,7 +44,7 @@ type handler struct {
 // NewServer returns a server with its own settings (see DefaultConfig).
 func NewServer(cfg Config) *Server {
 	s := &Server{cfg: cfg.normalized()}
-	s.namespace("/")
+	s.namespace("/", nil)
 	return s
 }
 
@@ -77,6 +78,42 @@ func New(callback func(kws *Websocket), config ...websocket.Config) fiber.Handle
 	return defaultServer.Handler(callback, config...)
 }
 
+// config returns the server's settings.
+func (s *Server) config() Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
+
+// SetAdapter makes factory create the adapter of every namespace (nil
+// restores NewMemoryAdapter). Call it before serving: the adapters of the
+// namespaces that exist already are replaced (and closed) too, which is only
+// safe while they have no sockets.
+func (s *Server) SetAdapter(factory AdapterFactory) {
+	s.mu.Lock()
+	s.adapters = factory
+	s.mu.Unlock()
+	s.nsps.byName.Range(func(_, v any) bool {
+		n := v.(*Namespace)
+		old := n.adapter.Swap(&adapterRef{a: s.newAdapter(n)})
+		if old != nil {
+			_ = old.a.Close()
+		}
+		return true
+	})
+}
+
+// newAdapter creates the adapter of n with the installed factory.
+func (s *Server) newAdapter(n *Namespace) Adapter {
+	s.mu.Lock()
+	f := s.adapters
+	s.mu.Unlock()
+	if f == nil {
+		f = NewMemoryAdapter
+	}
+	return f(nspHost{n})
+}
+
 // On adds a listener for event on every socket of every namespace.
 func (s *Server) On(event string, callback EventCallback) { s.listeners.on(event, callback) }
 
@@ -105,27 +142,31 @@ func (s *Server) EmitToList(uuids []string, message []byte, mType ...int) {
 // are queued for every receiver.
 func (s *Server) Broadcast(message []byte, mType ...int) {
 	s.nsps.byName.Range(func(_, v any) bool {
-		s.broadcast(v.(*Namespace), nil, message, mType...)
+		s.broadcast(v.(*Namespace), "", message, mType...)
 		return true
 	})
 }
 
-func (s *Server) broadcast(nsp *Namespace, skip *Websocket, message []byte, mType ...int) {
-	var pkt []byte
-	var attachments [][]byte
+// broadcast sends a "message" through the namespace's adapter to all its
+// sockets but the one with id skip.
+func (s *Server) broadcast(nsp *Namespace, skip string, message []byte, mType ...int) {
+	pkt := &Packet{Nsp: nsp.name, Event: EventMessage, Args: [][]byte{message}}
 	if len(mType) > 0 && mType[0] == BinaryMessage {
-		pkt = appendBinaryEvent(nil, nsp.name, EventMessage)
-		attachments = [][]byte{message}
-	} else {
-		pkt = appendEvent(nil, nsp.name, 0, false, EventMessage, [][]byte{message})
+		pkt.Args = [][]byte{placeholder0}
+		pkt.Attachments = [][]byte{message}
 	}
-	nsp.each(func(kws *Websocket) bool {
-		if kws != skip {
-			_ = kws.sendBinary(pkt, attachments)
-		}
-		return true
-	})
+	var opts BroadcastOptions
+	if skip != "" {
+		opts.Except = []string{skip}
+	}
+	if err := nsp.adp().Broadcast(pkt, opts); err != nil {
+		cfg := s.config()
+		cfg.log("error", "broadcast failed", "namespace", nsp.name, "error", err.Error())
+	}
 }
+
+// placeholder0 is the argument standing for the first binary attachment.
+var placeholder0 = []byte(`{"_placeholder":true,"num":0}`)
 
 // Fire runs the listeners of event for every connected socket.
 func (s *Server) Fire(event string, data []byte) {
@@ -136,7 +177,8 @@ func (s *Server) Fire(event string, data []byte) {
 }
 
 // Shutdown stops accepting sessions, disconnects every socket (each client
-// receives a DISCONNECT), closes every session and waits for their workers.
+// receives a DISCONNECT), closes every session, waits for their workers
+// and closes the namespaces' adapters.
 // It returns ctx.Err() when they are not all done in time. Calling it again
 // is harmless.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -160,10 +202,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
+		s.closeAdapters()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// closeAdapters closes the adapter of every namespace.
+func (s *Server) closeAdapters() {
+	s.nsps.byName.Range(func(_, v any) bool {
+		if err := v.(*Namespace).adp().Close(); err != nil {
+			cfg := s.config()
+			cfg.log("error", "adapter close failed", "namespace", v.(*Namespace).name, "error", err.Error())
+		}
+		return true
+	})
 }
 
 // Of returns the namespace called name on the default server, creating it.
@@ -187,6 +241,10 @@ func EmitTo(uuid string, message []byte, mType ...int) error {
 func EmitToList(uuids []string, message []byte, mType ...int) {
 	defaultServer.EmitToList(uuids, message, mType...)
 }
+
+// SetAdapter installs the adapter factory of the default server (see
+// Server.SetAdapter).
+func SetAdapter(factory AdapterFactory) { defaultServer.SetAdapter(factory) }
 
 // Broadcast sends a "message" to every connected socket.
 func Broadcast(message []byte, mType ...int) { defaultServer.Broadcast(message, mType...) }

@@ -1,0 +1,168 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// This file is the contract between a namespace and the store of its rooms.
+// The in-memory Adapter (adapter_memory.go) serves one process; a multi-node
+// adapter (for instance one speaking the protocol of Node's
+// @socket.io/redis-adapter) implements the same interface in its own module
+// and forwards Packet and BroadcastOptions to the other nodes, which deliver
+// locally through their AdapterHost.
+
+// Errors of rooms, operators and adapters.
+var (
+	// ErrBroadcastAckTimeout is passed to a BroadcastOperator.EmitWithAck
+	// callback when some receivers did not acknowledge in time; the error
+	// wrapping it says how many.
+	ErrBroadcastAckTimeout = errors.New("socketio: broadcast ack timeout")
+	// ErrNoAdapter is returned by an operator whose namespace has no
+	// adapter (a dynamic parent namespace with no child yet has nothing to
+	// address, so this is only returned by a faulty AdapterFactory).
+	ErrNoAdapter = errors.New("socketio: namespace has no adapter")
+)
+
+// BroadcastFlags are the modifiers of a broadcast, as set by the operator.
+type BroadcastFlags struct {
+	// Volatile drops the packet for a receiver that cannot take it now (its
+	// send queue is full, or it is on polling with no GET waiting) instead
+	// of queueing it or disconnecting the receiver.
+	Volatile bool
+	// Local restricts the broadcast to this node (meaningful for multi-node
+	// adapters only).
+	Local bool
+	// Compress is the value given to Compress. It is carried to the adapter
+	// but the transports of this package do not compress (no
+	// permessage-deflate), so locally it has no effect.
+	Compress bool
+	// Timeout bounds EmitWithAck and remote requests (FetchSockets on a
+	// multi-node adapter); zero means the server's OutboundAckTimeout.
+	Timeout time.Duration
+}
+
+// BroadcastOptions select the receivers of a broadcast or a socket
+// operation: the sockets in any of Rooms (every socket of the namespace
+// when Rooms is empty) that are in none of Except.
+type BroadcastOptions struct {
+	Rooms  []string
+	Except []string
+	Flags  BroadcastFlags
+}
+
+// Packet is a Socket.IO EVENT as a broadcast carries it, before encoding:
+// what a multi-node adapter forwards to the other nodes.
+type Packet struct {
+	// Nsp is the namespace name, e.g. "/" or "/admin".
+	Nsp string
+	// Event is the event name.
+	Event string
+	// Args are the event arguments, one raw JSON value each (text that is
+	// not valid JSON is sent as a JSON string).
+	Args [][]byte
+	// Attachments are binary attachments; Args reference them with
+	// {"_placeholder":true,"num":i} values. A packet with attachments is
+	// sent as a BINARY_EVENT.
+	Attachments [][]byte
+	// ID is the ack id when HasID is set (EmitWithAck).
+	ID    uint64
+	HasID bool
+}
+
+// EncodedPacket is a Packet encoded once for every receiver: Text is the
+// complete Engine.IO message ("42[...]"), followed by the binary
+// Attachments. The bytes are shared by every receiver's queue and must not
+// be modified.
+type EncodedPacket struct {
+	Text        []byte
+	Attachments [][]byte
+	// ID and HasID repeat the packet's ack id, for AdapterHost.Deliver.
+	ID    uint64
+	HasID bool
+}
+
+// Encode encodes the packet once.
+func (p *Packet) Encode() *EncodedPacket {
+	return &EncodedPacket{
+		Text:        appendEventPacket(nil, p.Nsp, p.ID, p.HasID, p.Event, p.Args, len(p.Attachments)),
+		Attachments: p.Attachments,
+		ID:          p.ID,
+		HasID:       p.HasID,
+	}
+}
+
+// RemoteSocket describes a socket matched by FetchSockets: on this node
+// Local returns the live socket; a multi-node adapter also returns sockets
+// of other nodes, which the methods address through the adapter.
+type RemoteSocket struct {
+	// ID is the socket id (socket.id on the client).
+	ID string
+	// Rooms are the rooms the socket was in when fetched, its own id
+	// included, sorted.
+	Rooms []string
+
+	nsp *Namespace
+	kws *Websocket
+}
+
+// AdapterHost is the narrow view of a namespace an Adapter delivers
+// through. Adapters receive it from the AdapterFactory.
+type AdapterHost interface {
+	// Name returns the namespace name.
+	Name() string
+	// Deliver queues pkt for the local socket id and reports whether it
+	// was queued (false when the socket is not connected here, or when a
+	// volatile packet was dropped). When pkt.HasID is set and ack is not
+	// nil, ack receives the client's answer (its first argument, raw JSON)
+	// unless the receiver disconnects or does not answer within
+	// flags.Timeout.
+	Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func(response []byte)) bool
+	// DisconnectSocket disconnects the local socket id from the namespace;
+	// with closeConn it closes the client's whole connection.
+	DisconnectSocket(id string, closeConn bool)
+}
+
+// Adapter stores the rooms of one namespace and carries its broadcasts.
+// Methods may be called from any goroutine. Room membership changes (AddAll,
+// Del, DelAll) concern sockets of this node and are kept locally; the
+// operations taking BroadcastOptions address every node.
+type Adapter interface {
+	// AddAll adds socket id to rooms.
+	AddAll(id string, rooms []string)
+	// Del removes socket id from room.
+	Del(id, room string)
+	// DelAll removes socket id from every room.
+	DelAll(id string)
+	// SocketRooms returns the rooms of the local socket id (nil when
+	// unknown).
+	SocketRooms(id string) []string
+	// Rooms returns the names of the rooms that have local members,
+	// socket-id rooms included.
+	Rooms() []string
+	// Broadcast encodes pkt once and delivers it to the selected sockets.
+	Broadcast(pkt *Packet, opts BroadcastOptions) error
+	// BroadcastWithAck is Broadcast for a packet with an ack id: each node
+	// reports through clientCount how many of its sockets received it
+	// (once per node), and ack receives each client's answer.
+	BroadcastWithAck(pkt *Packet, opts BroadcastOptions, clientCount func(n int), ack func(response []byte)) error
+	// ServerCount returns the number of nodes (1 for a single process).
+	ServerCount(ctx context.Context) (int, error)
+	// FetchSockets returns the selected sockets.
+	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]RemoteSocket, error)
+	// AddSockets makes the selected sockets join rooms.
+	AddSockets(opts BroadcastOptions, rooms []string) error
+	// DelSockets makes the selected sockets leave rooms.
+	DelSockets(opts BroadcastOptions, rooms []string) error
+	// DisconnectSockets disconnects the selected sockets; with closeConn
+	// their clients' connections close too.
+	DisconnectSockets(opts BroadcastOptions, closeConn bool) error
+	// Close releases the adapter (the server shut down or the adapter was
+	// replaced). It may be called more than once.
+	Close() error
+}
+
+// AdapterFactory creates the adapter of a namespace. Server.SetAdapter
+// installs one; the default is NewMemoryAdapter.
+type AdapterFactory func(host AdapterHost) Adapter

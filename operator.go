@@ -1,0 +1,355 @@
+package socketio
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// BroadcastOperator selects sockets of a namespace (by rooms, minus
+// excepted rooms) and acts on them: Emit, EmitWithAck, FetchSockets,
+// SocketsJoin, SocketsLeave, DisconnectSockets. It is an immutable value:
+// every modifier returns a new operator, so a partly built one can be kept
+// and reused.
+//
+// With no room, an operator addresses every socket of the namespace. An
+// operator obtained from a socket (Websocket.To, In, Except, Broadcaster)
+// never addresses that socket. An operator of a dynamic parent namespace
+// (OfFunc, OfRegexp) addresses every child namespace.
+type BroadcastOperator struct {
+	nsp    *Namespace
+	rooms  []string
+	except []string
+	flags  BroadcastFlags
+}
+
+// appendCopy appends to a copy, never to the operator's shared array.
+func appendCopy(dst, src []string) []string {
+	return append(dst[:len(dst):len(dst)], src...)
+}
+
+// To adds rooms to the selection: sockets in any of the rooms are
+// addressed.
+func (o BroadcastOperator) To(rooms ...string) BroadcastOperator {
+	o.rooms = appendCopy(o.rooms, rooms)
+	return o
+}
+
+// In is the same as To.
+func (o BroadcastOperator) In(rooms ...string) BroadcastOperator { return o.To(rooms...) }
+
+// Except removes the sockets in any of rooms from the selection.
+func (o BroadcastOperator) Except(rooms ...string) BroadcastOperator {
+	o.except = appendCopy(o.except, rooms)
+	return o
+}
+
+// Volatile makes Emit drop the packet for a receiver that cannot take it
+// now (its send queue is full, or it is on polling with no GET waiting),
+// instead of queueing it or disconnecting the receiver.
+func (o BroadcastOperator) Volatile() BroadcastOperator {
+	o.flags.Volatile = true
+	return o
+}
+
+// Compress records whether the packet may be compressed. It is carried to
+// the adapter, but this package's transports do not compress, so it has no
+// effect on the wire.
+func (o BroadcastOperator) Compress(compress bool) BroadcastOperator {
+	o.flags.Compress = compress
+	return o
+}
+
+// Local restricts the operation to this node when a multi-node adapter is
+// installed (a no-op with the in-memory adapter).
+func (o BroadcastOperator) Local() BroadcastOperator {
+	o.flags.Local = true
+	return o
+}
+
+// Timeout sets how long EmitWithAck waits for the acknowledgements (and
+// how long a multi-node adapter may take to answer FetchSockets).
+func (o BroadcastOperator) Timeout(d time.Duration) BroadcastOperator {
+	o.flags.Timeout = d
+	return o
+}
+
+// options returns the adapter's view of the selection.
+func (o BroadcastOperator) options() BroadcastOptions {
+	return BroadcastOptions{Rooms: o.rooms, Except: o.except, Flags: o.flags}
+}
+
+// targets returns the namespaces the operator addresses.
+func (o BroadcastOperator) targets() ([]*Namespace, error) {
+	if o.nsp == nil {
+		return nil, ErrNoAdapter
+	}
+	if !o.nsp.isParent {
+		return []*Namespace{o.nsp}, nil
+	}
+	o.nsp.childMu.Lock()
+	defer o.nsp.childMu.Unlock()
+	return append([]*Namespace(nil), o.nsp.children...), nil
+}
+
+// context returns a context bounded by the operator's timeout, if any.
+func (o BroadcastOperator) context() (context.Context, context.CancelFunc) {
+	if o.flags.Timeout > 0 {
+		return context.WithTimeout(context.Background(), o.flags.Timeout)
+	}
+	return context.WithCancel(context.Background())
+}
+
+// Emit sends an event with args (raw JSON values; other text is sent as a
+// JSON string) to the selected sockets. The packet is encoded once and the
+// same bytes are queued for every receiver. It returns
+// ErrReservedEventName for a name the client reserves, or the adapter's
+// error. args must not be modified until Emit returns.
+func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
+	if reservedEvents[event] {
+		return ErrReservedEventName
+	}
+	nsps, err := o.targets()
+	if err != nil {
+		return err
+	}
+	opts := o.options()
+	for _, n := range nsps {
+		if err := n.adp().Broadcast(&Packet{Nsp: n.name, Event: event, Args: args}, opts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BroadcastAckCallback receives one response per receiver that
+// acknowledged (the first argument of its ack, raw JSON, nil when it acked
+// with none), and nil or an error wrapping ErrBroadcastAckTimeout that says
+// how many receivers did not answer in time.
+type BroadcastAckCallback func(responses [][]byte, err error)
+
+// EmitWithAck sends an event with args to the selected sockets, each
+// asked for an ack, and calls cb once: with every response when all
+// receivers answered, or with the responses received so far and an error
+// wrapping ErrBroadcastAckTimeout when the timeout (Timeout, else the
+// server's OutboundAckTimeout, else 30 s) passed first. With no receiver cb
+// runs at once with no response. A receiver that disconnects counts as not
+// answering. When EmitWithAck returns an error, cb is not called.
+func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
+	if reservedEvents[event] {
+		return ErrReservedEventName
+	}
+	nsps, err := o.targets()
+	if err != nil {
+		return err
+	}
+	timeout := o.flags.Timeout
+	if timeout <= 0 {
+		timeout = o.nsp.srv.config().OutboundAckTimeout
+	}
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	opts := o.options()
+	opts.Flags.Timeout = timeout
+	cfg := o.nsp.srv.config()
+	log := cfg.log
+	g := &ackGather{timeout: timeout, cb: func(responses [][]byte, err error) {
+		if cb == nil {
+			return
+		}
+		defer func() {
+			if r := recover(); r != nil {
+				log("error", "broadcast ack callback panicked", "event", event, "panic", r)
+			}
+		}()
+		cb(responses, err)
+	}}
+	g.mu.Lock()
+	g.timer = time.AfterFunc(timeout, g.expire)
+	g.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	servers := 0
+	for _, n := range nsps {
+		adp := n.adp()
+		count, err := adp.ServerCount(ctx)
+		if err == nil {
+			servers += count
+			pkt := &Packet{Nsp: n.name, Event: event, Args: args, ID: n.ackIDs.Add(1) - 1, HasID: true}
+			err = adp.BroadcastWithAck(pkt, opts, g.clientCount, g.response)
+		}
+		if err != nil {
+			g.abandon()
+			return err
+		}
+	}
+	g.setServers(servers)
+	return nil
+}
+
+// ackGather collects the answers of a broadcast with ack, as the Node
+// server does: it is complete when every node reported its receiver count
+// and that many responses arrived.
+type ackGather struct {
+	mu           sync.Mutex
+	cb           BroadcastAckCallback
+	timeout      time.Duration
+	timer        *time.Timer
+	done         bool
+	serversKnown bool
+	servers      int
+	reports      int
+	expected     int
+	responses    [][]byte
+}
+
+func (g *ackGather) clientCount(n int) {
+	g.mu.Lock()
+	g.reports++
+	g.expected += n
+	g.check()
+}
+
+func (g *ackGather) response(r []byte) {
+	g.mu.Lock()
+	if !g.done {
+		g.responses = append(g.responses, r)
+	}
+	g.check()
+}
+
+func (g *ackGather) setServers(n int) {
+	g.mu.Lock()
+	g.serversKnown = true
+	g.servers = n
+	g.check()
+}
+
+// check finishes the gathering when complete; it is called with g.mu held
+// and releases it.
+func (g *ackGather) check() {
+	if g.done || !g.serversKnown || g.reports < g.servers || len(g.responses) < g.expected {
+		g.mu.Unlock()
+		return
+	}
+	g.done = true
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+	responses := g.responses
+	g.mu.Unlock()
+	g.cb(responses, nil)
+}
+
+func (g *ackGather) expire() {
+	g.mu.Lock()
+	if g.done {
+		g.mu.Unlock()
+		return
+	}
+	g.done = true
+	responses := g.responses
+	missing := g.expected - len(responses)
+	bound := ""
+	if !g.serversKnown || g.reports < g.servers {
+		bound = "at least "
+	}
+	err := fmt.Errorf("%w: %d of %s%d clients did not acknowledge within %v",
+		ErrBroadcastAckTimeout, missing, bound, g.expected, g.timeout)
+	g.mu.Unlock()
+	g.cb(responses, err)
+}
+
+// abandon stops the gathering without calling back.
+func (g *ackGather) abandon() {
+	g.mu.Lock()
+	g.done = true
+	g.timer.Stop()
+	g.mu.Unlock()
+}
+
+// FetchSockets returns the selected sockets. With the in-memory adapter
+// each one's Local is the live socket.
+func (o BroadcastOperator) FetchSockets() ([]RemoteSocket, error) {
+	nsps, err := o.targets()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := o.context()
+	defer cancel()
+	var out []RemoteSocket
+	for _, n := range nsps {
+		socks, err := n.adp().FetchSockets(ctx, o.options())
+		if err != nil {
+			return out, err
+		}
+		for _, s := range socks {
+			s.nsp = n
+			s.kws = n.socket(s.ID)
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// SocketsJoin makes the selected sockets join rooms.
+func (o BroadcastOperator) SocketsJoin(rooms ...string) error {
+	return o.each(func(a Adapter, opts BroadcastOptions) error { return a.AddSockets(opts, rooms) })
+}
+
+// SocketsLeave makes the selected sockets leave rooms.
+func (o BroadcastOperator) SocketsLeave(rooms ...string) error {
+	return o.each(func(a Adapter, opts BroadcastOptions) error { return a.DelSockets(opts, rooms) })
+}
+
+// DisconnectSockets disconnects the selected sockets from their namespace
+// (each client receives a DISCONNECT, as with Websocket.Close); with
+// closeConn the clients' whole connections close, every namespace of them
+// included.
+func (o BroadcastOperator) DisconnectSockets(closeConn bool) error {
+	return o.each(func(a Adapter, opts BroadcastOptions) error { return a.DisconnectSockets(opts, closeConn) })
+}
+
+func (o BroadcastOperator) each(fn func(Adapter, BroadcastOptions) error) error {
+	nsps, err := o.targets()
+	if err != nil {
+		return err
+	}
+	for _, n := range nsps {
+		if err := fn(n.adp(), o.options()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Local returns the live socket when it is connected to this node, nil
+// otherwise.
+func (r RemoteSocket) Local() *Websocket { return r.kws }
+
+// Namespace returns the name of the socket's namespace.
+func (r RemoteSocket) Namespace() string {
+	if r.nsp == nil {
+		return ""
+	}
+	return r.nsp.name
+}
+
+// op addresses this one socket through the adapter.
+func (r RemoteSocket) op() BroadcastOperator {
+	return BroadcastOperator{nsp: r.nsp, rooms: []string{r.ID}}
+}
+
+// Emit sends an event to the socket, wherever it is connected.
+func (r RemoteSocket) Emit(event string, args ...[]byte) error { return r.op().Emit(event, args...) }
+
+// Join makes the socket join rooms.
+func (r RemoteSocket) Join(rooms ...string) error { return r.op().SocketsJoin(rooms...) }
+
+// Leave makes the socket leave rooms.
+func (r RemoteSocket) Leave(rooms ...string) error { return r.op().SocketsLeave(rooms...) }
+
+// Disconnect disconnects the socket (see BroadcastOperator.DisconnectSockets).
+func (r RemoteSocket) Disconnect(closeConn bool) error { return r.op().DisconnectSockets(closeConn) }

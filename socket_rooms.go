@@ -1,0 +1,199 @@
+package socketio
+
+import (
+	"sort"
+	"time"
+)
+
+// Join adds the socket to rooms. Room membership is per namespace. Rooms
+// joined in a middleware take effect when the socket connects; after the
+// socket disconnected, Join does nothing.
+func (kws *Websocket) Join(rooms ...string) {
+	kws.roomMu.Lock()
+	defer kws.roomMu.Unlock()
+	switch {
+	case kws.left:
+	case !kws.joined:
+		kws.pending = append(kws.pending, rooms...)
+	default:
+		kws.nsp.adp().AddAll(kws.id, rooms)
+	}
+}
+
+// Leave removes the socket from room. Every room is left on disconnect.
+func (kws *Websocket) Leave(room string) {
+	kws.roomMu.Lock()
+	defer kws.roomMu.Unlock()
+	switch {
+	case kws.left:
+	case !kws.joined:
+		kept := kws.pending[:0]
+		for _, r := range kws.pending {
+			if r != room {
+				kept = append(kept, r)
+			}
+		}
+		kws.pending = kept
+	default:
+		kws.nsp.adp().Del(kws.id, room)
+	}
+}
+
+// Rooms returns the rooms the socket is in, sorted; a connected socket is
+// in the room named by its id (the id sent to the client, which SetUUID
+// does not change) until it leaves it. After disconnect it returns nil.
+func (kws *Websocket) Rooms() []string {
+	kws.roomMu.Lock()
+	var rooms []string
+	switch {
+	case kws.left:
+	case !kws.joined:
+		seen := map[string]bool{}
+		for _, r := range kws.pending {
+			if !seen[r] {
+				seen[r] = true
+				rooms = append(rooms, r)
+			}
+		}
+	default:
+		rooms = kws.nsp.adp().SocketRooms(kws.id)
+	}
+	kws.roomMu.Unlock()
+	sort.Strings(rooms)
+	return rooms
+}
+
+// enterRooms runs when the socket connects: it joins the room named by its
+// id and the rooms joined in middlewares.
+func (kws *Websocket) enterRooms() {
+	kws.roomMu.Lock()
+	defer kws.roomMu.Unlock()
+	if kws.left || kws.joined {
+		return
+	}
+	kws.joined = true
+	rooms := append([]string{kws.id}, kws.pending...)
+	kws.pending = nil
+	kws.nsp.adp().AddAll(kws.id, rooms)
+}
+
+// leaveAll runs on disconnect: the socket leaves every room for good.
+func (kws *Websocket) leaveAll() {
+	kws.roomMu.Lock()
+	defer kws.roomMu.Unlock()
+	if kws.left {
+		return
+	}
+	kws.left = true
+	kws.pending = nil
+	if kws.joined {
+		kws.nsp.adp().DelAll(kws.id)
+	}
+}
+
+// Broadcaster returns an operator addressing every socket of this socket's
+// namespace but this one (socket.broadcast in the Node server); narrow it
+// with To, In and Except.
+func (kws *Websocket) Broadcaster() BroadcastOperator {
+	return BroadcastOperator{nsp: kws.nsp, except: []string{kws.id}}
+}
+
+// To returns an operator addressing the sockets in rooms, this socket
+// excepted (as socket.to in the Node server).
+func (kws *Websocket) To(rooms ...string) BroadcastOperator { return kws.Broadcaster().To(rooms...) }
+
+// In is the same as To.
+func (kws *Websocket) In(rooms ...string) BroadcastOperator { return kws.Broadcaster().To(rooms...) }
+
+// Except returns an operator addressing every socket of the namespace but
+// those in rooms and this one.
+func (kws *Websocket) Except(rooms ...string) BroadcastOperator {
+	return kws.Broadcaster().Except(rooms...)
+}
+
+// Self returns an operator addressing this socket alone (through its own
+// room), for the flags of an operator on a single socket.
+func (kws *Websocket) Self() BroadcastOperator {
+	return BroadcastOperator{nsp: kws.nsp, rooms: []string{kws.id}}
+}
+
+// Volatile returns an operator addressing this socket alone whose Emit is
+// dropped if the socket cannot take it now (socket.volatile in the Node
+// server). For the other sockets use kws.Broadcaster().Volatile().
+func (kws *Websocket) Volatile() BroadcastOperator { return kws.Self().Volatile() }
+
+// Timeout returns an operator addressing this socket alone with an ack
+// timeout: kws.Timeout(d).EmitWithAck gathers its one response.
+func (kws *Websocket) Timeout(d time.Duration) BroadcastOperator { return kws.Self().Timeout(d) }
+
+// Compress returns an operator addressing this socket alone with the
+// compress flag (which has no effect on the wire; see
+// BroadcastOperator.Compress).
+func (kws *Websocket) Compress(compress bool) BroadcastOperator {
+	return kws.Self().Compress(compress)
+}
+
+// deliver queues an encoded broadcast packet. A volatile packet is dropped,
+// silently, when the session cannot take it now; any other packet follows
+// the send-queue rules (see DropFramesOnOverflow).
+func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
+	if !kws.alive.Load() {
+		return false
+	}
+	if volatile {
+		if !kws.sess.writable() {
+			return false
+		}
+		return kws.sess.q.pushAll(pkt.Text, pkt.Attachments) == nil
+	}
+	return kws.sendBinary(pkt.Text, pkt.Attachments) == nil
+}
+
+// nspHost is the AdapterHost of a namespace.
+type nspHost struct{ n *Namespace }
+
+func (h nspHost) Name() string { return h.n.name }
+
+func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func([]byte)) bool {
+	kws := h.n.socket(id)
+	if kws == nil {
+		return false
+	}
+	if !pkt.HasID || ack == nil {
+		return kws.deliver(pkt, flags.Volatile)
+	}
+	timeout := flags.Timeout
+	if timeout <= 0 {
+		timeout = kws.sess.cfg.OutboundAckTimeout
+	}
+	cb := func(args [][]byte, err error) {
+		if err != nil {
+			return // the operator's own timer reports the missing answer
+		}
+		var first []byte
+		if len(args) > 0 {
+			first = args[0]
+		}
+		ack(first)
+	}
+	if !kws.acks.register(pkt.ID, cb, timeout, kws.logError) {
+		return false
+	}
+	if !kws.deliver(pkt, flags.Volatile) {
+		kws.acks.cancel(pkt.ID, ErrAckDisconnected, kws.logError)
+		return false
+	}
+	return true
+}
+
+func (h nspHost) DisconnectSocket(id string, closeConn bool) {
+	kws := h.n.socket(id)
+	if kws == nil {
+		return
+	}
+	if closeConn {
+		kws.client.closeAll()
+		return
+	}
+	kws.Close()
+}
