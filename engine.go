@@ -64,17 +64,19 @@ func (e *engine) serve(c fiber.Ctx) error {
 	if c.Method() == fiber.MethodOptions {
 		return c.SendStatus(fiber.StatusNoContent)
 	}
-	if e.closing.Load() {
+	sid := string(args.Peek("sid"))
+	// Shutdown refuses new sessions only: the requests of a closing
+	// session still take its last packets (the DISCONNECT, the CLOSE).
+	if sid == "" && e.closing.Load() {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"code": codeBadRequest, "message": "Server shutting down"})
 	}
-	sid := string(args.Peek("sid"))
 	if transport == "websocket" {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return e.httpError(c, codeBadRequest, "reason", "websocket transport without an upgrade request")
 		}
 		if sid != "" {
 			s := e.lookup(sid)
-			if s == nil {
+			if s == nil || s.closed() {
 				return e.httpError(c, codeUnknownSID, "sid", sid)
 			}
 			if s.transport.Load() != onPolling || !s.claimUpgrade() {
@@ -90,7 +92,10 @@ func (e *engine) serve(c fiber.Ctx) error {
 		return e.handshakePolling(c)
 	}
 	s := e.lookup(sid)
-	if s == nil {
+	// A session closed without a flush is gone even while its worker has
+	// not yet unregistered it; a graceful close keeps serving its GETs
+	// until the last packets are taken.
+	if s == nil || (s.closed() && !s.graceful) {
 		return e.httpError(c, codeUnknownSID, "sid", sid,
 			"hint", "the session is closed, or this node never had it: behind a load balancer, polling needs sticky sessions")
 	}

@@ -258,7 +258,12 @@ func (s *session) deliver() error {
 // finish runs on the worker when the session closes: it flushes what it
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
-	s.eng.remove(s)
+	// A polling session closing gracefully stays registered until its
+	// queue is taken: the client's next GET must still find it.
+	flushPolling := s.graceful && s.transport.Load() == onPolling
+	if !flushPolling {
+		s.eng.remove(s)
+	}
 	reason := s.closeReason
 	if s.graceful {
 		s.q.pushTail(outPacket{data: closePacket})
@@ -285,6 +290,9 @@ func (s *session) finish() {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+	}
+	if flushPolling {
+		s.eng.remove(s)
 	}
 	close(s.done)
 	if reason == errClientClose {
