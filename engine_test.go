@@ -727,6 +727,7 @@ func TestUpgradeKeepsOrder(t *testing.T) {
 	// The stream may pile up while the client switches; the queue bound is
 	// not what this test is about.
 	cfg.SendQueueSize = 100_000
+	cfg.PollQueueMaxFrames = 100_000
 	srv := NewServer(cfg)
 	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
 	stop := make(chan struct{})
@@ -860,8 +861,10 @@ func TestSIOConnectMain(t *testing.T) {
 	// Events and acks with several arguments, as the official suite sends.
 	w.send(`42456["echo",1,"2",{"3":[false]}]`)
 	w.expect(`43456[1,"2",{"3":[false]}]`)
-	// A second CONNECT to a connected namespace changes nothing.
+	// A second CONNECT to a connected namespace changes nothing, and an
+	// ACK for an id the server never used is ignored.
 	w.send("40")
+	w.send(`43999["unasked"]`)
 	w.roundTrip("after a duplicate connect")
 }
 
@@ -1013,6 +1016,11 @@ func TestHostileInput(t *testing.T) {
 			w.send(`451-["echo",{"_placeholder":true,"num":0}]`)
 		}, ErrBinaryNotSupported},
 		{"SIO CONNECT_ERROR from a client", nil, func(w *wsClient) { w.send(`44{"message":"x"}`) }, ErrInvalidPacket},
+		{"binary frame", nil, func(w *wsClient) {
+			if err := w.c.WriteMessage(fws.BinaryMessage, []byte{1, 2, 3}); err != nil {
+				w.t.Fatal(err)
+			}
+		}, ErrBinaryNotSupported},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

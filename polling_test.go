@@ -177,6 +177,8 @@ func TestPollingPayloadTooLarge(t *testing.T) {
 	exact := `421["echo","` + strings.Repeat("y", 10_000-len(`421["echo",""]`)) + `"]`
 	post(t, ts, sid2, exact)
 	get(t, ts, sid2, `431["`+strings.Repeat("y", 10_000-len(`421["echo",""]`))+`"]`)
+	w, _ := connectWS(t, ts)
+	w.roundTrip("server unaffected")
 }
 
 func TestPollingInvalidPacket(t *testing.T) {
@@ -211,6 +213,8 @@ func TestPollingInvalidPacket(t *testing.T) {
 	}
 	getRefused(t, ts, sid)
 	waitFor(t, "every session to end", func() bool { return ts.engine().count.Load() == 0 })
+	w, _ := connectWS(t, ts)
+	w.roundTrip("server unaffected")
 }
 
 func TestPollingDuplicateGet(t *testing.T) {
