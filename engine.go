@@ -197,7 +197,8 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 			return
 		}
 		s.prepareConn(w)
-		if !s.serveUpgrade(w) {
+		if !s.startProbe(w) || !s.serveUpgrade(w) {
+			s.endProbe(w)
 			s.upgradeClaim.Store(false)
 			s.upgrading.Store(false)
 			w.shutdown(upgradeTimeout)

@@ -718,6 +718,35 @@ func TestUpgradeBadProbe(t *testing.T) {
 	w2.roundTrip("second upgrade")
 }
 
+// TestUpgradeSessionEnds: when the session ends while a WebSocket is
+// still probing (here the client closes it over polling), the probing
+// WebSocket is closed with it rather than left open until the upgrade
+// timeout.
+func TestUpgradeSessionEnds(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	ts := es.testServer
+	for _, probed := range []bool{false, true} {
+		sid, socketID := connectPolling(t, ts)
+		w := dialWS(t, ts, "&sid="+sid)
+		if probed {
+			w.send("2probe")
+			w.expect("3probe")
+		} else {
+			waitFor(t, "the upgrade to be claimed", func() bool { return ts.session(sid).upgradeClaim.Load() })
+		}
+		post(t, ts, sid, "1")
+		if err := es.disconnected(t, socketID); err != nil {
+			t.Errorf("disconnect reason %v", err)
+		}
+		start := time.Now()
+		w.expectClosed()
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("probing websocket closed %v after the session", d)
+		}
+	}
+}
+
 // TestUpgradeKeepsOrder: the server emits a numbered stream while the
 // client moves from polling to WebSocket; every number arrives once, in
 // order, on one transport or the other.

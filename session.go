@@ -80,6 +80,9 @@ type session struct {
 	// writes to it.
 	wsMu sync.Mutex
 	ws   *wsConn
+	// probing is the WebSocket of an upgrade in progress; the session's
+	// end closes it, so it does not wait out the upgrade timeout.
+	probing *wsConn
 	// switched tells the worker the transport changed.
 	switched chan struct{}
 
@@ -258,6 +261,15 @@ func (s *session) deliver() error {
 // finish runs on the worker when the session closes: it flushes what it
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
+	// From here on no upgrade can complete (upgradeTo sees the session
+	// closed); one in progress is dropped.
+	s.wsMu.Lock()
+	probe := s.probing
+	s.probing = nil
+	s.wsMu.Unlock()
+	if probe != nil {
+		probe.shutdown(0)
+	}
 	// A polling session closing gracefully stays registered until its
 	// queue is taken: the client's next GET must still find it.
 	flushPolling := s.graceful && s.transport.Load() == onPolling
@@ -307,13 +319,40 @@ func (s *session) finish() {
 	}
 }
 
-// upgradeTo moves the session onto a WebSocket that completed the probe.
-func (s *session) upgradeTo(ws *wsConn) {
+// startProbe registers the WebSocket of an upgrade; false when the session
+// is already closed.
+func (s *session) startProbe(ws *wsConn) bool {
 	s.wsMu.Lock()
-	s.ws = ws
+	defer s.wsMu.Unlock()
+	if s.closed() {
+		return false
+	}
+	s.probing = ws
+	return true
+}
+
+// endProbe forgets the WebSocket of a failed upgrade.
+func (s *session) endProbe(ws *wsConn) {
+	s.wsMu.Lock()
+	if s.probing == ws {
+		s.probing = nil
+	}
 	s.wsMu.Unlock()
+}
+
+// upgradeTo moves the session onto a WebSocket that completed the probe;
+// false when the session closed meanwhile.
+func (s *session) upgradeTo(ws *wsConn) bool {
+	s.wsMu.Lock()
+	if s.closed() {
+		s.wsMu.Unlock()
+		return false
+	}
+	s.ws = ws
+	s.probing = nil
 	s.q.setLimit(s.cfg.SendQueueSize)
 	s.transport.Store(onWebSocket)
+	s.wsMu.Unlock()
 	s.upgrading.Store(false)
 	select {
 	case s.pollWake <- struct{}{}:
@@ -323,6 +362,7 @@ func (s *session) upgradeTo(ws *wsConn) {
 	case s.switched <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // claimUpgrade reserves the session for one upgrading WebSocket.
