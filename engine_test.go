@@ -747,6 +747,38 @@ func TestUpgradeSessionEnds(t *testing.T) {
 	}
 }
 
+// TestUpgradeWithBacklog: packets queued on polling within
+// PollQueueMaxFrames, more than SendQueueSize, are all delivered once the
+// session is on WebSocket; emits right after the switch do not count as an
+// overflow of the smaller WebSocket queue.
+func TestUpgradeWithBacklog(t *testing.T) {
+	t.Parallel()
+	const backlog = 300
+	es := newEchoServer(t, func(c *Config) {
+		c.SendQueueSize = 100
+		c.PollQueueMaxFrames = 1000
+	})
+	es.srv.On("burst", func(ep *EventPayload) {
+		for i := 0; i < backlog; i++ {
+			ep.Kws.EmitArgs("b", []byte(strconv.Itoa(i)))
+		}
+	})
+	ts := es.testServer
+	sid, _ := connectPolling(t, ts)
+	w := dialWS(t, ts, "&sid="+sid)
+	w.send("2probe")
+	w.expect("3probe")
+	get(t, ts, sid, "6")
+	// The client may still POST while it pauses polling.
+	post(t, ts, sid, `42["burst"]`)
+	w.send("5")
+	w.send(`421["echo","after"]`)
+	for i := 0; i < backlog; i++ {
+		w.expect(`42["b",` + strconv.Itoa(i) + `]`)
+	}
+	w.expect(`431["after"]`)
+}
+
 // TestUpgradeKeepsOrder: the server emits a numbered stream while the
 // client moves from polling to WebSocket; every number arrives once, in
 // order, on one transport or the other.

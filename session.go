@@ -134,7 +134,7 @@ func (s *session) send(p outPacket) error {
 		if s.cfg.DropFramesOnOverflow {
 			return ErrSendQueueOverflow
 		}
-		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.limit)
+		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.bound())
 		s.close(ErrSendQueueClosed, false)
 		return ErrSendQueueClosed
 	}
