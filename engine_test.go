@@ -638,6 +638,50 @@ func TestHeartbeatTimeoutWebSocket(t *testing.T) {
 	other.roundTrip("still here")
 }
 
+// TestWebSocketStalledReader: a client that stops reading while the
+// server writes to it is dropped, whether more packets keep coming (the
+// send queue bound) or not (the heartbeat), with WriteTimeout zero.
+func TestWebSocketStalledReader(t *testing.T) {
+	for _, flood := range []bool{true, false} {
+		name := map[bool]string{true: "queue bound", false: "heartbeat"}[flood]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			es := newEchoServer(t, func(c *Config) {
+				testHeartbeat(c)
+				c.WriteTimeout = 0
+				c.SendQueueSize = 4
+			})
+			big := []byte(`"` + strings.Repeat("z", 16<<20) + `"`)
+			es.srv.On("flood", func(ep *EventPayload) {
+				kws := ep.Kws
+				go func() {
+					kws.EmitArgs("big", big)
+					for flood && kws.IsAlive() {
+						kws.EmitArgs("more", []byte(`"`+strings.Repeat("m", 64<<10)+`"`))
+						time.Sleep(time.Millisecond)
+					}
+				}()
+			})
+			w, id := connectWS(t, es.testServer)
+			w.send(`42["flood"]`)
+			// The client reads nothing from now on.
+			want := ErrHeartbeatTimeout
+			if flood {
+				want = ErrSendQueueClosed
+			}
+			select {
+			case d := <-es.disconnects:
+				if d.socketID != id || !errors.Is(d.err, want) {
+					t.Errorf("disconnect %+v, want socket %s with %v", d, id, want)
+				}
+			case <-time.After(8 * time.Second):
+				t.Fatal("the server is still blocked writing to a client that does not read")
+			}
+			waitFor(t, "the session to end", func() bool { return es.engine().count.Load() == 0 })
+		})
+	}
+}
+
 // --- upgrade ---
 
 func TestUpgradeFromPolling(t *testing.T) {

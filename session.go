@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -142,13 +143,33 @@ func (s *session) send(p outPacket) error {
 }
 
 // close ends the session once. A graceful close first delivers what is
-// queued (bounded by CloseTimeout); otherwise queued packets are dropped.
+// queued (bounded by CloseTimeout); otherwise queued packets are dropped,
+// and a WebSocket write in progress is cut short, so a peer that stopped
+// reading cannot hold the worker.
 func (s *session) close(reason error, graceful bool) {
 	s.closeOnce.Do(func() {
 		s.closeReason = reason
 		s.graceful = graceful
 		close(s.closeReq)
+		if !graceful {
+			s.wsMu.Lock()
+			ws := s.ws
+			s.wsMu.Unlock()
+			if ws != nil {
+				_ = ws.raw.SetWriteDeadline(time.Now())
+			}
+		}
 	})
+}
+
+// writeTimeout bounds one WebSocket write: WriteTimeout, or when it is
+// zero the time the heartbeat gives a silent peer, PingInterval plus
+// PingTimeout (the worker that runs the heartbeat is the one writing).
+func (s *session) writeTimeout() time.Duration {
+	if s.cfg.WriteTimeout > 0 {
+		return s.cfg.WriteTimeout
+	}
+	return s.cfg.PingInterval + s.cfg.PingTimeout
 }
 
 // closed reports whether the session has ended or is ending.
@@ -246,10 +267,21 @@ func (s *session) deliver() error {
 		if ws == nil {
 			return nil
 		}
+		if s.closed() && !s.graceful {
+			return nil // dropped: finish closes the connection
+		}
 		items := s.q.take()
-		err := ws.writePackets(items, s.cfg.WriteTimeout)
+		err := ws.writePackets(items, s.writeTimeout())
 		s.q.recycle(items)
-		return err
+		switch {
+		case err == nil:
+			return nil
+		case isTimeout(err) && s.cfg.WriteTimeout <= 0:
+			// The peer took no data for as long as the heartbeat gives it.
+			return ErrHeartbeatTimeout
+		default:
+			return fmt.Errorf("%w: %v", ErrTransportClosed, err)
+		}
 	}
 	select {
 	case s.pollWake <- struct{}{}:
