@@ -515,6 +515,10 @@ func TestHandshakeHTTPErrors(t *testing.T) {
 	if n := ts.engine().count.Load(); n != 0 {
 		t.Errorf("refused requests opened %d sessions", n)
 	}
+	// A CORS preflight is answered without opening a session.
+	if status, body := mustHTTP(t, http.MethodOptions, ts.eioURL("transport=polling"), ""); status != http.StatusNoContent {
+		t.Errorf("OPTIONS: status %d, body %q, want 204", status, body)
+	}
 }
 
 func TestHandshakeWebSocketRefused(t *testing.T) {
@@ -572,6 +576,66 @@ func TestWebSocketClientClose(t *testing.T) {
 		t.Errorf("disconnect reason %v, want nil", err)
 	}
 	waitFor(t, "the session to end", func() bool { return es.engine().count.Load() == 0 })
+}
+
+// TestWebSocketPingFrame: a WebSocket PING control frame is answered with
+// a PONG carrying the same data (written by the worker) and reported
+// through EventPing.
+func TestWebSocketPingFrame(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	pings := make(chan string, 1)
+	es.srv.On(EventPing, func(ep *EventPayload) { pings <- string(ep.Data) })
+	w, _ := connectWS(t, es.testServer)
+	pong := make(chan string, 1)
+	w.c.SetPongHandler(func(data string) error { pong <- data; return nil })
+	if err := w.c.WriteControl(fws.PingMessage, []byte("are you there"), time.Now().Add(rawTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	// Reading runs the pong handler; the ack comes after the PONG.
+	w.roundTrip("after the ping")
+	select {
+	case data := <-pong:
+		if data != "are you there" {
+			t.Errorf("PONG data %q", data)
+		}
+	default:
+		t.Fatal("no PONG before the next message")
+	}
+	select {
+	case data := <-pings:
+		if data != "are you there" {
+			t.Errorf("EventPing data %q", data)
+		}
+	case <-time.After(rawTimeout):
+		t.Fatal("no EventPing")
+	}
+}
+
+// TestLimitsAtBoundary: an event name of exactly MaxEventNameLength bytes
+// and MaxEventArgs elements (the name included) are accepted; one more of
+// either is refused (see TestHostileInput).
+func TestLimitsAtBoundary(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) {
+		c.MaxEventNameLength = 32
+		c.MaxEventArgs = 8
+	})
+	got := make(chan int, 2)
+	name := strings.Repeat("n", 32)
+	es.srv.On(name, func(ep *EventPayload) { got <- len(ep.Args) })
+	w, _ := connectWS(t, es.testServer)
+	w.send(`42["` + name + `",1,2,3,4,5,6,7]`)
+	w.roundTrip("fits")
+	if n := <-got; n != 7 {
+		t.Errorf("listener got %d args, want 7", n)
+	}
+	w.send(`42["` + name + `",1,2,3,4,5,6,7,8]`)
+	w.expectClosed()
+
+	w2, _ := connectWS(t, es.testServer)
+	w2.send(`42["` + name + `n"]`)
+	w2.expectClosed()
 }
 
 // --- heartbeat ---

@@ -308,3 +308,82 @@ func TestPollingTrafficKeepsAlive(t *testing.T) {
 		t.Fatal("session closed although the client answered")
 	}
 }
+
+// TestPollingOverlappingPost: a POST while another is being handled ends
+// the session, as overlapping GETs do.
+func TestPollingOverlappingPost(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	entered := make(chan struct{})
+	release := make(chan struct{})
+	es.srv.On("slow", func(*EventPayload) {
+		close(entered)
+		<-release
+	})
+	ts := es.testServer
+	sid, socketID := connectPolling(t, ts)
+	first := make(chan int, 1)
+	go func() {
+		status, _, _ := httpDo(context.Background(), http.MethodPost, ts.pollURL(sid), `42["slow"]`)
+		first <- status
+	}()
+	select {
+	case <-entered:
+	case <-time.After(rawTimeout):
+		t.Fatal("the first POST did not reach its listener")
+	}
+	status, body := mustHTTP(t, http.MethodPost, ts.pollURL(sid), `42["echo"]`)
+	close(release)
+	if status != http.StatusBadRequest {
+		t.Errorf("overlapping POST: status %d, body %q, want 400", status, body)
+	}
+	if err := es.disconnected(t, socketID); !errors.Is(err, ErrOverlappingPost) {
+		t.Errorf("disconnect reason %v, want ErrOverlappingPost", err)
+	}
+	<-first
+	getRefused(t, ts, sid)
+}
+
+// TestPollingQueueBound: a polling client that does not fetch what the
+// server emits is dropped at PollQueueMaxFrames (or, with
+// DropFramesOnOverflow, loses the packets with an EventError each).
+func TestPollingQueueBound(t *testing.T) {
+	t.Parallel()
+	for _, drop := range []bool{false, true} {
+		es := newEchoServer(t, func(c *Config) {
+			c.PollQueueMaxFrames = 10
+			c.DropFramesOnOverflow = drop
+		})
+		var dropped atomic.Int64
+		es.srv.On(EventError, func(ep *EventPayload) {
+			if errors.Is(ep.Error, ErrSendQueueOverflow) {
+				dropped.Add(1)
+			}
+		})
+		es.srv.On("burst", func(ep *EventPayload) {
+			for i := 0; i < 15; i++ {
+				ep.Kws.EmitArgs("b", []byte(strconv.Itoa(i)))
+			}
+		})
+		ts := es.testServer
+		sid, socketID := connectPolling(t, ts)
+		post(t, ts, sid, `42["burst"]`)
+		if !drop {
+			if err := es.disconnected(t, socketID); !errors.Is(err, ErrSendQueueClosed) {
+				t.Errorf("disconnect reason %v, want ErrSendQueueClosed", err)
+			}
+			getRefused(t, ts, sid)
+			continue
+		}
+		if n := dropped.Load(); n != 5 {
+			t.Errorf("%d packets reported dropped, want 5", n)
+		}
+		want := make([]string, 10)
+		for i := range want {
+			want[i] = `42["b",` + strconv.Itoa(i) + `]`
+		}
+		get(t, ts, sid, strings.Join(want, "\x1e"))
+		post(t, ts, sid, `421["echo","kept"]`)
+		get(t, ts, sid, `431["kept"]`)
+	}
+}
