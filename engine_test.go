@@ -715,7 +715,10 @@ func TestWebSocketStalledReader(t *testing.T) {
 				c.WriteTimeout = 0
 				c.SendQueueSize = 4
 			})
-			big := []byte(`"` + strings.Repeat("z", 16<<20) + `"`)
+			// More than the kernel buffers hold: the client's receive
+			// buffer is kept small below, the server's send buffer is
+			// at most a few MB.
+			big := []byte(`"` + strings.Repeat("z", 8<<20) + `"`)
 			es.srv.On("flood", func(ep *EventPayload) {
 				kws := ep.Kws
 				go func() {
@@ -726,7 +729,7 @@ func TestWebSocketStalledReader(t *testing.T) {
 					}
 				}()
 			})
-			w, id := connectWS(t, es.testServer)
+			w, id := connectSmallBufferWS(t, es.testServer)
 			w.send(`42["flood"]`)
 			// The client reads nothing from now on.
 			want := ErrHeartbeatTimeout
@@ -746,6 +749,31 @@ func TestWebSocketStalledReader(t *testing.T) {
 	}
 }
 
+// connectSmallBufferWS is connectWS over a TCP connection with a small
+// receive buffer, so a client that stops reading stalls the server soon.
+func connectSmallBufferWS(t *testing.T, ts *testServer) (*wsClient, string) {
+	t.Helper()
+	d := fws.Dialer{
+		HandshakeTimeout: rawTimeout,
+		NetDial: func(network, addr string) (net.Conn, error) {
+			c, err := net.Dial(network, addr)
+			if err == nil {
+				_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
+			}
+			return c, err
+		},
+	}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatalf("websocket dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	w := &wsClient{t: t, c: c}
+	parseOpen(t, w.read())
+	w.send("40")
+	return w, connectReplySID(t, w.read(), "/")
+}
+
 // --- upgrade ---
 
 func TestUpgradeFromPolling(t *testing.T) {
@@ -762,6 +790,7 @@ func TestUpgradeFromPolling(t *testing.T) {
 	if status, body := pending.wait(t); status != http.StatusOK || body != "6" {
 		t.Fatalf("pending GET during the upgrade: status %d, body %q, want NOOP", status, body)
 	}
+	w.send("6") // a NOOP on the probing WebSocket is allowed
 	w.send("5")
 	w.roundTrip("over websocket")
 	kws := es.srv.sockets.get(socketID)
