@@ -870,7 +870,7 @@ func TestUpgradeSessionEnds(t *testing.T) {
 			w.send("2probe")
 			w.expect("3probe")
 		} else {
-			waitFor(t, "the upgrade to be claimed", func() bool { return ts.session(sid).upgradeClaim.Load() })
+			waitFor(t, "the upgrade to be claimed", func() bool { s := ts.session(sid); return s != nil && s.upgradeClaim.Load() })
 		}
 		post(t, ts, sid, "1")
 		if err := es.disconnected(t, socketID); err != nil {
