@@ -1401,6 +1401,19 @@ func TestSocketCloseRaw(t *testing.T) {
 		t.Errorf("EventClose fired %d times", n)
 	}
 	other.roundTrip("other client unaffected")
+
+	// Over polling the DISCONNECT and the CLOSE wait for the client's next
+	// GET, which must still find the session.
+	sid, pollID := connectPolling(t, es.testServer)
+	post(t, es.testServer, sid, `42["bye"]`)
+	if got := pollUntilClose(es.pollURL(sid)); !reflect.DeepEqual(got, []string{"41", "1"}) {
+		t.Errorf("polling client received %q, want DISCONNECT then CLOSE", got)
+	}
+	if err := es.disconnected(t, pollID); err != nil {
+		t.Errorf("disconnect reason %v, want nil for a server Close", err)
+	}
+	waitFor(t, "the polling session to end", func() bool { return es.session(sid) == nil })
+	getRefused(t, es.testServer, sid)
 }
 
 func TestSocketCloseNodeClient(t *testing.T) {
