@@ -23,9 +23,10 @@ var (
 	// CloseTimeout bounds how long a server-side close waits for the queued
 	// packets (the DISCONNECT among them) to reach the client.
 	CloseTimeout = 5 * time.Second
-	// WriteTimeout bounds one write to a WebSocket; zero means no deadline
-	// (a peer that stops reading is then caught by the heartbeat and the
-	// send queue bound).
+	// WriteTimeout bounds one write to a WebSocket; zero bounds it by
+	// PingInterval+PingTimeout, the time the heartbeat gives a silent peer
+	// (a peer that stops reading is also dropped as soon as its send queue
+	// overflows).
 	WriteTimeout time.Duration
 	// MaxPayload is the largest inbound WebSocket message and polling POST
 	// body, in bytes. It is advertised to the client as maxPayload, and the

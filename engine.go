@@ -72,17 +72,19 @@ func (e *engine) serve(c fiber.Ctx) error {
 	if done, err := e.applyHTTPPolicy(c); done {
 		return err
 	}
-	if e.closing.Load() {
+	sid := string(args.Peek("sid"))
+	// Shutdown refuses new sessions only: the requests of a closing
+	// session still take its last packets (the DISCONNECT, the CLOSE).
+	if sid == "" && e.closing.Load() {
 		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"code": codeBadRequest, "message": "Server shutting down"})
 	}
-	sid := string(args.Peek("sid"))
 	if transport == "websocket" {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return e.httpError(c, codeBadRequest, "reason", "websocket transport without an upgrade request")
 		}
 		if sid != "" {
 			s := e.lookup(sid)
-			if s == nil {
+			if s == nil || s.closed() {
 				return e.httpError(c, codeUnknownSID, "sid", sid)
 			}
 			if s.transport.Load() != onPolling || !s.claimUpgrade() {
@@ -116,7 +118,12 @@ func (e *engine) serve(c fiber.Ctx) error {
 			// have got had it arrived first.
 			return writePayload(c, []outPacket{{data: noopPacket}})
 		}
-		s = nil
+		// A session closed without a flush is gone even while its worker
+		// has not yet unregistered it; a graceful close keeps serving its
+		// GETs until the last packets are taken.
+		if !s.graceful {
+			s = nil
+		}
 	}
 	if s == nil {
 		return e.httpError(c, codeUnknownSID, "sid", sid,
@@ -169,7 +176,7 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	}
 	s := newSession(e, sid, kind, req)
 	if w != nil {
-		s.ws = w
+		s.ws.Store(w)
 		s.prepareConn(w)
 		s.q.pushTail(outPacket{data: e.openPacket(s.sid, false)})
 	}
@@ -225,7 +232,8 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 			return
 		}
 		s.prepareConn(w)
-		if !s.serveUpgrade(w) {
+		if !s.startProbe(w) || !s.serveUpgrade(w) {
+			s.endProbe(w)
 			s.upgradeClaim.Store(false)
 			s.upgrading.Store(false)
 			w.shutdown(upgradeTimeout)

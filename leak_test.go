@@ -34,24 +34,24 @@ func cycleWebSocket(url string) error {
 // and closes the session with an Engine.IO CLOSE.
 func cyclePolling(client *http.Client, url string) error {
 	base := url + "/socket.io/?EIO=4&transport=polling"
-	body, err := httpDo(client, http.MethodGet, base, "")
+	body, err := clientDo(client, http.MethodGet, base, "")
 	if err != nil {
 		return err
 	}
 	sid := body[strings.Index(body, `"sid":"`)+7:]
 	sid = sid[:strings.IndexByte(sid, '"')]
 	base += "&sid=" + sid
-	if _, err := httpDo(client, http.MethodPost, base, "40"); err != nil {
+	if _, err := clientDo(client, http.MethodPost, base, "40"); err != nil {
 		return err
 	}
-	if _, err := httpDo(client, http.MethodGet, base, ""); err != nil {
+	if _, err := clientDo(client, http.MethodGet, base, ""); err != nil {
 		return err
 	}
-	_, err = httpDo(client, http.MethodPost, base, "1")
+	_, err = clientDo(client, http.MethodPost, base, "1")
 	return err
 }
 
-func httpDo(client *http.Client, method, url, body string) (string, error) {
+func clientDo(client *http.Client, method, url, body string) (string, error) {
 	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	resp, err := client.Do(req)
 	if err != nil {
@@ -196,7 +196,7 @@ func TestHandshakesWithoutConnectAreReaped(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < total; i += workers {
-				body, err := httpDo(client, http.MethodGet, ts.url+"/socket.io/?EIO=4&transport=polling", "")
+				body, err := clientDo(client, http.MethodGet, ts.url+"/socket.io/?EIO=4&transport=polling", "")
 				if err != nil || !strings.HasPrefix(body, "0{") {
 					failed.Do(func() { t.Errorf("handshake %d: %q %v", i, body, err) })
 					return

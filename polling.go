@@ -23,6 +23,7 @@ func (s *session) pollGet(c fiber.Ctx) error {
 	defer s.getActive.Store(false)
 	wait := time.NewTimer(s.cfg.MaxPollWait)
 	defer wait.Stop()
+	closeReq := s.closeReq
 	for {
 		if s.closed() && !s.graceful {
 			return s.endPoll(c)
@@ -40,7 +41,10 @@ func (s *session) pollGet(c fiber.Ctx) error {
 		}
 		select {
 		case <-s.pollWake:
-		case <-s.closeReq:
+		case <-closeReq:
+			// During a graceful close the worker wakes this GET for the
+			// last packets; a closed channel must not make it spin.
+			closeReq = nil
 		case <-s.done:
 		case <-wait.C:
 			return writePayload(c, []outPacket{{data: noopPacket}})

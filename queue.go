@@ -18,11 +18,13 @@ type outPacket struct {
 // goroutine) append under a mutex; the consumer takes everything queued in
 // one swap, so a burst costs one wake-up and one write, not one per packet.
 type sendQueue struct {
-	mu     sync.Mutex
-	items  []outPacket
-	spare  []outPacket
-	limit  int
-	closed bool
+	mu    sync.Mutex
+	items []outPacket
+	spare []outPacket
+	limit int
+	// nextLimit, when not zero, replaces limit at the next take.
+	nextLimit int
+	closed    bool
 	// notify holds at most one pending wake-up for the consumer.
 	notify chan struct{}
 }
@@ -115,6 +117,9 @@ func (q *sendQueue) take() []outPacket {
 	items := q.items
 	q.items = q.spare[:0]
 	q.spare = nil
+	if q.nextLimit > 0 {
+		q.limit, q.nextLimit = q.nextLimit, 0
+	}
 	q.mu.Unlock()
 	return items
 }
@@ -168,9 +173,19 @@ func (q *sendQueue) close() {
 	q.wake()
 }
 
-// setLimit changes the bound (the transport changed).
+// setLimit changes the bound (the transport changed) from the next take
+// on: the packets queued under the old bound are written first, so a
+// backlog that was within the old bound never counts as an overflow of the
+// new one.
 func (q *sendQueue) setLimit(limit int) {
 	q.mu.Lock()
-	q.limit = limit
+	q.nextLimit = limit
 	q.mu.Unlock()
+}
+
+// bound reports the current limit.
+func (q *sendQueue) bound() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.limit
 }

@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -81,9 +82,12 @@ type session struct {
 	upgrading    atomic.Bool
 
 	// ws is the WebSocket once the session is on it; only the worker
-	// writes to it.
+	// writes to it. wsMu orders the upgrade against the session's end.
 	wsMu sync.Mutex
-	ws   *wsConn
+	ws   atomic.Pointer[wsConn]
+	// probing is the WebSocket of an upgrade in progress; the session's
+	// end closes it, so it does not wait out the upgrade timeout.
+	probing *wsConn
 	// switched tells the worker the transport changed.
 	switched chan struct{}
 
@@ -146,7 +150,7 @@ func (s *session) queued(err error) error {
 		if s.cfg.DropFramesOnOverflow {
 			return ErrSendQueueOverflow
 		}
-		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid)
+		s.cfg.log("warn", "send queue overflow, closing session", "sid", s.sid, "limit", s.q.bound())
 		s.close(ErrSendQueueClosed, false)
 		return ErrSendQueueClosed
 	}
@@ -167,13 +171,31 @@ func (s *session) writable() bool {
 }
 
 // close ends the session once. A graceful close first delivers what is
-// queued (bounded by CloseTimeout); otherwise queued packets are dropped.
+// queued (bounded by CloseTimeout); otherwise queued packets are dropped,
+// and a WebSocket write in progress is cut short, so a peer that stopped
+// reading cannot hold the worker.
 func (s *session) close(reason error, graceful bool) {
 	s.closeOnce.Do(func() {
 		s.closeReason = reason
 		s.graceful = graceful
 		close(s.closeReq)
+		if !graceful {
+			ws := s.ws.Load()
+			if ws != nil {
+				_ = ws.raw.SetWriteDeadline(time.Now())
+			}
+		}
 	})
+}
+
+// writeTimeout bounds one WebSocket write: WriteTimeout, or when it is
+// zero the time the heartbeat gives a silent peer, PingInterval plus
+// PingTimeout (the worker that runs the heartbeat is the one writing).
+func (s *session) writeTimeout() time.Duration {
+	if s.cfg.WriteTimeout > 0 {
+		return s.cfg.WriteTimeout
+	}
+	return s.cfg.PingInterval + s.cfg.PingTimeout
 }
 
 // closed reports whether the session has ended or is ending.
@@ -272,16 +294,25 @@ var (
 // polling GET.
 func (s *session) deliver() error {
 	if s.transport.Load() == onWebSocket {
-		s.wsMu.Lock()
-		ws := s.ws
-		s.wsMu.Unlock()
+		ws := s.ws.Load()
 		if ws == nil {
 			return nil
 		}
+		if s.closed() && !s.graceful {
+			return nil // dropped: finish closes the connection
+		}
 		items := s.q.take()
-		err := ws.writePackets(items, s.cfg.WriteTimeout)
+		err := ws.writePackets(items, s.writeTimeout())
 		s.q.recycle(items)
-		return err
+		switch {
+		case err == nil:
+			return nil
+		case isTimeout(err) && s.cfg.WriteTimeout <= 0:
+			// The peer took no data for as long as the heartbeat gives it.
+			return ErrHeartbeatTimeout
+		default:
+			return fmt.Errorf("%w: %v", ErrTransportClosed, err)
+		}
 	}
 	select {
 	case s.pollWake <- struct{}{}:
@@ -293,10 +324,24 @@ func (s *session) deliver() error {
 // finish runs on the worker when the session closes: it flushes what it
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
+	// From here on no upgrade can complete (upgradeTo sees the session
+	// closed); one in progress is dropped.
+	s.wsMu.Lock()
+	probe := s.probing
+	s.probing = nil
+	s.wsMu.Unlock()
+	if probe != nil {
+		probe.shutdown(0)
+	}
 	reason := s.closeReason
-	if s.lingering.Load() {
+	// A polling session closing gracefully stays registered until its
+	// queue is taken: the client's next GET must still find it. One the
+	// client closed still answers a GET that raced its CLOSE.
+	flushPolling := s.graceful && s.transport.Load() == onPolling
+	switch {
+	case s.lingering.Load():
 		time.AfterFunc(lingerAfterClose, func() { s.endLinger() })
-	} else {
+	case !flushPolling:
 		s.eng.remove(s)
 	}
 	if s.graceful {
@@ -305,9 +350,7 @@ func (s *session) finish() {
 	s.q.close()
 	deadline := time.Now().Add(s.cfg.CloseTimeout)
 	if s.transport.Load() == onWebSocket {
-		s.wsMu.Lock()
-		ws := s.ws
-		s.wsMu.Unlock()
+		ws := s.ws.Load()
 		if ws != nil {
 			if s.graceful {
 				items := s.q.take()
@@ -325,26 +368,54 @@ func (s *session) finish() {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	if flushPolling {
+		s.eng.remove(s)
+	}
 	close(s.done)
 	if reason == errClientClose {
 		reason = nil
 	}
 	s.handler.onClose(s, reason)
-	s.wsMu.Lock()
-	ws := s.ws
-	s.wsMu.Unlock()
+	ws := s.ws.Load()
 	if ws != nil {
 		ws.shutdown(0)
 	}
 }
 
-// upgradeTo moves the session onto a WebSocket that completed the probe.
-func (s *session) upgradeTo(ws *wsConn) {
+// startProbe registers the WebSocket of an upgrade; false when the session
+// is already closed.
+func (s *session) startProbe(ws *wsConn) bool {
 	s.wsMu.Lock()
-	s.ws = ws
+	defer s.wsMu.Unlock()
+	if s.closed() {
+		return false
+	}
+	s.probing = ws
+	return true
+}
+
+// endProbe forgets the WebSocket of a failed upgrade.
+func (s *session) endProbe(ws *wsConn) {
+	s.wsMu.Lock()
+	if s.probing == ws {
+		s.probing = nil
+	}
 	s.wsMu.Unlock()
+}
+
+// upgradeTo moves the session onto a WebSocket that completed the probe;
+// false when the session closed meanwhile.
+func (s *session) upgradeTo(ws *wsConn) bool {
+	s.wsMu.Lock()
+	if s.closed() {
+		s.wsMu.Unlock()
+		return false
+	}
+	s.ws.Store(ws)
+	s.probing = nil
 	s.q.setLimit(s.cfg.SendQueueSize)
 	s.transport.Store(onWebSocket)
+	s.wsMu.Unlock()
 	s.upgrading.Store(false)
 	select {
 	case s.pollWake <- struct{}{}:
@@ -354,6 +425,7 @@ func (s *session) upgradeTo(ws *wsConn) {
 	case s.switched <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // endLinger stops answering the GET that raced a client CLOSE; it

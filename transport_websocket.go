@@ -214,11 +214,7 @@ func (s *session) serveUpgrade(w *wsConn) bool {
 		switch string(data) {
 		case "5":
 			_ = conn.SetReadDeadline(time.Time{})
-			if s.closed() {
-				return false
-			}
-			s.upgradeTo(w)
-			return true
+			return s.upgradeTo(w)
 		case "6":
 			continue // a NOOP while the client pauses polling
 		default:

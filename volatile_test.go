@@ -23,16 +23,23 @@ func TestVolatileDropsInsteadOfDisconnecting(t *testing.T) {
 		reason   = make(chan error, 1)
 		stallErr error
 	)
+	// stall holds the connection's write lock: the worker takes packet 0
+	// and blocks writing it, so packets 1.. stay queued while emit runs.
 	stall := func(kws *Websocket, emit func(i int)) int {
 		if !eventually(func() bool { return kws.sess.q.len() == 0 }) {
 			t.Error("the send queue did not empty")
 		}
-		kws.sess.wsMu.Lock()
-		for i := 0; i < 10; i++ {
+		w := kws.sess.ws.Load()
+		w.mu.Lock()
+		emit(0)
+		if !eventually(func() bool { return kws.sess.q.len() == 0 }) {
+			t.Error("the worker did not take the first packet")
+		}
+		for i := 1; i < 10; i++ {
 			emit(i)
 		}
 		n := kws.sess.q.len()
-		kws.sess.wsMu.Unlock()
+		w.mu.Unlock()
 		return n
 	}
 	srv.On("go", func(ep *EventPayload) {
@@ -74,8 +81,8 @@ s.on("v", (i) => got.push(i));
 s.on("mid", () => { out({ volatile: got, connected: s.connected }); s.emit("again"); });
 s.on("disconnect", (r) => { out({ disconnect: r }); s.close(); setTimeout(() => process.exit(0), 50); });
 `, 20*time.Second)
-	if !res.has(`{"volatile":[0,1,2,3],"connected":true}`) {
-		t.Errorf("client output lacks the four queued volatile packets; got %q", res.lines)
+	if !res.has(`{"volatile":[0,1,2,3,4],"connected":true}`) {
+		t.Errorf("client output lacks the packet being written and the four queued; got %q", res.lines)
 	}
 	select {
 	case err := <-reason:
