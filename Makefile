@@ -2,11 +2,13 @@
 .PHONY: example test deps conformance
 
 # deps installs what the tests drive: Node.js, the pinned npm packages
-# (socket.io-client, playwright-core) and Debian's Chromium.
+# (socket.io-client, playwright-core; the example's browser client) and
+# Debian's Chromium.
 deps:
 	command -v node >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
 	npm ci --prefix testdata/node --no-audit --no-fund
+	npm ci --prefix example --no-audit --no-fund
 
 test: deps
 	go vet ./...
