@@ -151,7 +151,7 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	if ep.Kws == nil || !ep.Kws.IsAlive() {
 		return ErrorInvalidConnection
 	}
-	if ep.ackSent != nil && !ep.ackSent.CompareAndSwap(false, true) {
+	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
 	return ep.Kws.send(appendAck(nil, ep.Kws.nsp.name, ep.AckID, args))

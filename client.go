@@ -288,9 +288,6 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	if len(args) > 0 {
 		ep.Data = args[0]
 	}
-	if pkt.HasID {
-		ep.ackSent = new(atomic.Bool)
-	}
 	kws.dispatch(ep)
 	return nil
 }

@@ -96,7 +96,9 @@ type EventPayload struct {
 	HasAck bool
 	// HandshakeAuth is the client's auth payload, on EventConnect.
 	HandshakeAuth json.RawMessage
-	ackSent       *atomic.Bool
+	// ackSent makes Ack answer once: every listener of an event gets the
+	// same payload.
+	ackSent atomic.Bool
 }
 
 // Websocket is one Socket.IO socket: a client connected to one namespace.

@@ -131,7 +131,7 @@ func (ep *EventPayload) AckValues(args ...any) error {
 	if err != nil {
 		return err
 	}
-	if ep.ackSent != nil && !ep.ackSent.CompareAndSwap(false, true) {
+	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
 	return ep.Kws.sendBinary(appendValuesPacket(nil, sioAck, ep.Kws.nsp.name, ep.AckID, true, body, len(attachments)), attachments)

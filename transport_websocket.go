@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -35,6 +36,7 @@ type wsConn struct {
 	raw       net.Conn
 	mu        sync.Mutex // guards buf and writes during shutdown
 	buf       []byte
+	deadline  time.Time // the write deadline last set
 	closeOnce sync.Once
 }
 
@@ -76,12 +78,16 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		buf = append(buf, p.data...)
 	}
 	if timeout > 0 {
-		_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
+		// Moving the deadline costs a timer update: do it only when less
+		// than half of the allowance is left. Every write is preceded by
+		// this check, so a deadline left behind never fails a later write.
+		now := time.Now()
+		if w.deadline.Sub(now) < timeout/2 {
+			w.deadline = now.Add(timeout)
+			_ = w.raw.SetWriteDeadline(w.deadline)
+		}
 	}
 	_, err := w.raw.Write(buf)
-	if timeout > 0 {
-		_ = w.raw.SetWriteDeadline(time.Time{})
-	}
 	// Keep a modest buffer for the next burst; give big ones back.
 	if cap(buf) > 64<<10 {
 		buf = nil
@@ -95,6 +101,9 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 func (w *wsConn) shutdown(timeout time.Duration) {
 	w.closeOnce.Do(func() {
 		if timeout > 0 {
+			w.mu.Lock()
+			w.deadline = time.Time{} // a hard close may have moved it to the past
+			w.mu.Unlock()
 			msg := fws.FormatCloseMessage(fws.CloseNormalClosure, "")
 			_ = w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
 		}
@@ -112,7 +121,7 @@ func (s *session) readLoop(w *wsConn) {
 			s.close(wsReadReason(err), false)
 			return
 		}
-		data, err := io.ReadAll(r)
+		data, err := readMessage(r)
 		if err != nil {
 			s.close(wsReadReason(err), false)
 			return
@@ -132,6 +141,13 @@ func (s *session) receiveFrame(mt int, data []byte) error {
 	if mt == fws.BinaryMessage {
 		return s.received(eioMessage, data, true)
 	}
+	if bytes.IndexByte(data, recordSeparator) < 0 {
+		typ, body, err := decodeTextPacket(data)
+		if err != nil {
+			return err
+		}
+		return s.received(typ, body, false)
+	}
 	packets, err := splitPayload(data, s.cfg.MaxBatchPackets)
 	if err != nil {
 		return ErrBatchPacketsExceeded
@@ -146,6 +162,23 @@ func (s *session) receiveFrame(mt int, data []byte) error {
 		}
 	}
 	return nil
+}
+
+// readBuffers holds the scratch buffers messages are read into, so an idle
+// connection keeps none.
+var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readMessage reads one message into a pooled buffer and returns an
+// exactly sized copy, which listeners may keep.
+func readMessage(r io.Reader) ([]byte, error) {
+	buf := readBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(r)
+	data := bytes.Clone(buf.Bytes())
+	if buf.Cap() <= 64<<10 {
+		readBuffers.Put(buf)
+	}
+	return data, err
 }
 
 // wsReadReason turns a read error into a disconnect reason: a clean close
