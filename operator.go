@@ -174,7 +174,11 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 	servers := 0
 	for _, n := range nsps {
 		adp := n.adp()
-		count, err := adp.ServerCount(ctx)
+		count, err := 1, error(nil)
+		if !opts.Flags.Local {
+			// A local broadcast gets one report, this node's.
+			count, err = adp.ServerCount(ctx)
+		}
 		if err == nil {
 			servers += count
 			pkt := &Packet{Nsp: n.name, Event: event, Args: args, ID: n.ackIDs.Add(1) - 1, HasID: true}
@@ -288,6 +292,10 @@ func (o BroadcastOperator) FetchSockets() ([]RemoteSocket, error) {
 		for _, s := range socks {
 			s.nsp = n
 			s.kws = n.socket(s.ID)
+			if s.kws != nil && s.Data == nil {
+				s.Handshake = s.kws.handshake()
+				s.Data = s.kws.attributesJSON()
+			}
 			out = append(out, s)
 		}
 	}
