@@ -309,8 +309,12 @@ func TestCluster(t *testing.T) {
 				t.Errorf("%s got %s", cl, got)
 			}
 		}
-		if err := c.a.srv.Emit("binA", []byte(`{"_placeholder":true,"num":0}`)); err != nil {
-			t.Fatal(err)
+		// A "message" with a binary attachment, from a Go node.
+		c.a.srv.Broadcast([]byte{0xde, 0xad, 0x00, 0x01}, socketio.BinaryMessage)
+		for _, cl := range all {
+			if got := string(p.waitEvent(cl, "message")[0]); got != `{"$bin":"dead0001"}` {
+				t.Errorf("%s got %s", cl, got)
+			}
 		}
 	})
 
