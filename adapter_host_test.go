@@ -165,4 +165,3 @@ func TestServerSideEmit(t *testing.T) {
 		t.Errorf("local EmitWithAck: %v after %v", err, time.Since(start))
 	}
 }
-

@@ -365,4 +365,3 @@ func TestCluster(t *testing.T) {
 		p.waitEvent("b2", "disconnect")
 	})
 }
-
