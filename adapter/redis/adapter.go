@@ -87,12 +87,6 @@ func newAdapter(n *node, host socketio.AdapterHost) *adapter {
 // channels are the plain subscriptions of the namespace.
 func (a *adapter) channels() []string { return []string{a.reqCh, a.resCh, a.ownCh} }
 
-func (a *adapter) logPublish(err error, what string) {
-	if err != nil {
-		a.node.opts.Logger("error", "publish failed", "namespace", a.nsp, "what", what, "error", err.Error())
-	}
-}
-
 // Broadcast delivers to the local sockets at once, then publishes the
 // packet for the other nodes (unless Local). A failed publish is logged:
 // the local sockets have the packet, so it is not an error of the call.
@@ -111,7 +105,7 @@ func (a *adapter) Broadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	a.logPublish(a.node.publish(channel, msg), "broadcast")
+	_ = a.node.publish(channel, msg) // logged by publish
 	return nil
 }
 

@@ -23,7 +23,14 @@ import (
 	"go.uber.org/goleak"
 )
 
+// quietRedisLog drops go-redis's own log lines (dial failures while a test
+// has redis-server down); the adapter's Logger reports what matters.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
 func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedisLog{})
 	goleak.VerifyTestMain(m,
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.init.func1"),

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	socketio "github.com/fiber-socketio/socketio"
@@ -137,6 +138,8 @@ type node struct {
 	done   chan struct{}
 	// wg counts the goroutines publishing answers and running callbacks.
 	wg sync.WaitGroup
+	// failing is set while publishing fails.
+	failing atomic.Bool
 
 	mu       sync.Mutex
 	names    map[string]bool     // namespaces served (reserved or live)
@@ -311,21 +314,30 @@ func (n *node) route(m *redis.Message) {
 	}
 }
 
-// publish sends payload on channel, bounded by RequestsTimeout.
+// publish sends payload on channel, bounded by RequestsTimeout. The first
+// failure is logged, then nothing until a publish succeeds again (which is
+// logged too), so an outage does not flood the log.
 func (n *node) publish(channel string, payload []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
 	defer cancel()
-	return n.client.Publish(ctx, channel, payload).Err()
+	err := n.client.Publish(ctx, channel, payload).Err()
+	if err != nil {
+		if !n.failing.Swap(true) {
+			n.opts.Logger("error", "publish failed; other nodes miss this node's messages until Redis answers again",
+				"channel", channel, "error", err.Error())
+		}
+		return err
+	}
+	if n.failing.Swap(false) {
+		n.opts.Logger("info", "publish restored")
+	}
+	return nil
 }
 
 // goPublish publishes from a goroutine of its own (answers sent from the
 // receive loop or from a client's ack must not wait on Redis there).
 func (n *node) goPublish(channel string, payload []byte) {
-	n.async(func() {
-		if err := n.publish(channel, payload); err != nil {
-			n.opts.Logger("error", "publish failed", "channel", channel, "error", err.Error())
-		}
-	})
+	n.async(func() { _ = n.publish(channel, payload) })
 }
 
 // async runs fn on a goroutine the node waits for when it closes.

@@ -42,6 +42,9 @@ func TestRedisRestart(t *testing.T) {
 			t.Errorf("local delivery took %v while Redis was down", d)
 		}
 	}
+	if n := a.logs.count("publish failed"); n != 1 {
+		t.Errorf("%d publish failures logged during the outage, want 1", n)
+	}
 	// Requests that need Redis fail with an error instead of hanging.
 	if _, err := a.srv.FetchSockets(); err == nil {
 		t.Error("FetchSockets without Redis: no error")
@@ -63,6 +66,9 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitEvent("b1", "afterA")
+	if a.logs.count("publish restored") != 1 {
+		t.Error("the end of the outage was not logged")
+	}
 	p.waitEvent("a1", "afterB")
 	socks, err := a.srv.FetchSockets()
 	if err != nil || len(socks) != 2 {
