@@ -87,9 +87,9 @@ func newAdapter(n *node, host socketio.AdapterHost) *adapter {
 // channels are the plain subscriptions of the namespace.
 func (a *adapter) channels() []string { return []string{a.reqCh, a.resCh, a.ownCh} }
 
-// Broadcast delivers to the local sockets at once, then publishes the
-// packet for the other nodes (unless Local). A failed publish is logged:
-// the local sockets have the packet, so it is not an error of the call.
+// Broadcast delivers to the local sockets at once, then queues the packet
+// for the other nodes (unless Local). It never waits on Redis; a failed
+// publish is logged (the local sockets have the packet).
 func (a *adapter) Broadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions) error {
 	if err := a.Adapter.Broadcast(pkt, opts); err != nil {
 		return err
@@ -105,7 +105,7 @@ func (a *adapter) Broadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	_ = a.node.publish(channel, msg) // logged by publish
+	a.node.post(channel, msg)
 	return nil
 }
 
@@ -262,7 +262,8 @@ func (a *adapter) DisconnectSockets(opts socketio.BroadcastOptions, closeConn bo
 	return a.request(typeRemoteDisconnect, opts, map[string]any{"close": closeConn})
 }
 
-// request publishes a fire-and-forget request about the selected sockets.
+// request queues a fire-and-forget request about the selected sockets
+// (Node's adapter does not wait for these either).
 func (a *adapter) request(typ int, opts socketio.BroadcastOptions, extra map[string]any) error {
 	m := map[string]any{
 		"uid": a.uid, "type": typ,
@@ -275,9 +276,7 @@ func (a *adapter) request(typ int, opts socketio.BroadcastOptions, extra map[str
 	if err != nil {
 		return err
 	}
-	if err := a.node.publish(a.reqCh, msg); err != nil {
-		return fmt.Errorf("redisadapter: publish request: %w", err)
-	}
+	a.node.post(a.reqCh, msg)
 	return nil
 }
 
@@ -293,9 +292,7 @@ func (a *adapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte,
 		if err != nil {
 			return err
 		}
-		if err := a.node.publish(a.reqCh, msg); err != nil {
-			return fmt.Errorf("redisadapter: publish server-side emit: %w", err)
-		}
+		a.node.post(a.reqCh, msg)
 		return nil
 	}
 	count, err := a.ServerCount(context.Background())

@@ -149,7 +149,7 @@ func startGoNode(t *testing.T, r *redisServer, name string, opts Options) *goNod
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil
 	srv := socketio.NewServer(cfg)
-	client := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1, DialTimeout: time.Second})
+	client := redis.NewClient(&redis.Options{Addr: r.addr()})
 	logs := &logSink{}
 	opts.Logger = logs.log
 	srv.SetAdapter(New(client, opts))

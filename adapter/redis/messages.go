@@ -352,7 +352,7 @@ func (a *adapter) respond(m *wireMsg, payload []byte) {
 	if a.node.opts.PublishOnSpecificResponseChannel && m.UID != nil {
 		ch += *m.UID + "#"
 	}
-	a.node.goPublish(ch, payload)
+	a.node.post(ch, payload)
 }
 
 // onRequest handles a request of another node (or of an emitter, which
@@ -465,7 +465,7 @@ func (a *adapter) onServerSideEmit(m *wireMsg) {
 				r = []byte("null")
 			}
 			b, _ := encodeJSON(map[string]any{"type": typeServerSideEmit, "requestId": id, "data": json.RawMessage(r)})
-			a.node.goPublish(a.resCh, b)
+			a.node.post(a.resCh, b)
 		}
 	}
 	a.node.async(func() { a.host.ServerSideEvent(event, args, ack) })

@@ -138,8 +138,9 @@ type node struct {
 	done   chan struct{}
 	// wg counts the goroutines publishing answers and running callbacks.
 	wg sync.WaitGroup
-	// failing is set while publishing fails.
-	failing atomic.Bool
+	// down is set while the subscriber connection is lost.
+	down atomic.Bool
+	out  outbox
 
 	mu       sync.Mutex
 	names    map[string]bool     // namespaces served (reserved or live)
@@ -163,7 +164,9 @@ func newNode(f *factory) *node {
 	// Subscribe with no channel yet: the connection opens with the first
 	// namespace's subscriptions.
 	n.ps = f.client.Subscribe(context.Background())
+	n.out.init()
 	go n.receive()
+	go n.send()
 	return n
 }
 
@@ -199,6 +202,9 @@ func (n *node) register(a *adapter) {
 	if err := n.ps.Subscribe(ctx, a.channels()...); err != nil {
 		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
 	}
+	if n.down.Load() {
+		return // Redis is away: the subscription comes with the reconnection
+	}
 	t := time.NewTimer(2 * time.Second)
 	defer t.Stop()
 	select {
@@ -225,6 +231,7 @@ func (n *node) unregister(a *adapter) {
 		_ = n.ps.Close()
 		<-n.done
 		n.wg.Wait()
+		<-n.out.done
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -259,6 +266,7 @@ func (n *node) receive() {
 			}
 			if healthy {
 				healthy = false
+				n.down.Store(true)
 				n.opts.Logger("warn", "redis subscription lost, reconnecting", "error", err.Error())
 			}
 			select {
@@ -276,6 +284,7 @@ func (n *node) receive() {
 		case *redis.Subscription:
 			if !healthy {
 				healthy = true
+				n.down.Store(false)
 				n.opts.Logger("info", "redis subscription restored")
 			}
 			n.mu.Lock()
@@ -312,32 +321,6 @@ func (n *node) route(m *redis.Message) {
 	default:
 		a.onResponse(payload)
 	}
-}
-
-// publish sends payload on channel, bounded by RequestsTimeout. The first
-// failure is logged, then nothing until a publish succeeds again (which is
-// logged too), so an outage does not flood the log.
-func (n *node) publish(channel string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
-	defer cancel()
-	err := n.client.Publish(ctx, channel, payload).Err()
-	if err != nil {
-		if !n.failing.Swap(true) {
-			n.opts.Logger("error", "publish failed; other nodes miss this node's messages until Redis answers again",
-				"channel", channel, "error", err.Error())
-		}
-		return err
-	}
-	if n.failing.Swap(false) {
-		n.opts.Logger("info", "publish restored")
-	}
-	return nil
-}
-
-// goPublish publishes from a goroutine of its own (answers sent from the
-// receive loop or from a client's ack must not wait on Redis there).
-func (n *node) goPublish(channel string, payload []byte) {
-	n.async(func() { _ = n.publish(channel, payload) })
 }
 
 // async runs fn on a goroutine the node waits for when it closes.

@@ -38,13 +38,12 @@ func TestRedisRestart(t *testing.T) {
 			t.Fatalf("emit while Redis is down: %v", err)
 		}
 		p.waitEvent("a1", ev)
-		if d := time.Since(start); d > 3*time.Second {
+		// Emit does not wait on Redis (go-redis retries for a while).
+		if d := time.Since(start); d > 500*time.Millisecond {
 			t.Errorf("local delivery took %v while Redis was down", d)
 		}
 	}
-	if n := a.logs.count("publish failed"); n != 1 {
-		t.Errorf("%d publish failures logged during the outage, want 1", n)
-	}
+	waitFor(t, "the failed publish to be logged", func() bool { return a.logs.count("publish failed") > 0 })
 	// Requests that need Redis fail with an error instead of hanging.
 	if _, err := a.srv.FetchSockets(); err == nil {
 		t.Error("FetchSockets without Redis: no error")
@@ -66,17 +65,19 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitEvent("b1", "afterA")
-	if a.logs.count("publish restored") != 1 {
-		t.Error("the end of the outage was not logged")
+	if a.logs.count("publish restored") != 1 || a.logs.count("publish failed") != 1 {
+		t.Errorf("the outage was logged %d times, its end %d times; want once each",
+			a.logs.count("publish failed"), a.logs.count("publish restored"))
 	}
 	p.waitEvent("a1", "afterB")
 	socks, err := a.srv.FetchSockets()
 	if err != nil || len(socks) != 2 {
 		t.Errorf("FetchSockets after the restart: %d sockets, %v", len(socks), err)
 	}
+	// What was emitted during the outage may be lost, never duplicated.
 	for i := range 3 {
-		if n := p.count("b1", fmt.Sprintf("down%d", i)); n != 0 {
-			t.Errorf("b1 received down%d %d times (published while Redis was down)", i, n)
+		if n := p.count("b1", fmt.Sprintf("down%d", i)); n > 1 {
+			t.Errorf("b1 received down%d %d times", i, n)
 		}
 	}
 }
