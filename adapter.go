@@ -111,8 +111,8 @@ type RemoteSocket struct {
 	// (socket.handshake of a Node socket).
 	Handshake Handshake
 	// Data is the socket's attributes as a JSON object (socket.data of a
-	// Node socket; null when it has none). Attributes that cannot be
-	// marshalled are left out.
+	// Node socket, whatever JSON value that holds). Attributes that cannot
+	// be marshalled are left out.
 	Data json.RawMessage
 
 	nsp *Namespace

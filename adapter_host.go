@@ -46,12 +46,13 @@ func (kws *Websocket) handshake() Handshake {
 	return hs
 }
 
-// attributesJSON returns the socket's attributes as a JSON object, leaving
-// out those that cannot be marshalled; null when there are none.
+// attributesJSON returns the socket's attributes as a JSON object ({}
+// when there are none, as a Node socket's data starts), leaving out those
+// that cannot be marshalled.
 func (kws *Websocket) attributesJSON() json.RawMessage {
 	attrs := kws.attributesSnapshot()
 	if len(attrs) == 0 {
-		return json.RawMessage("null")
+		return json.RawMessage("{}")
 	}
 	m := make(map[string]json.RawMessage, len(attrs))
 	for k, v := range attrs {

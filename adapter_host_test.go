@@ -39,6 +39,11 @@ func TestHostDescribe(t *testing.T) {
 		string(hs.Auth) != "{}" || hs.Issued == 0 || hs.Time == "" {
 		t.Errorf("handshake %+v", hs)
 	}
+	bare := newFakeSocket(t, nsp, 16)
+	if _, data, _ := hosts["/"].Describe(bare.id); string(data) != "{}" {
+		t.Errorf("data of a socket without attributes: %s", data)
+	}
+	bare.disconnect(nil, false)
 	if _, _, ok := hosts["/"].Describe("nobody"); ok {
 		t.Error("Describe of an unknown socket")
 	}

@@ -2,6 +2,7 @@ package redisadapter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -191,6 +192,9 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		return local, err
 	}
 	out := append(local, p.sockets...)
+	if errors.Is(err, ErrClosed) {
+		return out, err
+	}
 	if err != nil {
 		return out, fmt.Errorf("%w: fetchSockets: %d of %d nodes answered", socketio.ErrAdapterTimeout, p.got, p.expected)
 	}
@@ -332,8 +336,12 @@ func (a *adapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte,
 		}
 		a.mu.Lock()
 		delete(a.requests, id)
-		responses, got := p.responses, p.got
+		responses, got, closed := p.responses, p.got, a.closed
 		a.mu.Unlock()
+		if got < p.expected && closed {
+			ack(responses, ErrClosed)
+			return
+		}
 		if got < p.expected {
 			ack(responses, fmt.Errorf("%w: only %d responses received out of %d", socketio.ErrAdapterTimeout, got, p.expected))
 			return

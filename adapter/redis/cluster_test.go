@@ -210,6 +210,18 @@ func TestCluster(t *testing.T) {
 		}
 	})
 
+	t.Run("Node's allRooms includes the rooms of the Go nodes", func(t *testing.T) {
+		var rooms []string
+		if err := json.Unmarshal(p.call("allRooms", nil)["rooms"], &rooms); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"r1", "fromNode", c.ids["a1"], c.ids["b1"], c.ids["n1"]} {
+			if !slices.Contains(rooms, want) {
+				t.Errorf("allRooms %q lacks %q", rooms, want)
+			}
+		}
+	})
+
 	t.Run("ServerSideEmit with acks", func(t *testing.T) {
 		done := make(chan struct{})
 		var responses [][]byte

@@ -139,6 +139,9 @@ const commands = {
       return { error: e.message };
     }
   },
+  async allRooms({ nsp: ns }) {
+    return { rooms: [...(await nsp(ns).adapter.allRooms())].sort() };
+  },
   async serverCount({ nsp: ns }) {
     return { count: await nsp(ns).adapter.serverCount() };
   },
