@@ -151,6 +151,9 @@ func (a *adapter) BroadcastWithAck(pkt *socketio.Packet, opts socketio.Broadcast
 // ServerCount is the number of subscribers of the request channel: every
 // node serving the namespace, this one included.
 func (a *adapter) ServerCount(ctx context.Context) (int, error) {
+	if a.node.down.Load() {
+		return 0, ErrUnavailable
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.node.opts.RequestsTimeout)
 	defer cancel()
 	res, err := a.node.client.PubSubNumSub(ctx, a.reqCh).Result()

@@ -9,8 +9,8 @@
 //	srv.SetAdapter(redisadapter.New(client, redisadapter.Options{}))
 //
 // Tested with @socket.io/redis-adapter 8.3.0, @socket.io/redis-emitter
-// 5.1.0, socket.io 4.8.1 (with node-redis 4.7.1) and redis-server 7.0
-// (Debian 12).
+// 5.1.0, socket.io and socket.io-client 4.8.1 (with node-redis 4.7.1),
+// go-redis 9.23.0 and redis-server 7.0.15 (Debian 12).
 //
 // Every namespace of the server gets an adapter with its own uid; they
 // share one subscriber connection per server. Broadcasts, room changes of
@@ -19,9 +19,14 @@
 // acks reach every node. Requests that wait for other nodes end after
 // Options.RequestsTimeout with an error wrapping socketio.ErrAdapterTimeout.
 //
-// When Redis goes away, local delivery goes on; the subscriber reconnects
-// and resubscribes by itself, and cross-node delivery resumes (messages
-// published meanwhile are lost, as with Node's adapter).
+// Everything a node publishes goes through one ordered, pipelined outbox:
+// Emit and the fire-and-forget requests never wait on Redis.
+//
+// When Redis goes away, local delivery goes on; the operations that need
+// the other nodes' answers fail at once with ErrUnavailable; the
+// subscriber reconnects and resubscribes by itself, and cross-node
+// delivery resumes (messages published meanwhile may be lost, as with
+// Node's adapter). Loss and recovery are logged through Options.Logger.
 package redisadapter
 
 import (
@@ -77,8 +82,15 @@ func (o Options) normalized() Options {
 	return o
 }
 
-// ErrClosed is returned by the requests of an adapter that was closed.
-var ErrClosed = errors.New("redisadapter: adapter closed")
+// Errors of the adapter.
+var (
+	// ErrClosed is returned by the requests of an adapter that was closed.
+	ErrClosed = errors.New("redisadapter: adapter closed")
+	// ErrUnavailable is returned at once by the operations that need the
+	// other nodes' answers (ServerCount, hence EmitWithAck; FetchSockets;
+	// ServerSideEmitWithAck) while the subscriber connection is lost.
+	ErrUnavailable = errors.New("redisadapter: redis subscription lost, reconnecting")
+)
 
 // New returns the adapter factory for Server.SetAdapter. client publishes
 // and answers PUBSUB NUMSUB; the subscriptions use a connection of their

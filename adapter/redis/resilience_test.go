@@ -44,9 +44,15 @@ func TestRedisRestart(t *testing.T) {
 		}
 	}
 	waitFor(t, "the failed publish to be logged", func() bool { return a.logs.count("publish failed") > 0 })
-	// Requests that need Redis fail with an error instead of hanging.
-	if _, err := a.srv.FetchSockets(); err == nil {
-		t.Error("FetchSockets without Redis: no error")
+	// Requests that need the other nodes fail at once, keeping what is
+	// local.
+	start := time.Now()
+	socks, err := a.srv.FetchSockets()
+	if !errors.Is(err, ErrUnavailable) || len(socks) != 1 || time.Since(start) > 500*time.Millisecond {
+		t.Errorf("FetchSockets without Redis: %d sockets, %v, after %v", len(socks), err, time.Since(start))
+	}
+	if err := a.srv.EmitWithAck("ask", nil, nil); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("EmitWithAck without Redis: %v", err)
 	}
 
 	r.start()
@@ -70,7 +76,7 @@ func TestRedisRestart(t *testing.T) {
 			a.logs.count("publish failed"), a.logs.count("publish restored"))
 	}
 	p.waitEvent("a1", "afterB")
-	socks, err := a.srv.FetchSockets()
+	socks, err = a.srv.FetchSockets()
 	if err != nil || len(socks) != 2 {
 		t.Errorf("FetchSockets after the restart: %d sockets, %v", len(socks), err)
 	}
