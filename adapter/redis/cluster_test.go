@@ -223,21 +223,9 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("ServerSideEmit with acks", func(t *testing.T) {
-		done := make(chan struct{})
-		var responses [][]byte
-		var gotErr error
-		err := c.a.srv.ServerSideEmitWithAck("sse", [][]byte{[]byte(`{"q":1}`)}, func(r [][]byte, err error) {
-			responses, gotErr = r, err
-			close(done)
+		responses, gotErr := answers(t, func(cb func([][]byte, error)) error {
+			return c.a.srv.ServerSideEmitWithAck("sse", [][]byte{[]byte(`{"q":1}`)}, cb)
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no answer")
-		}
 		var nodes []string
 		for _, r := range responses {
 			var m struct {
@@ -278,21 +266,9 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("broadcast with aggregated acks across nodes", func(t *testing.T) {
-		done := make(chan struct{})
-		var responses [][]byte
-		var gotErr error
-		err := c.b.srv.Timeout(5*time.Second).EmitWithAck("ask", [][]byte{[]byte(`{"q":2}`)}, func(r [][]byte, err error) {
-			responses, gotErr = r, err
-			close(done)
+		responses, gotErr := answers(t, func(cb func([][]byte, error)) error {
+			return c.b.srv.Timeout(5*time.Second).EmitWithAck("ask", [][]byte{[]byte(`{"q":2}`)}, cb)
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			t.Fatal("no answer")
-		}
 		var clients []string
 		for _, r := range responses {
 			var m struct {

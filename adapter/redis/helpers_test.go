@@ -380,3 +380,24 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// answers starts an operation that calls back once with answers and
+// returns them; the test fails when the callback does not come in 10 s.
+func answers(t *testing.T, start func(cb func([][]byte, error)) error) ([][]byte, error) {
+	t.Helper()
+	type result struct {
+		r   [][]byte
+		err error
+	}
+	got := make(chan result, 1)
+	if err := start(func(r [][]byte, err error) { got <- result{r, err} }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-got:
+		return res.r, res.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback")
+		return nil, nil
+	}
+}

@@ -123,39 +123,19 @@ func TestSilentNode(t *testing.T) {
 		t.Errorf("FetchSockets took %v", d)
 	}
 
-	done := make(chan error, 1)
-	var got [][]byte
-	if err := a.srv.ServerSideEmitWithAck("sse", [][]byte{[]byte(`1`)}, func(r [][]byte, err error) {
-		got = r
-		done <- err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, socketio.ErrAdapterTimeout) || len(got) != 1 {
-			t.Errorf("ServerSideEmitWithAck: %d responses, %v", len(got), err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ServerSideEmitWithAck hung")
+	got, err := answers(t, func(cb func([][]byte, error)) error {
+		return a.srv.ServerSideEmitWithAck("sse", [][]byte{[]byte(`1`)}, cb)
+	})
+	if !errors.Is(err, socketio.ErrAdapterTimeout) || len(got) != 1 {
+		t.Errorf("ServerSideEmitWithAck: %d responses, %v", len(got), err)
 	}
 
 	// A broadcast with acks completes with the answers of the live nodes
 	// and reports the missing node's count as unknown.
-	acked := make(chan error, 1)
-	var responses [][]byte
-	if err := a.srv.Timeout(time.Second).EmitWithAck("ask", nil, func(r [][]byte, err error) {
-		responses = r
-		acked <- err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-acked:
-		if !errors.Is(err, socketio.ErrBroadcastAckTimeout) || len(responses) != 2 {
-			t.Errorf("EmitWithAck: %d responses, %v", len(responses), err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("EmitWithAck hung")
+	responses, err := answers(t, func(cb func([][]byte, error)) error {
+		return a.srv.Timeout(time.Second).EmitWithAck("ask", nil, socketio.BroadcastAckCallback(cb))
+	})
+	if !errors.Is(err, socketio.ErrBroadcastAckTimeout) || len(responses) != 2 {
+		t.Errorf("EmitWithAck: %d responses, %v", len(responses), err)
 	}
 }
