@@ -2,17 +2,22 @@
 .PHONY: example test deps conformance
 
 # deps installs what the tests drive: Node.js, the pinned npm packages
-# (socket.io-client, playwright-core; the example's browser client) and
-# Debian's Chromium.
+# (socket.io-client, playwright-core; the example's browser client; for the
+# Redis adapter socket.io, @socket.io/redis-adapter and
+# @socket.io/redis-emitter), Debian's Chromium and redis-server.
 deps:
 	command -v node >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	test -x /usr/bin/chromium || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+	command -v redis-server >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server)
 	npm ci --prefix testdata/node --no-audit --no-fund
 	npm ci --prefix example --no-audit --no-fund
+	npm ci --prefix adapter/redis/testdata/node --no-audit --no-fund
 
 test: deps
 	go vet ./...
 	go test -race -count=1 ./...
+	cd adapter/redis && go vet ./...
+	cd adapter/redis && go test -race -count=1 ./...
 
 example:
 	npm ci --prefix example --no-audit --no-fund

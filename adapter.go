@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 )
@@ -23,6 +24,10 @@ var (
 	// adapter (a dynamic parent namespace with no child yet has nothing to
 	// address, so this is only returned by a faulty AdapterFactory).
 	ErrNoAdapter = errors.New("socketio: namespace has no adapter")
+	// ErrAdapterTimeout is wrapped by the errors of requests that a
+	// multi-node adapter sent to the other nodes and that some nodes did
+	// not answer in time (FetchSockets, ServerSideEmitWithAck).
+	ErrAdapterTimeout = errors.New("socketio: adapter request timeout")
 )
 
 // BroadcastFlags are the modifiers of a broadcast, as set by the operator.
@@ -102,9 +107,41 @@ type RemoteSocket struct {
 	// Rooms are the rooms the socket was in when fetched, its own id
 	// included, sorted.
 	Rooms []string
+	// Handshake describes the request that opened the socket's connection
+	// (socket.handshake of a Node socket).
+	Handshake Handshake
+	// Data is the socket's attributes as a JSON object (socket.data of a
+	// Node socket, whatever JSON value that holds). Attributes that cannot
+	// be marshalled are left out.
+	Data json.RawMessage
 
 	nsp *Namespace
 	kws *Websocket
+}
+
+// Handshake describes the request that opened a socket's connection, as
+// Node's socket.handshake does. For a session that started on WebSocket,
+// Headers and Query hold what the upgrade request kept (possibly nothing).
+type Handshake struct {
+	// Headers are the request headers, names lower-cased.
+	Headers map[string]string `json:"headers"`
+	// Time is when the socket connected, as JavaScript's Date.toString
+	// writes it.
+	Time string `json:"time"`
+	// Address is the client's IP address.
+	Address string `json:"address"`
+	// XDomain reports a cross-origin request (an Origin header was sent).
+	XDomain bool `json:"xdomain"`
+	// Secure reports a TLS connection.
+	Secure bool `json:"secure"`
+	// Issued is Time in milliseconds since the Unix epoch.
+	Issued int64 `json:"issued"`
+	// URL is the request URL (path and query).
+	URL string `json:"url"`
+	// Query is the request's query string.
+	Query map[string]string `json:"query"`
+	// Auth is the client's auth payload (raw JSON, null when none).
+	Auth json.RawMessage `json:"auth"`
 }
 
 // AdapterHost is the narrow view of a namespace an Adapter delivers
@@ -122,6 +159,29 @@ type AdapterHost interface {
 	// DisconnectSocket disconnects the local socket id from the namespace;
 	// with closeConn it closes the client's whole connection.
 	DisconnectSocket(id string, closeConn bool)
+	// NextAckID returns a fresh ack id of the namespace, for a broadcast
+	// with ack that another node asked for.
+	NextAckID() uint64
+	// Describe returns the handshake and attributes (a JSON object) of the
+	// local socket id, for a remote FetchSockets; ok is false when the
+	// socket is not connected here.
+	Describe(id string) (hs Handshake, data json.RawMessage, ok bool)
+	// ServerSideEvent runs the namespace's OnServerSideEmit listeners of
+	// event with args (raw JSON values), as sent by another node's
+	// ServerSideEmit. ack is nil when the sender asked for no answer;
+	// otherwise the first listener to call it answers (raw JSON).
+	ServerSideEvent(event string, args [][]byte, ack func(response []byte))
+}
+
+// ServerSideEmitter is implemented by multi-node adapters that carry
+// Namespace.ServerSideEmit to the other nodes. An adapter without it is a
+// single node: server-side events have nobody to reach.
+type ServerSideEmitter interface {
+	// ServerSideEmit sends event with args (raw JSON values) to the other
+	// nodes' namespace. With a non-nil ack, each other node answers once
+	// and ack is called once: with every answer, or with those received so
+	// far and an error when some did not answer in time.
+	ServerSideEmit(event string, args [][]byte, ack func(responses [][]byte, err error)) error
 }
 
 // Adapter stores the rooms of one namespace and carries its broadcasts.

@@ -46,6 +46,8 @@ type Namespace struct {
 	// ackIDs numbers the outbound acks of every socket of the namespace, so
 	// one broadcast with ack uses one id for all its receivers.
 	ackIDs atomic.Uint64
+	// serverEvents are the OnServerSideEmit listeners.
+	serverEvents serverEventRegistry
 
 	// parent is the dynamic namespace (OfFunc) this one was created for.
 	parent *Namespace

@@ -174,7 +174,11 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 	servers := 0
 	for _, n := range nsps {
 		adp := n.adp()
-		count, err := adp.ServerCount(ctx)
+		count, err := 1, error(nil)
+		if !opts.Flags.Local {
+			// A local broadcast gets one report, this node's.
+			count, err = adp.ServerCount(ctx)
+		}
 		if err == nil {
 			servers += count
 			pkt := &Packet{Nsp: n.name, Event: event, Args: args, ID: n.ackIDs.Add(1) - 1, HasID: true}
@@ -270,8 +274,9 @@ func (g *ackGather) abandon() {
 	g.mu.Unlock()
 }
 
-// FetchSockets returns the selected sockets. With the in-memory adapter
-// each one's Local is the live socket.
+// FetchSockets returns the selected sockets; each one's Local is the live
+// socket when it is connected to this node. With an error (a multi-node
+// adapter's request timed out) it returns the sockets found so far.
 func (o BroadcastOperator) FetchSockets() ([]RemoteSocket, error) {
 	nsps, err := o.targets()
 	if err != nil {
@@ -281,14 +286,20 @@ func (o BroadcastOperator) FetchSockets() ([]RemoteSocket, error) {
 	defer cancel()
 	var out []RemoteSocket
 	for _, n := range nsps {
+		// On error an adapter may still return what it found (the sockets
+		// of the nodes that answered): they are kept.
 		socks, err := n.adp().FetchSockets(ctx, o.options())
-		if err != nil {
-			return out, err
-		}
 		for _, s := range socks {
 			s.nsp = n
 			s.kws = n.socket(s.ID)
+			if s.kws != nil && s.Data == nil {
+				s.Handshake = s.kws.handshake()
+				s.Data = s.kws.attributesJSON()
+			}
 			out = append(out, s)
+		}
+		if err != nil {
+			return out, err
 		}
 	}
 	return out, nil

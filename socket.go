@@ -129,6 +129,8 @@ type Websocket struct {
 	client *client
 	sess   *session
 	auth   json.RawMessage
+	// created is when the socket was created, for Handshake.Time.
+	created time.Time
 	// id is the socket id sent to the client, the name of the socket's own
 	// room and its key in the namespace and the adapter; SetUUID does not
 	// change it.
@@ -162,6 +164,7 @@ func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
 		Query:      req.Query,
 		Cookies:    req.Cookie,
 		Conn:       req.conn,
+		created:    time.Now(),
 	}
 	kws.id = kws.UUID
 	if len(auth) > 0 {

@@ -1,0 +1,403 @@
+package redisadapter
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	socketio "github.com/fiber-socketio/socketio"
+	"github.com/gofiber/fiber/v3"
+	"github.com/redis/go-redis/v9"
+	"go.uber.org/goleak"
+)
+
+// quietRedisLog drops go-redis's own log lines (dial failures while a test
+// has redis-server down); the adapter's Logger reports what matters.
+type quietRedisLog struct{}
+
+func (quietRedisLog) Printf(context.Context, string, ...any) {}
+
+func TestMain(m *testing.M) {
+	redis.SetLogger(quietRedisLog{})
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.updateServerDate.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.init.func1"),
+		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
+	)
+}
+
+// redisServer is a redis-server on a loopback port, without persistence.
+type redisServer struct {
+	t    *testing.T
+	port int
+	cmd  *exec.Cmd
+}
+
+// startRedis starts redis-server; the test fails when it is not installed
+// (make deps installs it).
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (apt-get install -y redis-server, or make deps): %v", err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	r := &redisServer{t: t, port: port}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+func (r *redisServer) url() string  { return "redis://" + r.addr() }
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+	r.cmd.Dir = r.t.TempDir()
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("start redis-server: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp4", r.addr(), time.Second)
+		if err == nil {
+			_, _ = c.Write([]byte("PING\r\n"))
+			buf := make([]byte, 7)
+			_ = c.SetReadDeadline(time.Now().Add(time.Second))
+			n, _ := io.ReadFull(c, buf)
+			_ = c.Close()
+			if n == 7 && string(buf) == "+PONG\r\n" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("redis-server did not start on %s", r.addr())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill stops redis-server abruptly (SIGKILL), as a crash would.
+func (r *redisServer) kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func (r *redisServer) stop() { r.kill() }
+
+// logSink records what an adapter logs.
+type logSink struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logSink) log(level, msg string, fields ...any) {
+	l.mu.Lock()
+	l.lines = append(l.lines, level+" "+msg+" "+fmt.Sprint(fields...))
+	l.mu.Unlock()
+}
+
+func (l *logSink) count(sub string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.lines {
+		if strings.Contains(s, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// goNode is a Go server on a loopback port with the Redis adapter.
+type goNode struct {
+	name   string
+	srv    *socketio.Server
+	app    *fiber.App
+	url    string
+	client *redis.Client
+	logs   *logSink
+}
+
+// startGoNode starts a Go node. Its sockets answer "join" (join the room
+// given, ack "joined") and carry the attribute node; its main and /admin
+// namespaces answer the server-side event "sse".
+func startGoNode(t *testing.T, r *redisServer, name string, opts Options) *goNode {
+	t.Helper()
+	cfg := socketio.DefaultConfig()
+	cfg.Logger = nil
+	srv := socketio.NewServer(cfg)
+	client := redis.NewClient(&redis.Options{Addr: r.addr()})
+	logs := &logSink{}
+	opts.Logger = logs.log
+	srv.SetAdapter(New(client, opts))
+	srv.On("join", func(ep *socketio.EventPayload) {
+		var room string
+		_ = json.Unmarshal(ep.Data, &room)
+		ep.Kws.Join(room)
+		_ = ep.Ack([]byte(`"joined"`))
+	})
+	for _, n := range []*socketio.Namespace{srv.Of("/"), srv.Of("/admin")} {
+		nsp := n.Name()
+		n.OnServerSideEmit("sse", func(args [][]byte, ack func([]byte)) {
+			if ack != nil {
+				var arg json.RawMessage = []byte("null")
+				if len(args) > 0 {
+					arg = args[0]
+				}
+				b, _ := json.Marshal(map[string]any{"node": name, "nsp": nsp, "arg": arg})
+				ack(b)
+			}
+		})
+	}
+	app := fiber.New()
+	h := srv.Handler(func(kws *socketio.Websocket) { kws.SetAttribute("node", name) })
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	g := &goNode{name: name, srv: srv, app: app, url: "http://" + ln.Addr().String(), client: client, logs: logs}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown %s: %v", name, err)
+		}
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+		_ = client.Close()
+	})
+	return g
+}
+
+// peer is the Node harness (testdata/node/harness.js).
+type peer struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	seq     int
+	replies map[int]map[string]json.RawMessage
+	events  []peerEvent
+	lines   []map[string]json.RawMessage
+	done    bool
+}
+
+// peerEvent is an event a harness client received.
+type peerEvent struct {
+	Client string            `json:"client"`
+	Event  string            `json:"event"`
+	Args   []json.RawMessage `json:"args"`
+}
+
+func startPeer(t *testing.T) *peer {
+	t.Helper()
+	dir, _ := filepath.Abs("testdata/node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@socket.io", "redis-adapter")); err != nil {
+		t.Fatalf("the Node peers are not installed: run `npm ci --prefix adapter/redis/testdata/node` (make deps does): %v", err)
+	}
+	cmd := exec.Command("node", "harness.js")
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	p := &peer{t: t, cmd: cmd, stdin: stdin, replies: map[int]map[string]json.RawMessage{}}
+	p.cond = sync.NewCond(&p.mu)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for sc.Scan() {
+			var m map[string]json.RawMessage
+			if json.Unmarshal(sc.Bytes(), &m) != nil {
+				continue
+			}
+			p.mu.Lock()
+			if s, ok := m["seq"]; ok {
+				n, _ := strconv.Atoi(string(s))
+				p.replies[n] = m
+			} else if _, ok := m["client"]; ok {
+				var ev peerEvent
+				_ = json.Unmarshal(sc.Bytes(), &ev)
+				p.events = append(p.events, ev)
+			} else {
+				p.lines = append(p.lines, m)
+			}
+			p.cond.Broadcast()
+			p.mu.Unlock()
+		}
+		p.mu.Lock()
+		p.done = true
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	})
+	return p
+}
+
+// call runs a harness command and returns its reply.
+func (p *peer) call(cmd string, args map[string]any) map[string]json.RawMessage {
+	p.t.Helper()
+	p.mu.Lock()
+	p.seq++
+	seq := p.seq
+	p.mu.Unlock()
+	m := map[string]any{"cmd": cmd, "seq": seq}
+	for k, v := range args {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	if _, err := p.stdin.Write(append(b, '\n')); err != nil {
+		p.t.Fatalf("write to node: %v", err)
+	}
+	var reply map[string]json.RawMessage
+	if !p.wait(15*time.Second, func() bool { reply = p.replies[seq]; return reply != nil }) {
+		p.t.Fatalf("node did not answer %s", b)
+	}
+	if e, ok := reply["error"]; ok && cmd != "fetch" && cmd != "sse" && cmd != "emitWithAck" {
+		p.t.Fatalf("node %s: %s", cmd, e)
+	}
+	return reply
+}
+
+// wait waits, under p.mu, until cond holds; false after timeout.
+func (p *peer) wait(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	timer := time.AfterFunc(timeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer timer.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !cond() {
+		if p.done || time.Now().After(deadline) {
+			return cond()
+		}
+		p.cond.Wait()
+	}
+	return true
+}
+
+// count returns how many times client received event.
+func (p *peer) count(client, event string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.countLocked(client, event)
+}
+
+func (p *peer) countLocked(client, event string) int {
+	n := 0
+	for _, e := range p.events {
+		if e.Client == client && e.Event == event {
+			n++
+		}
+	}
+	return n
+}
+
+// waitEvent waits until client received event and returns its args.
+func (p *peer) waitEvent(client, event string) []json.RawMessage {
+	p.t.Helper()
+	var args []json.RawMessage
+	ok := p.wait(10*time.Second, func() bool {
+		for _, e := range p.events {
+			if e.Client == client && e.Event == event {
+				args = e.Args
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		p.t.Fatalf("client %s did not receive %q", client, event)
+	}
+	return args
+}
+
+// connect connects a harness client and returns its socket id.
+func (p *peer) connect(name, url, nsp string) string {
+	p.t.Helper()
+	r := p.call("connect", map[string]any{"name": name, "url": url, "nsp": nsp, "auth": map[string]string{"who": name}})
+	var id string
+	_ = json.Unmarshal(r["id"], &id)
+	return id
+}
+
+// waitFor polls cond until it holds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// answers starts an operation that calls back once with answers and
+// returns them; the test fails when the callback does not come in 10 s.
+func answers(t *testing.T, start func(cb func([][]byte, error)) error) ([][]byte, error) {
+	t.Helper()
+	type result struct {
+		r   [][]byte
+		err error
+	}
+	got := make(chan result, 1)
+	if err := start(func(r [][]byte, err error) { got <- result{r, err} }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-got:
+		return res.r, res.err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no callback")
+		return nil, nil
+	}
+}

@@ -1,0 +1,358 @@
+// Package redisadapter is a socketio.Adapter that joins the servers of a
+// cluster through Redis pub/sub, speaking the protocol of Node's
+// @socket.io/redis-adapter (8.x, default options), so Go and Node servers
+// can serve one cluster together and a Node process using
+// @socket.io/redis-emitter (5.x) can emit into it.
+//
+// Plug it in with one line, before serving:
+//
+//	srv.SetAdapter(redisadapter.New(client, redisadapter.Options{}))
+//
+// Tested with @socket.io/redis-adapter 8.3.0, @socket.io/redis-emitter
+// 5.1.0, socket.io and socket.io-client 4.8.1 (with node-redis 4.7.1),
+// go-redis 9.23.0 and redis-server 7.0.15 (Debian 12).
+//
+// Every namespace of the server gets an adapter with its own uid; they
+// share one subscriber connection per server. Broadcasts, room changes of
+// other nodes' sockets (SocketsJoin, SocketsLeave, DisconnectSockets),
+// FetchSockets, ServerSideEmit (with acks) and broadcasts with aggregated
+// acks reach every node. Requests that wait for other nodes end after
+// Options.RequestsTimeout with an error wrapping socketio.ErrAdapterTimeout.
+//
+// Everything a node publishes goes through one ordered, pipelined outbox:
+// Emit and the fire-and-forget requests never wait on Redis.
+//
+// When Redis goes away, local delivery goes on; the operations that need
+// the other nodes' answers fail at once with ErrUnavailable; the
+// subscriber reconnects and resubscribes by itself, and cross-node
+// delivery resumes (messages published meanwhile may be lost, as with
+// Node's adapter). Loss and recovery are logged through Options.Logger.
+package redisadapter
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	socketio "github.com/fiber-socketio/socketio"
+	"github.com/redis/go-redis/v9"
+)
+
+// Options configure the adapter. The zero value is Node's defaults.
+type Options struct {
+	// Key is the prefix of the channel names ("socket.io" when empty);
+	// every node of a cluster must use the same.
+	Key string
+	// RequestsTimeout bounds the requests that wait for the other nodes
+	// (FetchSockets, ServerSideEmitWithAck); 5 s when zero.
+	RequestsTimeout time.Duration
+	// PublishOnSpecificResponseChannel sends this node's answers on the
+	// requester's own response channel instead of the shared one (Node's
+	// option of the same name).
+	PublishOnSpecificResponseChannel bool
+	// Logger receives the adapter's warnings and errors (lost and restored
+	// subscriptions, failed publishes); nil logs through slog.Default.
+	Logger func(level, msg string, fields ...any)
+}
+
+func (o Options) normalized() Options {
+	if o.Key == "" {
+		o.Key = "socket.io"
+	}
+	if o.RequestsTimeout <= 0 {
+		o.RequestsTimeout = 5 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = func(level, msg string, fields ...any) {
+			l := slog.LevelInfo
+			switch level {
+			case "warn":
+				l = slog.LevelWarn
+			case "error":
+				l = slog.LevelError
+			}
+			slog.Default().Log(context.Background(), l, "socketio redis adapter: "+msg, fields...)
+		}
+	}
+	return o
+}
+
+// Errors of the adapter.
+var (
+	// ErrClosed is returned by the requests of an adapter that was closed.
+	ErrClosed = errors.New("redisadapter: adapter closed")
+	// ErrUnavailable is returned at once by the operations that need the
+	// other nodes' answers (ServerCount, hence EmitWithAck; FetchSockets;
+	// ServerSideEmitWithAck) while the subscriber connection is lost.
+	ErrUnavailable = errors.New("redisadapter: redis subscription lost, reconnecting")
+)
+
+// New returns the adapter factory for Server.SetAdapter. client publishes
+// and answers PUBSUB NUMSUB; the subscriptions use a connection of their
+// own, one per server. Use one factory per server (a second server given
+// the same factory gets a connection of its own too).
+func New(client redis.UniversalClient, opts Options) socketio.AdapterFactory {
+	f := &factory{client: client, opts: opts.normalized()}
+	return f.create
+}
+
+// factory hands out the nodes of the servers it serves.
+type factory struct {
+	client redis.UniversalClient
+	opts   Options
+	mu     sync.Mutex
+	nodes  []*node
+}
+
+func (f *factory) create(host socketio.AdapterHost) socketio.Adapter {
+	f.mu.Lock()
+	var n *node
+	for _, c := range f.nodes {
+		if c.reserve(host.Name()) {
+			n = c
+			break
+		}
+	}
+	if n == nil {
+		n = newNode(f)
+		n.reserve(host.Name())
+		f.nodes = append(f.nodes, n)
+	}
+	f.mu.Unlock()
+	return newAdapter(n, host)
+}
+
+// drop forgets a node that has no namespace left.
+func (f *factory) drop(n *node) {
+	f.mu.Lock()
+	for i, c := range f.nodes {
+		if c == n {
+			f.nodes = append(f.nodes[:i], f.nodes[i+1:]...)
+			break
+		}
+	}
+	f.mu.Unlock()
+}
+
+// node is one server's subscriber connection, shared by the adapters of
+// its namespaces.
+type node struct {
+	f      *factory
+	client redis.UniversalClient
+	opts   Options
+	ps     *redis.PubSub
+	stop   chan struct{}
+	done   chan struct{}
+	// wg counts the goroutines publishing answers and running callbacks.
+	wg sync.WaitGroup
+	// down is set while the subscriber connection is lost.
+	down atomic.Bool
+	out  outbox
+
+	mu       sync.Mutex
+	names    map[string]bool     // namespaces served (reserved or live)
+	channels map[string]*adapter // request and response channels
+	patterns map[string]*adapter // broadcast patterns
+	waiters  map[string]chan struct{}
+}
+
+func newNode(f *factory) *node {
+	n := &node{
+		f:        f,
+		client:   f.client,
+		opts:     f.opts,
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+		names:    map[string]bool{},
+		channels: map[string]*adapter{},
+		patterns: map[string]*adapter{},
+		waiters:  map[string]chan struct{}{},
+	}
+	// Subscribe with no channel yet: the connection opens with the first
+	// namespace's subscriptions.
+	n.ps = f.client.Subscribe(context.Background())
+	n.out.init()
+	go n.receive()
+	go n.send()
+	return n
+}
+
+// reserve claims namespace name on this node; false when the node serves
+// it already (another server using the same factory).
+func (n *node) reserve(name string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.names[name] {
+		return false
+	}
+	n.names[name] = true
+	return true
+}
+
+// register subscribes a's channels and waits (briefly) for Redis to
+// confirm the request channel, so that the node counts in PUBSUB NUMSUB
+// before it serves clients.
+func (n *node) register(a *adapter) {
+	n.mu.Lock()
+	for _, ch := range a.channels() {
+		n.channels[ch] = a
+	}
+	n.patterns[a.pattern] = a
+	wait := make(chan struct{})
+	n.waiters[a.reqCh] = wait
+	n.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
+	defer cancel()
+	if err := n.ps.PSubscribe(ctx, a.pattern); err != nil {
+		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
+	}
+	if err := n.ps.Subscribe(ctx, a.channels()...); err != nil {
+		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
+	}
+	if n.down.Load() {
+		return // Redis is away: the subscription comes with the reconnection
+	}
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-wait:
+	case <-t.C:
+		n.opts.Logger("warn", "subscription not confirmed yet", "namespace", a.nsp)
+	}
+}
+
+// unregister removes a's subscriptions; the last one closes the node.
+func (n *node) unregister(a *adapter) {
+	n.mu.Lock()
+	for _, ch := range a.channels() {
+		delete(n.channels, ch)
+	}
+	delete(n.patterns, a.pattern)
+	delete(n.waiters, a.reqCh)
+	delete(n.names, a.nsp)
+	last := len(n.names) == 0
+	n.mu.Unlock()
+	if last {
+		n.f.drop(n)
+		close(n.stop)
+		_ = n.ps.Close()
+		<-n.done
+		n.wg.Wait()
+		<-n.out.done
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = n.ps.PUnsubscribe(ctx, a.pattern)
+	_ = n.ps.Unsubscribe(ctx, a.channels()...)
+}
+
+// receive reads the subscriber connection until the node closes. go-redis
+// reconnects and resubscribes when the connection breaks; this loop logs
+// it and keeps reading.
+func (n *node) receive() {
+	defer close(n.done)
+	ctx := context.Background()
+	healthy := true
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := n.ps.ReceiveTimeout(ctx, 15*time.Second)
+		select {
+		case <-n.stop:
+			return
+		default:
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Quiet connection: a ping tells a dead one apart.
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				_ = n.ps.Ping(pctx)
+				cancel()
+				continue
+			}
+			if healthy {
+				healthy = false
+				n.down.Store(true)
+				n.opts.Logger("warn", "redis subscription lost, reconnecting", "error", err.Error())
+			}
+			select {
+			case <-n.stop:
+				return
+			case <-time.After(backoff):
+			}
+			if backoff < 2*time.Second {
+				backoff *= 2
+			}
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if !healthy {
+				healthy = true
+				n.down.Store(false)
+				n.opts.Logger("info", "redis subscription restored")
+			}
+			n.mu.Lock()
+			if w := n.waiters[m.Channel]; w != nil {
+				close(w)
+				delete(n.waiters, m.Channel)
+			}
+			n.mu.Unlock()
+		case *redis.Message:
+			n.route(m)
+		}
+	}
+}
+
+// route hands a message to the adapter of its namespace.
+func (n *node) route(m *redis.Message) {
+	n.mu.Lock()
+	var a *adapter
+	if m.Pattern != "" {
+		a = n.patterns[m.Pattern]
+	} else {
+		a = n.channels[m.Channel]
+	}
+	n.mu.Unlock()
+	if a == nil {
+		return
+	}
+	payload := []byte(m.Payload)
+	switch {
+	case m.Pattern != "":
+		a.onBroadcast(m.Channel, payload)
+	case m.Channel == a.reqCh:
+		a.onRequest(payload)
+	default:
+		a.onResponse(payload)
+	}
+}
+
+// async runs fn on a goroutine the node waits for when it closes.
+func (n *node) async(fn func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+}
+
+// uidAlphabet is the alphabet of Node's uid2.
+const uidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+// newUID returns 6 random characters, as Node's uid2(6).
+func newUID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = uidAlphabet[int(b[i])%len(uidAlphabet)]
+	}
+	return string(b[:])
+}
