@@ -46,6 +46,10 @@ type Namespace struct {
 	// ackIDs numbers the outbound acks of every socket of the namespace, so
 	// one broadcast with ack uses one id for all its receivers.
 	ackIDs atomic.Uint64
+	// offsets numbers the stored packets of connection-state recovery;
+	// held indexes the buffers of lost sockets by id (recovery.go).
+	offsets atomic.Uint64
+	held    sync.Map
 
 	// parent is the dynamic namespace (OfFunc) this one was created for.
 	parent *Namespace
@@ -60,6 +64,7 @@ type adapterRef struct{ a Adapter }
 
 func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
 	n := &Namespace{srv: srv, name: name, listeners: &registry{}, parent: parent}
+	n.offsets.Store(randomOffsetBase())
 	n.adapter.Store(&adapterRef{a: srv.newAdapter(n)})
 	return n
 }
