@@ -272,3 +272,10 @@ func (l *recoveryLog) len() int {
 	defer l.mu.Unlock()
 	return l.n
 }
+
+// isBroken reports whether the log can no longer be recovered (tests).
+func (l *recoveryLog) isBroken() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.broken
+}
