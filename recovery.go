@@ -310,8 +310,15 @@ func (n *Namespace) releaseHeld() {
 // nextOffset returns a fresh offset of the namespace.
 func (n *Namespace) nextOffset() uint64 { return n.offsets.Add(1) }
 
-// recoveryOn reports whether broadcasts of n carry offsets.
-func (n *Namespace) recoveryOn() bool { return n.srv.recovery.Load() != nil }
+// recoveryOn reports whether broadcasts of n carry offsets: recovery is on
+// and the adapter can persist sessions.
+func (n *Namespace) recoveryOn() bool {
+	if n.srv.recovery.Load() == nil {
+		return false
+	}
+	_, ok := n.adp().(SessionAwareAdapter)
+	return ok
+}
 
 // sendStored queues an encoded EVENT p (with its attachments) to the
 // socket. With recovery on it gets an offset and goes through the socket's
@@ -435,4 +442,18 @@ func (kws *Websocket) abandon() {
 	if kws.recovered {
 		kws.nsp.adp().DelAll(kws.id)
 	}
+}
+
+// eventBuf returns a buffer for an EVENT of name and args: with recovery
+// on, sized for the packet and its offset so that appending the offset
+// does not copy it; nil (append's own growth) otherwise.
+func (kws *Websocket) eventBuf(name string, args [][]byte) []byte {
+	if kws.rlog == nil {
+		return nil
+	}
+	n := len(kws.nsp.name) + len(name) + 32
+	for _, a := range args {
+		n += len(a) + 1
+	}
+	return make([]byte, 0, n)
 }

@@ -312,7 +312,7 @@ func (kws *Websocket) EmitArgs(event string, args ...[]byte) {
 	if kws.refuseReserved(event) {
 		return
 	}
-	_ = kws.sendStored(appendEvent(nil, kws.nsp.name, 0, false, event, args), nil)
+	_ = kws.sendStored(appendEvent(kws.eventBuf(event, args), kws.nsp.name, 0, false, event, args), nil)
 }
 
 func (kws *Websocket) refuseReserved(event string) bool {
