@@ -165,6 +165,13 @@ func (s *Session) Packets() []*EncodedPacket {
 // does. Packets whose Offset is set are the ones to store: an adapter
 // delivers them to the persisted sessions whose rooms they address, as it
 // delivers them to connected sockets.
+//
+// An adapter that keeps sessions outside the process stores
+// Session.Packets() at PersistSession, adds the stored broadcasts it
+// carries during the gap, and returns those after the client's offset in
+// Session.Missed. Emits through the old *Websocket during the gap go to
+// the socket's own buffer, which only the in-memory adapter carries over;
+// with another adapter, address a lost socket through its room (To(id)).
 type SessionAwareAdapter interface {
 	Adapter
 	// PersistSession keeps s until s.Deadline: the socket left its rooms

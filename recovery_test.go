@@ -86,7 +86,7 @@ func parseRecoveryOutput(t *testing.T, res nodeResult) recoveryOutput {
 // see events 0-107 each once, in order, and no volatile packet.
 func TestRecoveryRestoresSession(t *testing.T) {
 	const total = 108
-	for _, tr := range transports[:2] {
+	for _, tr := range transports {
 		for _, clientCut := range []bool{false, true} {
 			name := tr.name + "/server-cut"
 			if clientCut {

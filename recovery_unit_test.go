@@ -399,3 +399,83 @@ func TestRecoveryMiddlewares(t *testing.T) {
 		t.Error("a refused restore left the socket in its rooms")
 	}
 }
+
+// storeAdapter is a SessionAwareAdapter that keeps sessions as a store
+// outside the process would: the exported fields and the packets' bytes
+// only, recording stored broadcasts itself and giving the missed ones back
+// through Session.Missed. Rooms are left to an in-memory adapter.
+type storeAdapter struct {
+	Adapter
+	mu       sync.Mutex
+	sessions map[string]*Session
+}
+
+func (a *storeAdapter) PersistSession(s *Session) {
+	a.DelAll(s.ID)
+	cp := &Session{ID: s.ID, PID: s.PID, UUID: s.UUID, Rooms: s.Rooms, Data: s.Data, Deadline: s.Deadline, Missed: s.Packets()}
+	a.mu.Lock()
+	a.sessions[s.PID] = cp
+	a.mu.Unlock()
+}
+
+func (a *storeAdapter) RestoreSession(pid, offset string) (*Session, error) {
+	a.mu.Lock()
+	s := a.sessions[pid]
+	delete(a.sessions, pid)
+	a.mu.Unlock()
+	if s == nil {
+		return nil, ErrSessionNotFound
+	}
+	for i, p := range s.Missed {
+		if p.Offset == offset {
+			s.Missed = s.Missed[i+1:]
+			return s, nil
+		}
+	}
+	return nil, ErrRecoveryOffsetUnknown
+}
+
+func (a *storeAdapter) Broadcast(pkt *Packet, opts BroadcastOptions) error {
+	if pkt.Offset != "" {
+		enc := pkt.Encode()
+		a.mu.Lock()
+		for _, s := range a.sessions {
+			for _, r := range s.Rooms {
+				if len(opts.Rooms) == 0 || r == opts.Rooms[0] {
+					s.Missed = append(s.Missed, enc)
+					break
+				}
+			}
+		}
+		a.mu.Unlock()
+	}
+	return a.Adapter.Broadcast(pkt, opts)
+}
+
+// TestRecoveryExternalAdapter restores through an adapter that returns the
+// missed packets itself (Session.Missed) rather than the session's buffer.
+func TestRecoveryExternalAdapter(t *testing.T) {
+	srv := NewServer(recoveryConfig(RecoveryConfig{}))
+	srv.SetAdapter(func(h AdapterHost) Adapter {
+		return &storeAdapter{Adapter: NewMemoryAdapter(h), sessions: map[string]*Session{}}
+	})
+	kws, pid, offs := lostSocket(t, srv, 3)
+	_ = srv.To("room").Emit("ev", []byte("4"))
+	_ = srv.To("elsewhere").Emit("ev", []byte("0"))
+	_ = srv.Of("/").Emit("ev", []byte("5"))
+	back := connectWith(fakeClient(t, srv), authFor(pid, offs[1]))
+	if !back.Recovered() || back.id != kws.id {
+		t.Fatal("not recovered")
+	}
+	var nums []string
+	for _, p := range queued(back.client)[1:] {
+		_, args, _ := eventArgs(t, p)
+		nums = append(nums, args[0])
+	}
+	if !equalStrings(nums, []string{"1", "4", "5"}) {
+		t.Errorf("replayed %q, want the third event, then 4 and 5", nums)
+	}
+	if rooms := back.Rooms(); !equalStrings(rooms, sortedPair(back.id, "room")) {
+		t.Errorf("rooms %v", rooms)
+	}
+}
