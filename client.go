@@ -218,6 +218,10 @@ func (c *client) join(kws *Websocket) {
 	c.srv.sockets.add(kws)
 	kws.enterRooms()
 	kws.nsp.add(kws)
+	if kws.recovered {
+		// Indexed live now: the held buffer's entry is no longer needed.
+		kws.nsp.unhold(kws.id, kws.held)
+	}
 	if !kws.alive.Load() {
 		// The session closed meanwhile and disconnect may have run before
 		// the socket was indexed: undo what it could not.

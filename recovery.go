@@ -284,12 +284,13 @@ type heldLog struct {
 }
 
 // hold indexes the buffer of the lost socket id until d passes; then, if
-// it was not recovered, it is released.
+// no restore claimed it, it is released. A restore that claimed it removes
+// the index entry itself (unhold), once its socket is indexed or abandoned.
 func (n *Namespace) hold(id string, log *recoveryLog, gen uint64, d time.Duration) {
 	h := &heldLog{log: log, gen: gen}
 	h.timer = time.AfterFunc(d, func() {
-		if n.held.CompareAndDelete(id, h) {
-			log.expire(gen)
+		if log.expire(gen) {
+			n.held.CompareAndDelete(id, h)
 		}
 	})
 	if old, loaded := n.held.Swap(id, h); loaded {
@@ -303,6 +304,13 @@ func (n *Namespace) heldBuffer(id string) *recoveryLog {
 		return v.(*heldLog).log
 	}
 	return nil
+}
+
+// unhold removes the index entry h of id, if it is still there.
+func (n *Namespace) unhold(id string, h *heldLog) {
+	if h != nil && n.held.CompareAndDelete(id, h) {
+		h.timer.Stop()
+	}
 }
 
 // releaseHeld stops the timers of the held buffers (Shutdown).
@@ -432,6 +440,9 @@ func (c *client) restore(kws *Websocket, sa SessionAwareAdapter, rec *RecoveryCo
 	}
 	kws.pid = s.PID
 	kws.rlog = log
+	if v, ok := kws.nsp.held.Load(s.ID); ok && v.(*heldLog).log == log {
+		kws.held = v.(*heldLog)
+	}
 	kws.recovered = true
 	for k, v := range s.Data {
 		kws.attributes[k] = v
@@ -448,6 +459,7 @@ func (kws *Websocket) abandon() {
 	}
 	if kws.recovered {
 		kws.nsp.adp().DelAll(kws.id)
+		kws.nsp.unhold(kws.id, kws.held)
 	}
 }
 

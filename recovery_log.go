@@ -158,18 +158,24 @@ func (l *recoveryLog) detach() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sess = nil
+	l.claimed = false
 	l.gen++
 	return l.gen
 }
 
 // expire breaks the log when it is still the detached one of generation
-// gen and no restore claimed it.
-func (l *recoveryLog) expire(gen uint64) {
+// gen; it reports false when a restore claimed it (the restore then owns
+// the log's index entry).
+func (l *recoveryLog) expire(gen uint64) bool {
 	l.mu.Lock()
-	if l.gen == gen && l.sess == nil && !l.claimed {
+	defer l.mu.Unlock()
+	if l.claimed {
+		return false
+	}
+	if l.gen == gen && l.sess == nil {
 		l.breakLocked()
 	}
-	l.mu.Unlock()
+	return true
 }
 
 // discard breaks the log: the socket disconnected for good.

@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -477,5 +478,66 @@ func TestRecoveryExternalAdapter(t *testing.T) {
 	}
 	if rooms := back.Rooms(); !equalStrings(rooms, sortedPair(back.id, "room")) {
 		t.Errorf("rooms %v", rooms)
+	}
+}
+
+// TestRecoveryConcurrentEmits loses and restores a socket while goroutines
+// emit to it directly and to its room: what the first connection queued
+// (all taken as received) plus the replay and what follows on the second
+// connection hold every event exactly once.
+func TestRecoveryConcurrentEmits(t *testing.T) {
+	srv := NewServer(recoveryConfig(RecoveryConfig{MaxPackets: 1 << 16, MaxBytes: 1 << 26}))
+	c := fakeClient(t, srv)
+	c.sess.q.setLimit(1 << 20)
+	kws := connectWith(c, "")
+	kws.Join("room")
+	_, pid := connectReply(t, queued(c)[0])
+	const writers, each = 4, 300
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			<-start
+			for i := 0; i < each; i++ {
+				v := []byte(strconv.Itoa(w*each + i))
+				if i%3 == 0 {
+					kws.EmitArgs("ev", v)
+				} else {
+					_ = srv.To("room").Emit("ev", v)
+				}
+			}
+		}(w)
+	}
+	close(start)
+	time.Sleep(time.Millisecond)
+	c.onClose(c.sess, ErrTransportClosed)
+	first := queued(c)
+	offset := ""
+	if len(first) > 0 {
+		_, _, offset = eventArgs(t, first[len(first)-1])
+	}
+	c2 := fakeClient(t, srv)
+	c2.sess.q.setLimit(1 << 20)
+	back := connectWith(c2, authFor(pid, offset))
+	if back == nil || !back.Recovered() {
+		t.Fatal("not recovered")
+	}
+	wg.Wait()
+	second := queued(c2)[1:]
+	seen := map[string]int{}
+	for _, p := range append(first, second...) {
+		_, args, _ := eventArgs(t, p)
+		seen[args[0]]++
+	}
+	for i := 0; i < writers*each; i++ {
+		if n := seen[strconv.Itoa(i)]; n != 1 {
+			t.Errorf("event %d seen %d times", i, n)
+		}
+	}
+	t.Logf("%d events on the first connection, %d on the second", len(first), len(second))
+	if srv.Of("/").heldBuffer(kws.id) != nil {
+		t.Error("held buffer still indexed after the restore")
 	}
 }

@@ -151,6 +151,7 @@ type Websocket struct {
 	pid       string
 	rlog      *recoveryLog
 	recovered bool
+	held      *heldLog // the index entry of the restored buffer
 }
 
 func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {

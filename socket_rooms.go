@@ -165,14 +165,17 @@ func (h nspHost) Name() string { return h.n.name }
 
 func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func([]byte)) bool {
 	kws := h.n.socket(id)
-	if kws == nil {
-		if pkt.off != 0 && !flags.Volatile {
-			// The socket's connection was lost after the broadcast
-			// selected it: keep the packet for its recovery.
-			if log := h.n.heldBuffer(id); log != nil {
-				return log.push(pkt.off, pkt.Text, pkt.Attachments) == nil
-			}
+	if kws == nil && pkt.off != 0 && !flags.Volatile {
+		// The socket's connection was lost after the broadcast selected
+		// it: keep the packet for its recovery. A recovered socket is
+		// indexed before its held buffer is dropped, so looking again
+		// finds one or the other.
+		if log := h.n.heldBuffer(id); log != nil {
+			return log.push(pkt.off, pkt.Text, pkt.Attachments) == nil
 		}
+		kws = h.n.socket(id)
+	}
+	if kws == nil {
 		return false
 	}
 	if !pkt.HasID || ack == nil {
