@@ -93,8 +93,9 @@ type EncodedPacket struct {
 
 // Encode encodes the packet once.
 func (p *Packet) Encode() *EncodedPacket {
+	buf := packetBuf(p.Nsp, p.Event, p.Args, len(p.Offset))
 	enc := &EncodedPacket{
-		Text:        appendEventPacket(nil, p.Nsp, p.ID, p.HasID, p.Event, p.Args, len(p.Attachments)),
+		Text:        appendEventPacket(buf, p.Nsp, p.ID, p.HasID, p.Event, p.Args, len(p.Attachments)),
 		Attachments: p.Attachments,
 		ID:          p.ID,
 		HasID:       p.HasID,

@@ -463,14 +463,18 @@ func (kws *Websocket) abandon() {
 	}
 }
 
-// eventBuf returns a buffer for an EVENT of name and args: with recovery
-// on, sized for the packet and its offset so that appending the offset
-// does not copy it; nil (append's own growth) otherwise.
+// eventBuf returns a buffer for an EVENT of name and args, sized for the
+// packet and an offset, so that encoding allocates once and appending the
+// offset does not copy (arguments that are not JSON may need more, when
+// quoted).
 func (kws *Websocket) eventBuf(name string, args [][]byte) []byte {
-	if kws.rlog == nil {
-		return nil
-	}
-	n := len(kws.nsp.name) + len(name) + 32
+	return packetBuf(kws.nsp.name, name, args, 16)
+}
+
+// packetBuf returns an empty buffer with room for an EVENT and extra
+// bytes.
+func packetBuf(nsp, name string, args [][]byte, extra int) []byte {
+	n := len(nsp) + len(name) + 24 + extra
 	for _, a := range args {
 		n += len(a) + 1
 	}
