@@ -247,12 +247,24 @@ func (l *recoveryLog) attach(s *session, connect []byte) error {
 		return ErrSendQueueClosed
 	}
 	s.q.pushTail(outPacket{data: connect})
+	replayed := 0
 	for i := 0; i < l.n; i++ {
 		e := &l.ring[(l.head+i)%len(l.ring)]
 		s.q.pushTail(outPacket{data: e.text})
 		for _, a := range e.atts {
 			s.q.pushTail(outPacket{data: a, binary: true})
 		}
+		replayed += 1 + len(e.atts)
+	}
+	if replayed > 0 {
+		// The replay went in beyond the queue's bound; raise the bound by
+		// as much, or the next emit would find the queue full and end the
+		// session (which would replay again, and again).
+		limit := s.cfg.PollQueueMaxFrames
+		if s.transport.Load() == onWebSocket {
+			limit = s.cfg.SendQueueSize
+		}
+		s.q.setLimit(limit + replayed)
 	}
 	l.sess = s
 	l.claimed = false

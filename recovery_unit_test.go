@@ -541,3 +541,29 @@ func TestRecoveryConcurrentEmits(t *testing.T) {
 		t.Error("held buffer still indexed after the restore")
 	}
 }
+
+// TestRecoveryReplayBeyondQueueBound replays more packets than the send
+// queue holds; the emits that follow must not find the queue full.
+func TestRecoveryReplayBeyondQueueBound(t *testing.T) {
+	cfg := recoveryConfig(RecoveryConfig{})
+	cfg.SendQueueSize = 10
+	srv := NewServer(cfg)
+	kws, pid, offs := lostSocket(t, srv, 1)
+	for i := 0; i < 50; i++ {
+		kws.EmitArgs("ev", []byte("1"))
+	}
+	c := fakeClient(t, srv)
+	back := connectWith(c, authFor(pid, offs[0]))
+	if !back.Recovered() {
+		t.Fatal("not recovered")
+	}
+	for i := 0; i < 5; i++ {
+		back.EmitArgs("ev", []byte("2"))
+	}
+	if c.sess.closed() {
+		t.Fatal("the session closed on a full queue after the replay")
+	}
+	if n := len(queued(c)); n != 1+50+5 {
+		t.Errorf("queued %d packets, want 56", n)
+	}
+}
