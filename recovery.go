@@ -174,10 +174,11 @@ func (s *Session) Packets() []*EncodedPacket {
 // with another adapter, address a lost socket through its room (To(id)).
 type SessionAwareAdapter interface {
 	Adapter
-	// PersistSession keeps s until s.Deadline: the socket left its rooms
-	// (the adapter takes them from s.Rooms, or from its own index) and is
-	// no longer connected, but broadcasts with an Offset addressed to those
-	// rooms are kept for it.
+	// PersistSession keeps s until s.Deadline. The socket is no longer
+	// connected: the adapter removes it from its rooms (as DelAll, which
+	// the caller does not call) and keeps them with the session (s.Rooms,
+	// or its own index), so that broadcasts with an Offset addressed to
+	// them are kept for it.
 	PersistSession(s *Session)
 	// RestoreSession takes out the session pid for a reconnecting client
 	// whose last received offset is offset ("" when it received none); it
