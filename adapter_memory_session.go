@@ -138,7 +138,9 @@ func (a *memoryAdapter) broadcastStored(enc *EncodedPacket, opts *BroadcastOptio
 	}
 	releaseIDs(ids)
 	for _, l := range logs {
-		l.keep(enc.off, enc.Text, enc.Attachments)
+		// push, not keep: the session may have been restored since it
+		// was selected, and its buffer then queues as well.
+		_ = l.push(enc.off, enc.Text, enc.Attachments)
 	}
 	return nil
 }

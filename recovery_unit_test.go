@@ -486,9 +486,10 @@ func TestRecoveryExternalAdapter(t *testing.T) {
 // (all taken as received) plus the replay and what follows on the second
 // connection hold every event exactly once.
 func TestRecoveryConcurrentEmits(t *testing.T) {
-	srv := NewServer(recoveryConfig(RecoveryConfig{MaxPackets: 1 << 16, MaxBytes: 1 << 26}))
+	cfg := recoveryConfig(RecoveryConfig{MaxPackets: 1 << 16, MaxBytes: 1 << 26})
+	cfg.SendQueueSize = 1 << 20
+	srv := NewServer(cfg)
 	c := fakeClient(t, srv)
-	c.sess.q.setLimit(1 << 20)
 	kws := connectWith(c, "")
 	kws.Join("room")
 	_, pid := connectReply(t, queued(c)[0])
@@ -519,12 +520,14 @@ func TestRecoveryConcurrentEmits(t *testing.T) {
 		_, _, offset = eventArgs(t, first[len(first)-1])
 	}
 	c2 := fakeClient(t, srv)
-	c2.sess.q.setLimit(1 << 20)
 	back := connectWith(c2, authFor(pid, offset))
 	if back == nil || !back.Recovered() {
 		t.Fatal("not recovered")
 	}
 	wg.Wait()
+	if c2.sess.closed() {
+		t.Fatal("the second session closed")
+	}
 	second := queued(c2)[1:]
 	seen := map[string]int{}
 	for _, p := range append(first, second...) {
