@@ -74,6 +74,11 @@ type Packet struct {
 	// ID is the ack id when HasID is set (EmitWithAck).
 	ID    uint64
 	HasID bool
+	// Offset, set by the namespace when connection-state recovery is on
+	// and the packet is neither volatile nor with an ack, is appended as
+	// the last argument; adapters store such packets for the sessions they
+	// persist (see SessionAwareAdapter). Offsets are base-36 numbers.
+	Offset string
 }
 
 // EncodedPacket is a Packet encoded once for every receiver: Text is the
@@ -86,16 +91,25 @@ type EncodedPacket struct {
 	// ID and HasID repeat the packet's ack id, for AdapterHost.Deliver.
 	ID    uint64
 	HasID bool
+	// Offset repeats the packet's recovery offset ("" when it has none).
+	Offset string
+	off    uint64
 }
 
 // Encode encodes the packet once.
 func (p *Packet) Encode() *EncodedPacket {
-	return &EncodedPacket{
-		Text:        appendEventPacket(nil, p.Nsp, p.ID, p.HasID, p.Event, p.Args, len(p.Attachments)),
+	buf := packetBuf(p.Nsp, p.Event, p.Args, len(p.Offset))
+	enc := &EncodedPacket{
+		Text:        appendEventPacket(buf, p.Nsp, p.ID, p.HasID, p.Event, p.Args, len(p.Attachments)),
 		Attachments: p.Attachments,
 		ID:          p.ID,
 		HasID:       p.HasID,
 	}
+	if off, ok := parseOffset(p.Offset); ok && !p.HasID {
+		enc.Text = appendOffset(enc.Text, off)
+		enc.Offset, enc.off = p.Offset, off
+	}
+	return enc
 }
 
 // RemoteSocket describes a socket matched by FetchSockets: on this node

@@ -15,6 +15,9 @@ type memoryAdapter struct {
 	mu    sync.RWMutex
 	rooms map[string]map[string]struct{}
 	sids  map[string]map[string]struct{}
+	// held are the sessions kept for connection-state recovery
+	// (adapter_memory_session.go), nil until the first one.
+	held *heldSessions
 }
 
 // NewMemoryAdapter returns the in-memory adapter of one namespace, the
@@ -70,6 +73,11 @@ func (a *memoryAdapter) delLocked(id, room string) {
 
 func (a *memoryAdapter) DelAll(id string) {
 	a.mu.Lock()
+	a.delAllLocked(id)
+	a.mu.Unlock()
+}
+
+func (a *memoryAdapter) delAllLocked(id string) {
 	for r := range a.sids[id] {
 		if members := a.rooms[r]; members != nil {
 			delete(members, id)
@@ -79,7 +87,6 @@ func (a *memoryAdapter) DelAll(id string) {
 		}
 	}
 	delete(a.sids, id)
-	a.mu.Unlock()
 }
 
 func (a *memoryAdapter) SocketRooms(id string) []string {
@@ -112,13 +119,19 @@ var idSlices = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s
 // selectLocked calls fn for every selected socket id, once each. The
 // caller holds a.mu (read or write).
 func (a *memoryAdapter) selectLocked(opts *BroadcastOptions, fn func(id string)) {
+	selectIn(a.rooms, a.sids, opts, fn)
+}
+
+// selectIn calls fn for every id of the index (room to members, member to
+// rooms) that opts selects, once each.
+func selectIn(rooms, sids map[string]map[string]struct{}, opts *BroadcastOptions, fn func(id string)) {
 	var except map[string]struct{}
 	if len(opts.Except) == 1 {
-		except = a.rooms[opts.Except[0]]
+		except = rooms[opts.Except[0]]
 	} else if len(opts.Except) > 1 {
 		except = map[string]struct{}{}
 		for _, r := range opts.Except {
-			for id := range a.rooms[r] {
+			for id := range rooms[r] {
 				except[id] = struct{}{}
 			}
 		}
@@ -129,13 +142,13 @@ func (a *memoryAdapter) selectLocked(opts *BroadcastOptions, fn func(id string))
 	}
 	switch len(opts.Rooms) {
 	case 0:
-		for id := range a.sids {
+		for id := range sids {
 			if !skip(id) {
 				fn(id)
 			}
 		}
 	case 1:
-		for id := range a.rooms[opts.Rooms[0]] {
+		for id := range rooms[opts.Rooms[0]] {
 			if !skip(id) {
 				fn(id)
 			}
@@ -143,7 +156,7 @@ func (a *memoryAdapter) selectLocked(opts *BroadcastOptions, fn func(id string))
 	default:
 		seen := map[string]struct{}{}
 		for _, r := range opts.Rooms {
-			for id := range a.rooms[r] {
+			for id := range rooms[r] {
 				if _, dup := seen[id]; dup || skip(id) {
 					continue
 				}
@@ -175,6 +188,9 @@ func releaseIDs(ids *[]string) {
 
 func (a *memoryAdapter) Broadcast(pkt *Packet, opts BroadcastOptions) error {
 	enc := pkt.Encode()
+	if enc.off != 0 && !opts.Flags.Volatile {
+		return a.broadcastStored(enc, &opts)
+	}
 	ids := a.collect(&opts)
 	for _, id := range *ids {
 		a.host.Deliver(id, enc, opts.Flags, nil)
@@ -249,4 +265,7 @@ func (a *memoryAdapter) DisconnectSockets(opts BroadcastOptions, closeConn bool)
 	return nil
 }
 
-func (a *memoryAdapter) Close() error { return nil }
+func (a *memoryAdapter) Close() error {
+	a.closeHeld()
+	return nil
+}

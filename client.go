@@ -167,8 +167,13 @@ func (c *client) connect(pkt sioPacket) {
 		return // already connected: a duplicate CONNECT changes nothing
 	}
 	kws := newSocket(c, nsp, pkt.Data)
+	if c.prepareRecovery(kws, pkt.Data) && !c.sess.cfg.ConnectionStateRecovery.RunMiddlewares {
+		c.join(kws)
+		return
+	}
 	nsp.runMiddlewares(kws, func(err error) {
 		if err != nil {
+			kws.abandon()
 			var data []byte
 			var de interface{ Data() []byte }
 			if errors.As(err, &de) {
@@ -184,6 +189,7 @@ func (c *client) connect(pkt sioPacket) {
 // join makes kws a connected socket.
 func (c *client) join(kws *Websocket) {
 	if c.sess.closed() {
+		kws.abandon()
 		return
 	}
 	c.mu.Lock()
@@ -194,10 +200,28 @@ func (c *client) join(kws *Websocket) {
 	c.mu.Unlock()
 	c.everConnected.Store(true)
 	kws.alive.Store(true)
-	_ = kws.send(appendConnect(nil, kws.nsp.name, kws.id, ""))
+	connect := appendConnect(nil, kws.nsp.name, kws.id, kws.pid)
+	if kws.rlog != nil {
+		// The CONNECT reply, then the packets a recovered socket missed,
+		// then what is emitted from now on, in this order.
+		if err := kws.rlog.attach(c.sess, connect); err != nil {
+			c.sess.cfg.log("warn", "connection state not recovered", "namespace", kws.nsp.name, "reason", err.Error(), "remote", c.sess.remoteAddr())
+			c.removeSocket(kws)
+			kws.alive.Store(false)
+			kws.abandon()
+			c.sess.close(err, false)
+			return
+		}
+	} else {
+		_ = kws.send(connect)
+	}
 	c.srv.sockets.add(kws)
 	kws.enterRooms()
 	kws.nsp.add(kws)
+	if kws.recovered {
+		// Indexed live now: the held buffer's entry is no longer needed.
+		kws.nsp.unhold(kws.id, kws.held)
+	}
 	if !kws.alive.Load() {
 		// The session closed meanwhile and disconnect may have run before
 		// the socket was indexed: undo what it could not.
@@ -227,7 +251,7 @@ func (c *client) onClose(s *session, reason error) {
 		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
 	}
 	for _, kws := range socks {
-		kws.disconnect(reason, false)
+		kws.lose(reason)
 	}
 }
 

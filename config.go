@@ -139,6 +139,9 @@ type Config struct {
 	// Cookie, when set, is sent on the handshake response for sticky
 	// sessions.
 	Cookie *CookieConfig
+	// ConnectionStateRecovery, when not nil, turns connection-state
+	// recovery on (see RecoveryConfig); nil, the default, leaves it off.
+	ConnectionStateRecovery *RecoveryConfig
 }
 
 // DefaultConfig returns the current values of the package-level tunables.
@@ -166,6 +169,9 @@ func DefaultConfig() Config {
 		CORS:                 CORS,
 		AllowRequest:         AllowRequest,
 		Cookie:               SessionCookie,
+		// The pointer is copied by normalized, so later changes to the
+		// tunable do not reach a server.
+		ConnectionStateRecovery: ConnectionStateRecovery,
 	}
 }
 
@@ -195,6 +201,7 @@ func (c Config) normalized() Config {
 	if c.MaxPollWait <= 0 {
 		c.MaxPollWait = c.PingInterval + c.PingTimeout
 	}
+	c.ConnectionStateRecovery = c.ConnectionStateRecovery.normalized()
 	return c
 }
 

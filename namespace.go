@@ -48,6 +48,10 @@ type Namespace struct {
 	ackIDs atomic.Uint64
 	// serverEvents are the OnServerSideEmit listeners.
 	serverEvents serverEventRegistry
+	// offsets numbers the stored packets of connection-state recovery;
+	// held indexes the buffers of lost sockets by id (recovery.go).
+	offsets atomic.Uint64
+	held    sync.Map
 
 	// parent is the dynamic namespace (OfFunc) this one was created for.
 	parent *Namespace
@@ -62,6 +66,7 @@ type adapterRef struct{ a Adapter }
 
 func newNamespace(srv *Server, name string, parent *Namespace) *Namespace {
 	n := &Namespace{srv: srv, name: name, listeners: &registry{}, parent: parent}
+	n.offsets.Store(randomOffsetBase())
 	n.adapter.Store(&adapterRef{a: srv.newAdapter(n)})
 	return n
 }

@@ -116,7 +116,11 @@ func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
 	}
 	opts := o.options()
 	for _, n := range nsps {
-		if err := n.adp().Broadcast(&Packet{Nsp: n.name, Event: event, Args: args}, opts); err != nil {
+		pkt := &Packet{Nsp: n.name, Event: event, Args: args}
+		if !opts.Flags.Volatile && n.recoveryOn() {
+			pkt.Offset = formatOffset(n.nextOffset())
+		}
+		if err := n.adp().Broadcast(pkt, opts); err != nil {
 			return err
 		}
 	}

@@ -142,6 +142,9 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 	rest := copy(q.items, q.items[n:])
 	clear(q.items[rest:])
 	q.items = q.items[:rest]
+	if q.nextLimit > 0 && rest < q.nextLimit {
+		q.limit, q.nextLimit = q.nextLimit, 0
+	}
 	return out
 }
 
@@ -173,13 +176,17 @@ func (q *sendQueue) close() {
 	q.wake()
 }
 
-// setLimit changes the bound (the transport changed) from the next take
-// on: the packets queued under the old bound are written first, so a
-// backlog that was within the old bound never counts as an overflow of the
-// new one.
+// setLimit changes the bound. A higher bound applies at once; a lower one
+// from the next take on, so packets queued under the old bound are written
+// first and a backlog that was within it never counts as an overflow of the
+// new one (the transport changed, or a replay went past the bound).
 func (q *sendQueue) setLimit(limit int) {
 	q.mu.Lock()
-	q.nextLimit = limit
+	if limit >= q.limit {
+		q.limit, q.nextLimit = limit, 0
+	} else {
+		q.nextLimit = limit
+	}
 	q.mu.Unlock()
 }
 

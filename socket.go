@@ -148,6 +148,14 @@ type Websocket struct {
 	alive      atomic.Bool
 	acks       ackTable
 	once       sync.Once
+
+	// connection-state recovery (recovery.go): the private session id,
+	// the buffer of stored packets (nil when recovery is off), and whether
+	// this socket restored a lost session.
+	pid       string
+	rlog      *recoveryLog
+	recovered bool
+	held      *heldLog // the index entry of the restored buffer
 }
 
 func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
@@ -294,10 +302,10 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 // Buffer / ArrayBuffer.
 func (kws *Websocket) Emit(message []byte, mType ...int) {
 	if len(mType) > 0 && mType[0] == BinaryMessage {
-		_ = kws.sendBinary(appendBinaryEvent(nil, kws.nsp.name, EventMessage), [][]byte{message})
+		_ = kws.sendStored(appendBinaryEvent(nil, kws.nsp.name, EventMessage), [][]byte{message})
 		return
 	}
-	_ = kws.send(appendEvent(nil, kws.nsp.name, 0, false, EventMessage, [][]byte{message}))
+	_ = kws.sendStored(appendEvent(nil, kws.nsp.name, 0, false, EventMessage, [][]byte{message}), nil)
 }
 
 // EmitEvent sends a named event with one argument.
@@ -310,7 +318,7 @@ func (kws *Websocket) EmitArgs(event string, args ...[]byte) {
 	if kws.refuseReserved(event) {
 		return
 	}
-	_ = kws.send(appendEvent(nil, kws.nsp.name, 0, false, event, args))
+	_ = kws.sendStored(appendEvent(kws.eventBuf(event, args), kws.nsp.name, 0, false, event, args), nil)
 }
 
 func (kws *Websocket) refuseReserved(event string) bool {
@@ -419,6 +427,9 @@ func (kws *Websocket) disconnect(reason error, notify bool) {
 		kws.leaveAll()
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
 		kws.acks.failAll(ErrAckDisconnected, kws.logError)
+		if kws.rlog != nil {
+			kws.rlog.discard()
+		}
 		kws.fireEvent(EventDisconnect, nil, reason)
 	})
 }

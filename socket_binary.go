@@ -84,7 +84,7 @@ func (kws *Websocket) EmitValues(event string, args ...any) error {
 	if err != nil {
 		return err
 	}
-	return kws.sendBinary(appendValuesPacket(nil, sioEvent, kws.nsp.name, 0, false, body, len(attachments)), attachments)
+	return kws.sendStored(appendValuesPacket(nil, sioEvent, kws.nsp.name, 0, false, body, len(attachments)), attachments)
 }
 
 // EmitValuesWithAck is EmitValues with an acknowledgement: cb receives the

@@ -137,6 +137,15 @@ func (kws *Websocket) Compress(compress bool) BroadcastOperator {
 // silently, when the session cannot take it now; any other packet follows
 // the send-queue rules (see DropFramesOnOverflow).
 func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
+	if pkt.off != 0 && !volatile && kws.rlog != nil {
+		// A stored packet goes through the recovery buffer, also after
+		// the connection was lost.
+		err := kws.rlog.push(pkt.off, pkt.Text, pkt.Attachments)
+		if err == ErrSendQueueOverflow {
+			kws.fireEvent(EventError, pkt.Text, err)
+		}
+		return err == nil
+	}
 	if !kws.alive.Load() {
 		return false
 	}
@@ -156,6 +165,16 @@ func (h nspHost) Name() string { return h.n.name }
 
 func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func([]byte)) bool {
 	kws := h.n.socket(id)
+	if kws == nil && pkt.off != 0 && !flags.Volatile {
+		// The socket's connection was lost after the broadcast selected
+		// it: keep the packet for its recovery. A recovered socket is
+		// indexed before its held buffer is dropped, so looking again
+		// finds one or the other.
+		if log := h.n.heldBuffer(id); log != nil {
+			return log.push(pkt.off, pkt.Text, pkt.Attachments) == nil
+		}
+		kws = h.n.socket(id)
+	}
 	if kws == nil {
 		return false
 	}

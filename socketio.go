@@ -15,6 +15,7 @@ package socketio
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
@@ -32,6 +33,8 @@ type Server struct {
 	engines  []*engine
 	shutdown bool
 	adapters AdapterFactory
+	// recovery is cfg.ConnectionStateRecovery, read by broadcasts.
+	recovery atomic.Pointer[RecoveryConfig]
 }
 
 // handler is one mounted handler: its New callback and its engine.
@@ -44,6 +47,7 @@ type handler struct {
 // NewServer returns a server with its own settings (see DefaultConfig).
 func NewServer(cfg Config) *Server {
 	s := &Server{cfg: cfg.normalized()}
+	s.recovery.Store(s.cfg.ConnectionStateRecovery)
 	s.namespace("/", nil)
 	return s
 }
@@ -74,6 +78,7 @@ func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Conf
 func New(callback func(kws *Websocket), config ...websocket.Config) fiber.Handler {
 	defaultServer.mu.Lock()
 	defaultServer.cfg = DefaultConfig().normalized()
+	defaultServer.recovery.Store(defaultServer.cfg.ConnectionStateRecovery)
 	defaultServer.mu.Unlock()
 	return defaultServer.Handler(callback, config...)
 }
@@ -155,6 +160,9 @@ func (s *Server) broadcast(nsp *Namespace, skip string, message []byte, mType ..
 		pkt.Args = [][]byte{placeholder0}
 		pkt.Attachments = [][]byte{message}
 	}
+	if nsp.recoveryOn() {
+		pkt.Offset = formatOffset(nsp.nextOffset())
+	}
 	var opts BroadcastOptions
 	if skip != "" {
 		opts.Except = []string{skip}
@@ -212,6 +220,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // closeAdapters closes the adapter of every namespace.
 func (s *Server) closeAdapters() {
 	s.nsps.byName.Range(func(_, v any) bool {
+		v.(*Namespace).releaseHeld()
 		if err := v.(*Namespace).adp().Close(); err != nil {
 			cfg := s.config()
 			cfg.log("error", "adapter close failed", "namespace", v.(*Namespace).name, "error", err.Error())
