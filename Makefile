@@ -1,5 +1,5 @@
 # The two commands of the README: `make example` and `make test`.
-.PHONY: example test deps
+.PHONY: example test deps bench
 
 # deps installs what the tests drive: the pinned npm packages (the official
 # socket.io-client) from testdata/node/package-lock.json.
@@ -14,3 +14,7 @@ test: deps
 example:
 	npm ci --prefix example --no-audit --no-fund
 	cd example && go run .
+
+# bench runs the comparison of bench/BENCHMARKS.md (about 10 minutes).
+bench:
+	cd bench && ./run.sh

@@ -1,0 +1,123 @@
+// Command fiber-socketio is the bench server for this package: a Fiber v3
+// app on a loopback address serving socketio.NewServer at /socket.io/ with
+// the bench behaviour (see BENCHMARKS.md).
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"github.com/fiber-socketio/socketio"
+	"github.com/gofiber/fiber/v3"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
+	flag.Parse()
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		log.Fatalf("-addr must be a loopback address, got %q", *addr)
+	}
+	raiseFileLimit()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
+
+	cfg := socketio.DefaultConfig()
+	// A broadcast burst queues count packets per connection at once; the
+	// queues must hold them rather than close the connection.
+	cfg.SendQueueSize = 1 << 20
+	cfg.PollQueueMaxFrames = 1 << 20
+	srv := socketio.NewServer(cfg)
+
+	// The connected sockets, for "bcast": the package broadcasts only the
+	// "message" event, so a named event goes to each socket with EmitArgs.
+	var (
+		mu      sync.Mutex
+		sockets = map[*socketio.Websocket]struct{}{}
+	)
+	srv.On(socketio.EventConnect, func(ep *socketio.EventPayload) {
+		mu.Lock()
+		sockets[ep.Kws] = struct{}{}
+		mu.Unlock()
+	})
+	srv.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+		mu.Lock()
+		delete(sockets, ep.Kws)
+		mu.Unlock()
+	})
+	srv.On("echo", func(ep *socketio.EventPayload) {
+		if ep.HasAck {
+			_ = ep.Ack(ep.Args...)
+		}
+	})
+	srv.On("bcast", func(ep *socketio.EventPayload) {
+		if len(ep.Args) != 2 {
+			return
+		}
+		count, err := strconv.Atoi(string(ep.Args[1]))
+		if err != nil || count < 0 {
+			return
+		}
+		payload := ep.Args[0]
+		mu.Lock()
+		all := make([]*socketio.Websocket, 0, len(sockets))
+		for kws := range sockets {
+			all = append(all, kws)
+		}
+		mu.Unlock()
+		for i := 0; i < count; i++ {
+			for _, kws := range all {
+				kws.EmitArgs("msg", payload)
+			}
+		}
+	})
+
+	app := fiber.New()
+	h := srv.Handler(func(*socketio.Websocket) {})
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+
+	ln, err := net.Listen("tcp4", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() {
+		_ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	}()
+	<-stop
+	_ = ln.Close()
+}
+
+func raiseFileLimit() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
+		return
+	}
+	want := syscall.Rlimit{Cur: 1 << 16, Max: 1 << 16}
+	if r.Max < want.Max && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+		return
+	}
+	r.Cur = r.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+}
