@@ -141,3 +141,14 @@ done
 echo "loadavg at end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 ./bin/report -in "$OUT" -meta "$META" >results/latest.md
 cat results/latest.md
+
+# A full run also refreshes the table in BENCHMARKS.md (between the
+# results markers); smoke tests and partial runs do not.
+if [ "$QUICK" != 1 ] && [ "$SERVERS" = "fiber-socketio floor node" ] &&
+	[ "$SCENARIOS" = "handshake echo fanout-1k fanout-10k poll-echo" ] && [ -f BENCHMARKS.md ]; then
+	awk -v table=results/latest.md '
+		/<!-- results:begin -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
+		/<!-- results:end -->/ { skip = 0 }
+		!skip { print }
+	' BENCHMARKS.md >BENCHMARKS.md.new && mv BENCHMARKS.md.new BENCHMARKS.md
+fi

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -304,14 +303,4 @@ func connectPolling(ctx context.Context, t target, hc *http.Client) (*pollClient
 // close sends an Engine.IO CLOSE.
 func (p *pollClient) close(ctx context.Context) {
 	_ = p.post(ctx, []byte("1"))
-}
-
-// isLoopbackHost is used by the flag check of the server addresses.
-func isLoopbackHost(h string) bool {
-	h = strings.TrimSpace(h)
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
