@@ -3,6 +3,10 @@
 # process at a time (a fresh one per scenario), and writes
 # results/latest.jsonl (raw loadgen output) and results/latest.md (tables).
 #
+# Only a full run (all servers, all scenarios, not QUICK) writes
+# results/latest.* and refreshes BENCHMARKS.md; other runs write
+# results/partial.*.
+#
 # Environment:
 #   REPEAT=n      run each scenario n times per server (the table shows the
 #                 median by server CPU per operation); default 1
@@ -30,8 +34,16 @@ if [ ! -d servers/node/node_modules/socket.io ] || [ servers/node/package-lock.j
 	npm ci --prefix servers/node --no-audit --no-fund --silent
 fi
 
-OUT=results/latest.jsonl
-META=results/latest.meta
+FULL=0
+if [ "$QUICK" != 1 ] && [ "$SERVERS" = "fiber-socketio floor node" ] &&
+	[ "$SCENARIOS" = "handshake echo fanout-1k fanout-10k poll-echo" ]; then
+	FULL=1
+fi
+# Only a full run replaces results/latest.*; others write results/partial.*.
+NAME=partial
+[ "$FULL" = 1 ] && NAME=latest
+OUT=results/$NAME.jsonl
+META=results/$NAME.meta
 : >"$OUT"
 {
 	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -110,8 +122,8 @@ args_for() {
 	case $scen in
 	handshake) echo "-scenario handshake -clients 50 -n 5000 -duration 20s -timeout 60s" ;;
 	echo) echo "-scenario echo -clients 50 -duration 10s -timeout 60s" ;;
-	fanout-1k) echo "-scenario fanout -clients 1000 -count 200 -settle 2s -timeout 90s" ;;
-	fanout-10k) echo "-scenario fanout -clients 10000 -count 20 -settle 3s -timeout 120s" ;;
+	fanout-1k) echo "-scenario fanout -clients 1000 -count 500 -settle 2s -timeout 90s" ;;
+	fanout-10k) echo "-scenario fanout -clients 10000 -count 40 -settle 3s -timeout 120s" ;;
 	poll-echo) echo "-scenario poll-echo -clients 50 -duration 10s -timeout 60s" ;;
 	esac
 }
@@ -139,13 +151,12 @@ for scen in $SCENARIOS; do
 done
 
 echo "loadavg at end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
-./bin/report -in "$OUT" -meta "$META" >results/latest.md
-cat results/latest.md
+./bin/report -in "$OUT" -meta "$META" >"results/$NAME.md"
+cat "results/$NAME.md"
 
 # A full run also refreshes the table in BENCHMARKS.md (between the
 # results markers); smoke tests and partial runs do not.
-if [ "$QUICK" != 1 ] && [ "$SERVERS" = "fiber-socketio floor node" ] &&
-	[ "$SCENARIOS" = "handshake echo fanout-1k fanout-10k poll-echo" ] && [ -f BENCHMARKS.md ]; then
+if [ "$FULL" = 1 ] && [ -f BENCHMARKS.md ]; then
 	awk -v table=results/latest.md '
 		/<!-- results:begin -->/ { print; while ((getline l < table) > 0) print l; skip = 1; next }
 		/<!-- results:end -->/ { skip = 0 }

@@ -36,6 +36,12 @@ type result struct {
 	// window; CPUusPerOp divides it by Ops.
 	CPUus      float64 `json:"server_cpu_us"`
 	CPUusPerOp float64 `json:"server_cpu_us_per_op"`
+	// Server system calls (read, write: syscr and syscw of /proc/PID/io)
+	// during the window, per operation: shows how well writes are batched.
+	ReadsPerOp  float64 `json:"server_reads_per_op"`
+	WritesPerOp float64 `json:"server_writes_per_op"`
+	reads       int64
+	writes      int64
 	// Expected and Shortfall: messages a broadcast should have delivered
 	// and how many did not arrive before the timeout.
 	Expected  int64 `json:"expected,omitempty"`
@@ -137,6 +143,8 @@ func main() {
 	}
 	if res.Ops > 0 {
 		res.CPUusPerOp = res.CPUus / float64(res.Ops)
+		res.ReadsPerOp = float64(res.reads) / float64(res.Ops)
+		res.WritesPerOp = float64(res.writes) / float64(res.Ops)
 	}
 	out, _ := json.Marshal(res)
 	fmt.Println(string(out))
@@ -162,20 +170,29 @@ func percentiles(samples []time.Duration) (p50, p99 float64) {
 
 // cpuWindow measures the server's CPU time across a window.
 type cpuWindow struct {
-	pid   int
-	start time.Duration
-	t0    time.Time
+	pid    int
+	start  time.Duration
+	r0, w0 int64
+	t0     time.Time
+	// reads and writes are the server's system calls in the window, set
+	// by stop.
+	reads, writes int64
 }
 
-func startCPU(pid int) (cpuWindow, error) {
+func startCPU(pid int) (*cpuWindow, error) {
 	c, err := cpuTime(pid)
-	return cpuWindow{pid: pid, start: c, t0: time.Now()}, err
+	r, w := syscalls(pid)
+	return &cpuWindow{pid: pid, start: c, r0: r, w0: w, t0: time.Now()}, err
 }
 
-func (w cpuWindow) stop() (cpuUs float64, err error) {
+func (w *cpuWindow) stop() (cpuUs float64, err error) {
 	c, err := cpuTime(w.pid)
 	if err != nil {
 		return 0, err
+	}
+	r, wr := syscalls(w.pid)
+	if r >= 0 && w.r0 >= 0 {
+		w.reads, w.writes = r-w.r0, wr-w.w0
 	}
 	return float64((c - w.start).Microseconds()), nil
 }

@@ -133,6 +133,7 @@ func runHandshake(ctx context.Context, o options) (result, error) {
 		Clients: o.clients, Ops: done.Load(), Seconds: elapsed.Seconds(),
 		P50us: p50, P99us: p99, CPUus: cpu,
 		Errors: errs.n.Load(), FirstError: errs.first,
+		reads: cw.reads, writes: cw.writes,
 	}, nil
 }
 
@@ -232,6 +233,7 @@ func runEcho(ctx context.Context, o options) (result, error) {
 		Clients: o.clients, Ops: acks.Load(), Seconds: elapsed.Seconds(),
 		P50us: p50, P99us: p99, CPUus: cpu,
 		Errors: errs.n.Load(), FirstError: errs.first,
+		reads: cw.reads, writes: cw.writes,
 	}, nil
 }
 
@@ -338,6 +340,7 @@ func runPollEcho(ctx context.Context, o options) (result, error) {
 		Clients: o.clients, Ops: acks.Load(), Seconds: elapsed.Seconds(),
 		P50us: p50, P99us: p99, CPUus: cpu,
 		Errors: errs.n.Load(), FirstError: errs.first,
+		reads: cw.reads, writes: cw.writes,
 	}, nil
 }
 
@@ -442,6 +445,7 @@ func runFanout(ctx context.Context, o options) (result, error) {
 		Clients: o.clients, Ops: delivered, Seconds: end.Sub(cw.t0).Seconds(),
 		CPUus: cpu, Expected: expected, Shortfall: expected - delivered,
 		Errors: bad.n.Load(), FirstError: bad.first,
+		reads: cw.reads, writes: cw.writes,
 		RSSBefore: rssBefore, RSSAfter: rssAfter,
 		MemPerConnB:   float64(rssAfter-rssBefore) / float64(o.clients),
 		ConnectSecond: connectSeconds, Note: strings.TrimSpace(note),

@@ -24,6 +24,8 @@ type result struct {
 	P99us       float64 `json:"p99_us"`
 	CPUus       float64 `json:"server_cpu_us"`
 	CPUusPerOp  float64 `json:"server_cpu_us_per_op"`
+	ReadsPerOp  float64 `json:"server_reads_per_op"`
+	WritesPerOp float64 `json:"server_writes_per_op"`
 	Expected    int64   `json:"expected"`
 	Shortfall   int64   `json:"shortfall"`
 	Errors      int64   `json:"errors"`
@@ -105,8 +107,8 @@ func main() {
 		b.WriteString("\n\n")
 	}
 
-	b.WriteString("| Scenario | Server | Clients | Rate | p50 | p99 | Server CPU µs/op | Errors / shortfall |\n")
-	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |\n")
+	b.WriteString("| Scenario | Server | Clients | Rate | p50 | p99 | Server CPU µs/op | Server syscalls/op (read / write) | Errors / shortfall |\n")
+	b.WriteString("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
 	for _, rw := range rows {
 		for _, s := range servers {
 			rs := runs[rw.key][s]
@@ -115,7 +117,7 @@ func main() {
 			}
 			r := median(rs)
 			if r.Failed {
-				fmt.Fprintf(&b, "| %s | %s | %d | failed | | | | %s |\n", rw.title, s, r.Clients, esc(r.Note))
+				fmt.Fprintf(&b, "| %s | %s | %d | failed | | | | | %s |\n", rw.title, s, r.Clients, esc(r.Note))
 				continue
 			}
 			lat50, lat99 := "", ""
@@ -136,8 +138,9 @@ func main() {
 			if len(rs) > 1 {
 				runsNote = fmt.Sprintf(" (median of %d)", len(rs))
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s %s%s | %s | %s | %.2f | %s |\n",
-				rw.title, s, r.Clients, num(r.Rate), rw.unit, runsNote, lat50, lat99, r.CPUusPerOp, issues)
+			fmt.Fprintf(&b, "| %s | %s | %d | %s %s%s | %s | %s | %.2f | %.2f / %.2f | %s |\n",
+				rw.title, s, r.Clients, num(r.Rate), rw.unit, runsNote, lat50, lat99, r.CPUusPerOp,
+				r.ReadsPerOp, r.WritesPerOp, issues)
 		}
 	}
 	// Memory per idle connection, from the 10,000-client fan-out run.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -21,6 +22,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
+	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
@@ -102,11 +104,38 @@ func main() {
 	}
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	if *memprofile != "" {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() {
+			for range usr1 {
+				writeMemProfile(*memprofile)
+			}
+		}()
+	}
 	go func() {
 		_ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
 	}()
 	<-stop
 	_ = ln.Close()
+}
+
+// writeMemProfile writes a heap profile and prints where the memory is:
+// goroutine stacks, heap in use, and the number of goroutines.
+func writeMemProfile(path string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	log.Printf("memstats: goroutines=%d stack_inuse=%d heap_inuse=%d heap_alloc=%d heap_idle=%d heap_released=%d sys=%d gc_sys=%d other_sys=%d mspan_inuse=%d",
+		runtime.NumGoroutine(), ms.StackInuse, ms.HeapInuse, ms.HeapAlloc, ms.HeapIdle, ms.HeapReleased, ms.Sys, ms.GCSys, ms.OtherSys, ms.MSpanInuse)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Print(err)
+	}
 }
 
 func raiseFileLimit() {
