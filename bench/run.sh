@@ -12,6 +12,10 @@
 #                 median by server CPU per operation); default 1
 #   QUICK=1       tiny sizes, to check that everything works (seconds)
 #   PROFILE=1     give fiber-socketio -cpuprofile results/ours-<scenario>.prof
+#   QUIET_WAIT=s  before each run, wait up to s seconds (default 30) for the
+#                 machine to be quiet: less than 15 % of its CPU busy over a
+#                 second while nothing of the bench runs (the machine may be
+#                 shared); 0 disables the wait
 #   SERVERS="fiber-socketio floor node"   which servers to run
 #   SCENARIOS="handshake echo fanout-1k fanout-10k poll-echo"
 set -euo pipefail
@@ -21,6 +25,7 @@ REPEAT=${REPEAT:-1}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-0}
 SERVERS=${SERVERS:-"fiber-socketio floor node"}
+QUIET_WAIT=${QUIET_WAIT:-30}
 SCENARIOS=${SCENARIOS:-"handshake echo fanout-1k fanout-10k poll-echo"}
 
 # 10,000 connections per process: raise the descriptor limit as far as the
@@ -56,6 +61,7 @@ META=results/$NAME.meta
 	echo "loadavg at start=$(cut -d' ' -f1-3 /proc/loadavg)"
 	[ "$QUICK" = 1 ] && echo "sizes=QUICK (smoke test, not a measurement)"
 	[ "$REPEAT" != 1 ] && echo "repeat=$REPEAT"
+	echo "quiet wait=${QUIET_WAIT}s"
 } >"$META"
 
 PORT_OURS=3101
@@ -106,6 +112,32 @@ stop_server() {
 }
 trap stop_server EXIT
 
+# busy_pct prints the machine's busy CPU percentage over one second.
+busy_pct() {
+	local a b
+	read -r -a a < <(head -1 /proc/stat)
+	sleep 1
+	read -r -a b < <(head -1 /proc/stat)
+	local busy=$(((b[1] + b[2] + b[3] + b[6] + b[7]) - (a[1] + a[2] + a[3] + a[6] + a[7])))
+	local idle=$(((b[4] + b[5]) - (a[4] + a[5])))
+	echo $((100 * busy / (busy + idle + 1)))
+}
+
+# wait_quiet waits up to QUIET_WAIT seconds for the machine to be quiet.
+wait_quiet() {
+	[ "$QUIET_WAIT" -gt 0 ] || return 0
+	local start=$SECONDS pct
+	while :; do
+		pct=$(busy_pct)
+		[ "$pct" -lt 15 ] && return 0
+		if [ $((SECONDS - start)) -ge "$QUIET_WAIT" ]; then
+			echo "   (machine still ${pct}% busy after ${QUIET_WAIT}s; running anyway)" >&2
+			return 0
+		fi
+		sleep 2
+	done
+}
+
 # Scenario sizes. Full sizes keep the whole run near 10 minutes on 2 cores.
 args_for() {
 	local scen=$1
@@ -134,6 +166,7 @@ for scen in $SCENARIOS; do
 			if [ "$srv" = floor ] && [ "$scen" = poll-echo ]; then
 				continue # the floor speaks WebSocket only
 			fi
+			wait_quiet
 			echo "== $scen / $srv (run $rep, load $(cut -d' ' -f1 /proc/loadavg))" >&2
 			start_server "$srv" "$scen"
 			# shellcheck disable=SC2046

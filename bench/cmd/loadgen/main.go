@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 )
@@ -49,10 +50,17 @@ type result struct {
 	Errors    int64 `json:"errors"`
 	// Idle memory, for the fan-out scenario: server VmRSS before the
 	// clients connected and after, and the delta per connection.
-	RSSBefore     int64   `json:"rss_before,omitempty"`
-	RSSAfter      int64   `json:"rss_after,omitempty"`
-	MemPerConnB   float64 `json:"mem_per_conn_bytes,omitempty"`
-	ClientCPUus   float64 `json:"loadgen_cpu_us"`
+	RSSBefore   int64   `json:"rss_before,omitempty"`
+	RSSAfter    int64   `json:"rss_after,omitempty"`
+	MemPerConnB float64 `json:"mem_per_conn_bytes,omitempty"`
+	ClientCPUus float64 `json:"loadgen_cpu_us"`
+	// OtherCPUPct is the CPU used by every other process on the machine
+	// during the whole loadgen run, in percent of all cores; StealPct the
+	// hypervisor's steal time likewise; LoadAvg the one-minute load
+	// average at the end. They tell how disturbed the measurement was.
+	OtherCPUPct   float64 `json:"other_cpu_pct"`
+	StealPct      float64 `json:"steal_pct"`
+	LoadAvg       float64 `json:"loadavg_1m"`
 	Note          string  `json:"note,omitempty"`
 	FirstError    string  `json:"first_error,omitempty"`
 	ConnectSecond float64 `json:"connect_seconds,omitempty"`
@@ -114,6 +122,9 @@ func main() {
 	}()
 
 	selfBefore, _ := cpuTime(os.Getpid())
+	serverBefore, _ := cpuTime(o.pid)
+	busyBefore, stealBefore, _ := machineBusy()
+	wallBefore := time.Now()
 	var res result
 	switch *scenario {
 	case "handshake":
@@ -131,6 +142,14 @@ func main() {
 		fatalf("%s: %v", *scenario, err)
 	}
 	selfAfter, _ := cpuTime(os.Getpid())
+	serverAfter, _ := cpuTime(o.pid)
+	busyAfter, stealAfter, _ := machineBusy()
+	if capacity := float64(time.Since(wallBefore)) * float64(runtime.NumCPU()); capacity > 0 {
+		other := (busyAfter - busyBefore) - (selfAfter - selfBefore) - (serverAfter - serverBefore)
+		res.OtherCPUPct = max(0, 100*float64(other)/capacity)
+		res.StealPct = 100 * float64(stealAfter-stealBefore) / capacity
+	}
+	res.LoadAvg = loadAvg1()
 	res.Server = *server
 	res.Scenario = *scenario
 	res.Label = *label

@@ -115,3 +115,39 @@ func syscalls(pid int) (r, w int64) {
 	}
 	return r, w
 }
+
+// machineBusy returns the machine's busy CPU time (every CPU, everything but
+// idle and iowait) and its steal time, from the first line of /proc/stat.
+func machineBusy() (busy, steal time.Duration, err error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("unexpected /proc/stat")
+	}
+	var v [8]uint64
+	for i := range v {
+		v[i], _ = strconv.ParseUint(f[i+1], 10, 64)
+	}
+	// user nice system idle iowait irq softirq steal
+	ticks := v[0] + v[1] + v[2] + v[5] + v[6]
+	conv := func(t uint64) time.Duration { return time.Duration(float64(t) / clockTicks * float64(time.Second)) }
+	return conv(ticks), conv(v[7]), nil
+}
+
+// loadAvg1 is the one-minute load average.
+func loadAvg1() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

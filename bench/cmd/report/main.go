@@ -34,6 +34,9 @@ type result struct {
 	Note        string  `json:"note"`
 	FirstError  string  `json:"first_error"`
 	Failed      bool    `json:"failed"`
+	OtherCPUPct float64 `json:"other_cpu_pct"`
+	StealPct    float64 `json:"steal_pct"`
+	LoadAvg     float64 `json:"loadavg_1m"`
 }
 
 // scenario rows, in table order, keyed by the label run.sh gives loadgen.
@@ -93,6 +96,22 @@ func main() {
 		runs[key][r.Server] = append(runs[key][r.Server], r)
 	}
 	f.Close()
+	var others, loads []float64
+	var steal float64
+	for _, byServer := range runs {
+		for _, rs := range byServer {
+			for _, r := range rs {
+				if r.Failed {
+					continue
+				}
+				others = append(others, r.OtherCPUPct)
+				loads = append(loads, r.LoadAvg)
+				steal = max(steal, r.StealPct)
+			}
+		}
+	}
+	sort.Float64s(others)
+	sort.Float64s(loads)
 
 	var b strings.Builder
 	if m, err := os.ReadFile(*meta); err == nil {
@@ -105,6 +124,10 @@ func main() {
 		}
 		b.WriteString(strings.Join(parts, "; "))
 		b.WriteString("\n\n")
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(&b, "Disturbance during the %d loadgen runs: CPU used by other processes (neither the server nor the load generator) %.1f–%.1f %% of the machine (median %.1f %%); steal time at most %.1f %%; 1-minute load average at the end of a run %.2f–%.2f (the bench itself accounts for about 2).\n\n",
+			len(others), others[0], others[len(others)-1], others[len(others)/2], steal, loads[0], loads[len(loads)-1])
 	}
 
 	b.WriteString("| Scenario | Server | Clients | Rate | p50 | p99 | Server CPU µs/op | Server syscalls/op (read / write) | Errors / shortfall |\n")
