@@ -1,5 +1,5 @@
 # The two commands of the README: `make example` and `make test`.
-.PHONY: example test deps conformance
+.PHONY: example test deps conformance bench
 
 # deps installs what the tests drive: Node.js, the pinned npm packages
 # (socket.io-client, playwright-core; the example's browser client; for the
@@ -26,3 +26,7 @@ example:
 # conformance runs the official protocol suites (see scripts/conformance.sh).
 conformance:
 	./scripts/conformance.sh
+
+# bench runs the comparison of bench/BENCHMARKS.md (about 10 minutes).
+bench:
+	cd bench && ./run.sh

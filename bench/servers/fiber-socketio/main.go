@@ -1,0 +1,129 @@
+// Command fiber-socketio is the bench server for this package: a Fiber v3
+// app on a loopback address serving socketio.NewServer at /socket.io/ with
+// the bench behaviour (see BENCHMARKS.md).
+package main
+
+import (
+	"flag"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+
+	"github.com/fiber-socketio/socketio"
+	"github.com/gofiber/fiber/v3"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
+	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
+	flag.Parse()
+	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
+		log.Fatalf("-addr must be a loopback address, got %q", *addr)
+	}
+	raiseFileLimit()
+
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
+
+	cfg := socketio.DefaultConfig()
+	// A broadcast burst queues count packets per connection at once; the
+	// queues must hold them rather than close the connection.
+	cfg.SendQueueSize = 1 << 20
+	cfg.PollQueueMaxFrames = 1 << 20
+	srv := socketio.NewServer(cfg)
+
+	srv.On("echo", func(ep *socketio.EventPayload) {
+		if ep.HasAck {
+			_ = ep.Ack(ep.Args...)
+		}
+	})
+	srv.On("bcast", func(ep *socketio.EventPayload) {
+		if len(ep.Args) != 2 {
+			return
+		}
+		count, err := strconv.Atoi(string(ep.Args[1]))
+		if err != nil || count < 0 {
+			return
+		}
+		payload := ep.Args[0]
+		// A broadcast to the namespace: encoded once, the same bytes
+		// queued to every socket.
+		for i := 0; i < count; i++ {
+			_ = srv.Emit("msg", payload)
+		}
+	})
+
+	app := fiber.New()
+	h := srv.Handler(func(*socketio.Websocket) {})
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+
+	ln, err := net.Listen("tcp4", *addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	if *memprofile != "" {
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		go func() {
+			for range usr1 {
+				writeMemProfile(*memprofile)
+			}
+		}()
+	}
+	go func() {
+		_ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true})
+	}()
+	<-stop
+	_ = ln.Close()
+}
+
+// writeMemProfile writes a heap profile and prints where the memory is:
+// goroutine stacks, heap in use, and the number of goroutines.
+func writeMemProfile(path string) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	log.Printf("memstats: goroutines=%d stack_inuse=%d heap_inuse=%d heap_alloc=%d heap_idle=%d heap_released=%d sys=%d gc_sys=%d other_sys=%d mspan_inuse=%d",
+		runtime.NumGoroutine(), ms.StackInuse, ms.HeapInuse, ms.HeapAlloc, ms.HeapIdle, ms.HeapReleased, ms.Sys, ms.GCSys, ms.OtherSys, ms.MSpanInuse)
+	f, err := os.Create(path)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		log.Print(err)
+	}
+}
+
+func raiseFileLimit() {
+	var r syscall.Rlimit
+	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
+		return
+	}
+	want := syscall.Rlimit{Cur: 1 << 16, Max: 1 << 16}
+	if r.Max < want.Max && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
+		return
+	}
+	r.Cur = r.Max
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
+}
