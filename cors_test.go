@@ -1,15 +1,19 @@
 package socketio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v3"
+	"github.com/gofiber/fiber/v3/middleware/cors"
 )
 
 func TestMatchOrigin(t *testing.T) {
@@ -193,5 +197,53 @@ func TestAllowRequestAndCookie(t *testing.T) {
 	_ = json.Unmarshal(msg[1:], &open)
 	if ck := resp.Header.Get("Set-Cookie"); !strings.HasPrefix(ck, "io="+open.SID) {
 		t.Errorf("websocket handshake cookie %q for sid %q", ck, open.SID)
+	}
+}
+
+// TestBehindFiberCORSMiddleware checks the other documented way: the
+// server's own policy left empty and Fiber's cors middleware in front.
+func TestBehindFiberCORSMiddleware(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	app := fiber.New()
+	app.Use(cors.New(cors.Config{
+		AllowOrigins:     []string{"https://app.example"},
+		AllowCredentials: true,
+		AllowHeaders:     []string{"Authorization", "Content-Type"},
+	}))
+	h := srv.Handler(nil)
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+	app.Options("/socket.io/", h)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		_ = srv.Shutdown(context.Background())
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	})
+	url := "http://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=polling"
+
+	resp, _ := do(t, http.MethodOptions, url, map[string]string{
+		"Origin":                         "https://app.example",
+		"Access-Control-Request-Method":  "GET",
+		"Access-Control-Request-Headers": "authorization",
+	})
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" ||
+		!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "authorization") {
+		t.Fatalf("preflight through the cors middleware: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, body := do(t, http.MethodGet, url, map[string]string{"Origin": "https://app.example", "Authorization": "Bearer x"})
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(body, "0{") ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("handshake through the cors middleware: %d %q %v", resp.StatusCode, body, resp.Header)
+	}
+	var open struct{ SID string }
+	_ = json.Unmarshal([]byte(body[1:]), &open)
+	// Close the session so Shutdown need not wait for it.
+	if status, body, err := httpDo(context.Background(), http.MethodPost, url+"&sid="+open.SID, "1"); err != nil || status != http.StatusOK {
+		t.Errorf("close POST: %d %q %v", status, body, err)
 	}
 }
