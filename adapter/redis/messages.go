@@ -366,6 +366,9 @@ func (a *adapter) onRequest(payload []byte) {
 	if m.UID != nil && *m.UID == a.uid {
 		return // applied (or answered) at call time
 	}
+	if h := a.node.requestHook.Load(); h != nil && (*h)(m.Type) {
+		return
+	}
 	ctx := context.Background()
 	switch m.Type {
 	case typeSockets:
