@@ -153,3 +153,23 @@ func TestMalformed(t *testing.T) {
 }
 
 func newTestEncoder(buf *bytes.Buffer) *msgpack.Encoder { return msgpack.NewEncoder(buf) }
+
+// TestOwnBroadcast: the node's own broadcasts are recognised by their
+// head; anything else goes on to the full decoding.
+func TestOwnBroadcast(t *testing.T) {
+	a := &adapter{uid: "Ab3-_z"}
+	pkt := &socketio.Packet{Nsp: "/", Event: "e", Args: [][]byte{[]byte(`1`)}}
+	mine, err := encodeBroadcast(a.uid, pkt, socketio.BroadcastOptions{Rooms: []string{"r"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := encodeBroadcast("Ab3-_y", pkt, socketio.BroadcastOptions{})
+	if !a.ownBroadcast(mine) {
+		t.Error("own broadcast not recognised")
+	}
+	for _, p := range [][]byte{other, mine[:len(a.uid)+2], nil, {0x93}, append([]byte{0x94}, mine[1:]...)} {
+		if a.ownBroadcast(p) {
+			t.Errorf("% x taken for an own broadcast", p)
+		}
+	}
+}

@@ -5,6 +5,7 @@ go 1.26.8
 replace github.com/fiber-socketio/socketio => ../..
 
 require (
+	github.com/fasthttp/websocket v1.5.12
 	github.com/fiber-socketio/socketio v0.0.0-00010101000000-000000000000
 	github.com/gofiber/fiber/v3 v3.4.0
 	github.com/redis/go-redis/v9 v9.23.0
@@ -15,7 +16,6 @@ require (
 require (
 	github.com/andybalholm/brotli v1.2.2 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/fasthttp/websocket v1.5.12 // indirect
 	github.com/gofiber/contrib/v3/websocket v1.2.3 // indirect
 	github.com/gofiber/schema v1.8.4 // indirect
 	github.com/gofiber/utils/v2 v2.4.1 // indirect

@@ -40,14 +40,14 @@ func TestMain(m *testing.M) {
 
 // redisServer is a redis-server on a loopback port, without persistence.
 type redisServer struct {
-	t    *testing.T
+	t    testing.TB
 	port int
 	cmd  *exec.Cmd
 }
 
 // startRedis starts redis-server; the test fails when it is not installed
 // (make deps installs it).
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t testing.TB) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server, or make deps): %v", err)
@@ -144,7 +144,7 @@ type goNode struct {
 // startGoNode starts a Go node. Its sockets answer "join" (join the room
 // given, ack "joined") and carry the attribute node; its main and /admin
 // namespaces answer the server-side event "sse".
-func startGoNode(t *testing.T, r *redisServer, name string, opts Options) *goNode {
+func startGoNode(t testing.TB, r *redisServer, name string, opts Options) *goNode {
 	t.Helper()
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil

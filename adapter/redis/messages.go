@@ -312,7 +312,7 @@ func encodeAck(id string, response []byte) []byte {
 
 // onBroadcast delivers a broadcast of another node to the local sockets.
 func (a *adapter) onBroadcast(channel string, payload []byte) {
-	if !strings.HasPrefix(channel, a.prefix) {
+	if !strings.HasPrefix(channel, a.prefix) || a.ownBroadcast(payload) {
 		return
 	}
 	js, atts, err := msgpackToJSON(payload, binAttach)
@@ -346,6 +346,17 @@ func (a *adapter) onBroadcast(channel string, payload []byte) {
 	_ = a.Adapter.Broadcast(pkt, opts)
 }
 
+// ownBroadcast tells, without decoding it, whether payload is one of this
+// adapter's own broadcasts coming back (the node subscribes to the
+// pattern it publishes on): a msgpack array of 3 whose first element is
+// a short string equal to the uid. Anything else is decoded and checked
+// in full.
+func (a *adapter) ownBroadcast(payload []byte) bool {
+	n := len(a.uid)
+	return n < 32 && len(payload) > n+2 && payload[0] == 0x93 && payload[1] == 0xa0|byte(n) &&
+		string(payload[2:2+n]) == a.uid
+}
+
 // respond publishes an answer to request m.
 func (a *adapter) respond(m *wireMsg, payload []byte) {
 	ch := a.resCh
@@ -365,6 +376,9 @@ func (a *adapter) onRequest(payload []byte) {
 	}
 	if m.UID != nil && *m.UID == a.uid {
 		return // applied (or answered) at call time
+	}
+	if h := a.node.requestHook.Load(); h != nil && (*h)(m.Type) {
+		return
 	}
 	ctx := context.Background()
 	switch m.Type {

@@ -153,6 +153,12 @@ type node struct {
 	// down is set while the subscriber connection is lost.
 	down atomic.Bool
 	out  outbox
+	// requestHook, when set, is called with the type of every request of
+	// another node before this node handles it; true drops the request
+	// unanswered. It is a test hook (unexported, nil in production): the
+	// fault tests use it to stop a node at a known point, after it counted
+	// in PUBSUB NUMSUB and before it answers.
+	requestHook atomic.Pointer[func(typ int) bool]
 
 	mu       sync.Mutex
 	names    map[string]bool     // namespaces served (reserved or live)
