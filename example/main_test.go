@@ -563,6 +563,7 @@ const restartScenario = scenarioPrelude + `
       window.events = [];
       socket.on("disconnect", (reason) => events.push("disconnect: " + reason));
       socket.io.on("reconnect_attempt", (n) => events.push("attempt " + n));
+      socket.io.on("reconnect_error", () => events.push("reconnect_error"));
       socket.io.on("reconnect", () => events.push("reconnect"));
     });
   }
@@ -574,6 +575,11 @@ const restartScenario = scenarioPrelude + `
     await who.page.waitForFunction(() => events.some((e) => e.startsWith("disconnect: ")), null, T);
     // The page shows it is offline: nothing can be sent.
     await who.page.waitForFunction(() => !socket.connected && document.querySelector("#send button").disabled, null, T);
+  }
+  step("while the port is closed, the pages' retries fail and they say so");
+  for (const who of [alice, bob]) {
+    await who.page.waitForFunction(() => events.includes("reconnect_error") &&
+      document.querySelector("#status").textContent.startsWith("not connected: "), null, T);
   }
   step("a new chat process starts on the same port");
   await ask("start");
@@ -651,8 +657,9 @@ func TestBrowserServerRestart(t *testing.T) {
 	}
 	// The drop is a transport close, never the server's DISCONNECT.
 	for _, ev := range [][]string{res.AliceEvents, res.BobEvents} {
-		if len(ev) == 0 || ev[0] != "disconnect: transport close" || count(ev, "io server disconnect") != 0 || ev[len(ev)-1] != "reconnect" {
-			t.Errorf("client events %q: want a transport close, attempts, then a reconnect", ev)
+		if len(ev) == 0 || ev[0] != "disconnect: transport close" || count(ev, "io server disconnect") != 0 ||
+			count(ev, "reconnect_error") == 0 || ev[len(ev)-1] != "reconnect" {
+			t.Errorf("client events %q: want a transport close, failed attempts, then a reconnect", ev)
 		}
 	}
 	t.Logf("client events: alice %q, bob %q", res.AliceEvents, res.BobEvents)
