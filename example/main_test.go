@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/png"
 	"io"
 	"net"
@@ -13,9 +14,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/fiber-socketio/socketio"
 	"github.com/gofiber/fiber/v3"
 )
 
@@ -347,4 +350,385 @@ func count(lines []string, s string) int {
 		}
 	}
 	return n
+}
+
+// trackingListener remembers the connections it accepted, so that a test
+// can drop them all at once, as the kernel does when a process dies.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// dropAll closes the listener and every connection it accepted (hijacked
+// WebSockets included): the clients see their transport close, with no
+// Socket.IO DISCONNECT packet.
+func (l *trackingListener) dropAll() {
+	_ = l.Listener.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	l.conns = nil
+}
+
+// chatProcess is one run of the chat server (Fiber app and Socket.IO
+// server) on a listener: what one process of a deployment serves.
+type chatProcess struct {
+	t      *testing.T
+	app    *fiber.App
+	server *socketio.Server
+	ln     *trackingListener
+	once   sync.Once
+}
+
+// runChat serves a new chat on ln; the test's cleanup stops it
+// gracefully unless kill did first.
+func runChat(t *testing.T, ln net.Listener, pageOrigin, clientJS string) *chatProcess {
+	t.Helper()
+	app, server, err := newApp(options{PageOrigin: pageOrigin, ClientJS: clientJS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &chatProcess{t: t, app: app, server: server, ln: &trackingListener{Listener: ln}}
+	go func() { _ = app.Listener(p.ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(p.stop)
+	return p
+}
+
+// stop is a graceful shutdown: Server.Shutdown sends every client a
+// DISCONNECT ("io server disconnect" in the browser), then the app stops.
+func (p *chatProcess) stop() {
+	p.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := p.server.Shutdown(ctx); err != nil {
+			p.t.Errorf("shutdown: %v", err)
+		}
+		_ = p.app.ShutdownWithTimeout(2 * time.Second)
+	})
+}
+
+// kill ends the process the way a crash, an OOM kill or a redeploy's
+// SIGKILL does: the port closes and every connection drops, with no
+// Socket.IO DISCONNECT. Then it releases what the dead process held here
+// (goroutines, sessions), which cannot reach the clients any more.
+func (p *chatProcess) kill() {
+	p.once.Do(func() {
+		p.ln.dropAll()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = p.server.Shutdown(ctx)
+		_ = p.app.ShutdownWithTimeout(2 * time.Second)
+	})
+}
+
+// checkBrowser fails the test when Chromium or playwright-core is missing.
+func checkBrowser(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("chromium is not installed at %s (make test installs it): %v", chromiumPath, err)
+	}
+	if _, err := os.Stat(filepath.Join(testNodeDir, "node_modules", "playwright-core")); err != nil {
+		t.Fatalf("playwright-core is not installed: run `npm ci --prefix testdata/node` (make test does): %v", err)
+	}
+}
+
+// scenarioPrelude launches Chromium for the scenarios below and defines
+// open (a page of the chat at url, connected as nick), seen and send.
+const scenarioPrelude = `
+const { chromium } = require("playwright-core");
+const readline = require("readline");
+const { CHAT, CHROMIUM } = process.env;
+const T = { timeout: 15000 };
+let at = "launch";
+const step = (name) => { at = name; console.error("step: " + name); };
+// ask has the Go side do something ("CMD <what>" on stdout) and waits for
+// its "done" on stdin.
+const input = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const ask = async (what) => {
+  console.log("CMD " + what);
+  const { value } = await input.next();
+  if (value !== "done") throw new Error(what + ": " + value);
+};
+let browser;
+const launch = async () => {
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync"] });
+};
+const open = async (url, nick) => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.on("console", (m) => console.error(nick + " console: " + m.text()));
+  page.on("pageerror", (e) => console.error(nick + " page error: " + e.message));
+  await page.goto(url);
+  await page.fill("#nick", nick);
+  await page.click("#connect button");
+  return { ctx, page };
+};
+const online = (who) => who.page.waitForFunction(() => socket !== null && socket.connected &&
+  document.querySelector("#status").textContent.startsWith("online as"), null, T);
+const join = async (who, room) => {
+  await who.page.fill("#room", room);
+  await who.page.click("#join button");
+  await who.page.locator("#rooms li.current", { hasText: "#" + room }).waitFor(T);
+};
+const send = (who, text) => who.page.fill("#text", text).then(() => who.page.click("#send button"));
+const seen = (who, selector, text) => who.page.locator(selector, { hasText: text }).first().waitFor(T);
+const lines = (who) => who.page.locator("#log .line").allTextContents();
+// finish prints the result and exits (stdin, open for ask, would keep node
+// alive).
+const finish = async (result) => {
+  await browser.close();
+  process.stdout.write(JSON.stringify(result) + "\n", () => process.exit(0));
+};
+`
+
+// runScenario runs a node script in testNodeDir with env, bounded by
+// limit. A "CMD <what>" line on its stdout calls do(what), whose error (or
+// "done") goes back on its stdin. It returns the script's last stdout
+// line, its result as JSON.
+func runScenario(t *testing.T, script string, env []string, limit time.Duration, do func(what string) error) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "-e", script)
+	cmd.Dir = testNodeDir
+	cmd.Env = append(append(os.Environ(), "CHROMIUM="+chromiumPath), env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var last string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		last = sc.Text()
+		if what, ok := strings.CutPrefix(last, "CMD "); ok {
+			reply := "done"
+			if err := do(what); err != nil {
+				reply = strings.ReplaceAll(err.Error(), "\n", " ")
+			}
+			_, _ = io.WriteString(stdin, reply+"\n")
+		}
+	}
+	_ = stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("browser scenario failed: %v\n%s", err, stderr.String())
+	}
+	return last
+}
+
+// restartScenario: alice (in #go and #ops) and bob (in #go) are on
+// WebSocket when the chat process dies and a new one starts on the same
+// port. Both pages see the transport close, reconnect by themselves and
+// rejoin their rooms; messages flow through the new process.
+const restartScenario = scenarioPrelude + `
+(async () => {
+  await launch();
+  step("alice joins #ops and #go, bob joins #go");
+  const alice = await open(CHAT, "alice");
+  await online(alice);
+  await join(alice, "ops");
+  await join(alice, "go");
+  const bob = await open(CHAT, "bob");
+  await online(bob);
+  await join(bob, "go");
+  await seen(alice, "#log .notice", "bob joined #go");
+  step("both pages on WebSocket");
+  for (const who of [alice, bob]) {
+    await who.page.waitForFunction(() => socket.io.engine.transport.name === "websocket", null, T);
+    // Record what the client goes through, next to the page's handlers.
+    await who.page.evaluate(() => {
+      window.events = [];
+      socket.on("disconnect", (reason) => events.push("disconnect: " + reason));
+      socket.io.on("reconnect_attempt", (n) => events.push("attempt " + n));
+      socket.io.on("reconnect_error", () => events.push("reconnect_error"));
+      socket.io.on("reconnect", () => events.push("reconnect"));
+    });
+  }
+  const sid = await alice.page.evaluate(() => socket.id);
+
+  step("the chat process dies");
+  await ask("kill");
+  for (const who of [alice, bob]) {
+    await who.page.waitForFunction(() => events.some((e) => e.startsWith("disconnect: ")), null, T);
+    // The page shows it is offline: nothing can be sent.
+    await who.page.waitForFunction(() => !socket.connected && document.querySelector("#send button").disabled, null, T);
+  }
+  step("while the port is closed, the pages' retries fail and they say so");
+  for (const who of [alice, bob]) {
+    await who.page.waitForFunction(() => events.includes("reconnect_error") &&
+      document.querySelector("#status").textContent.startsWith("not connected: "), null, T);
+  }
+  step("a new chat process starts on the same port");
+  await ask("start");
+
+  step("both pages reconnect by themselves and rejoin their rooms");
+  for (const who of [alice, bob]) {
+    await who.page.waitForFunction(() => events.includes("reconnect"), null, T);
+    await online(who);
+  }
+  await seen(alice, "#log .notice", "you are back in #ops");
+  await seen(alice, "#log .notice", "you are back in #go");
+  await seen(bob, "#log .notice", "you are back in #go");
+  const result = {
+    newSid: await alice.page.evaluate(() => socket.id) !== sid,
+    aliceEvents: await alice.page.evaluate(() => events),
+    bobEvents: await bob.page.evaluate(() => events),
+    aliceRooms: await alice.page.locator("#rooms li").allTextContents(),
+  };
+
+  step("bob sends to #go after the restart: alice receives it");
+  await send(bob, "still there?");
+  await seen(alice, "#log .msg", "bob: still there?");
+  await seen(bob, "#log .msg.mine.delivered", "✓ delivered to 1 member");
+  step("alice sends to #ops, where she is alone");
+  await alice.page.click('#rooms li[data-room="ops"] button:not(.leave)');
+  await send(alice, "ops back");
+  await seen(alice, "#log .msg.mine.delivered", "nobody else here");
+  result.alice = await lines(alice);
+  result.bob = await lines(bob);
+
+  await finish(result);
+})().catch((e) => { console.error("FAIL at step \"" + at + "\": " + e.stack); process.exit(1); });
+`
+
+// TestBrowserServerRestart: a page survives a restart of the chat server.
+//
+// The restart is a process that dies (crash, OOM kill, the SIGKILL of a
+// redeploy) and a new one on the same port: the connections drop with no
+// Socket.IO DISCONNECT packet, so the official client sees "transport
+// close" and reconnects by itself with its backoff. A graceful
+// Server.Shutdown is not that case: it sends DISCONNECT, which the client
+// takes as "io server disconnect", a deliberate kick, and does not
+// reconnect after (on purpose: the page does not fight a server that
+// closed it). The new process knows nothing of the old sockets, so the
+// page joins its rooms again on every "connect" (public/app.js).
+func TestBrowserServerRestart(t *testing.T) {
+	checkBrowser(t)
+	js := clientJSPath(t)
+	ln := listen(t)
+	addr := ln.Addr().String()
+	chat := runChat(t, ln, "", js)
+	do := func(what string) error {
+		switch what {
+		case "kill":
+			chat.kill()
+			return nil
+		case "start":
+			ln, err := net.Listen("tcp4", addr) // the same port
+			if err != nil {
+				return err
+			}
+			chat = runChat(t, ln, "", js)
+			return nil
+		}
+		return fmt.Errorf("unknown command %q", what)
+	}
+	last := runScenario(t, restartScenario, []string{"CHAT=http://" + addr}, 55*time.Second, do)
+	var res struct {
+		NewSid                 bool
+		AliceEvents, BobEvents []string
+		AliceRooms, Alice, Bob []string
+	}
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("scenario output %q: %v", last, err)
+	}
+	// The drop is a transport close, never the server's DISCONNECT.
+	for _, ev := range [][]string{res.AliceEvents, res.BobEvents} {
+		if len(ev) == 0 || ev[0] != "disconnect: transport close" || count(ev, "io server disconnect") != 0 ||
+			count(ev, "reconnect_error") == 0 || ev[len(ev)-1] != "reconnect" {
+			t.Errorf("client events %q: want a transport close, failed attempts, then a reconnect", ev)
+		}
+	}
+	t.Logf("client events: alice %q, bob %q", res.AliceEvents, res.BobEvents)
+	if !res.NewSid {
+		t.Error("the socket id did not change: the new process cannot know the old one")
+	}
+	if len(res.AliceRooms) != 2 {
+		t.Errorf("alice's rooms after the restart: %q", res.AliceRooms)
+	}
+	if count(res.Alice, "bob: still there?") != 1 || count(res.Bob, "still there?") != 1 {
+		t.Errorf("the message after the restart: alice %q, bob %q", res.Alice, res.Bob)
+	}
+	if count(res.Alice, "could not rejoin") != 0 || count(res.Bob, "could not rejoin") != 0 {
+		t.Errorf("a rejoin failed: alice %q, bob %q", res.Alice, res.Bob)
+	}
+}
+
+// refusedScenario opens the example page served from an origin the chat
+// does not allow: the handshake is refused and the page shows the
+// connect_error; it never gets online.
+const refusedScenario = scenarioPrelude + `
+(async () => {
+  await launch();
+  step("mallory connects from an origin that is not allowed");
+  const mallory = await open(process.env.PAGE, "mallory");
+  const result = { failed: [] };
+  mallory.page.on("requestfailed", (r) => {
+    if (r.url().startsWith(CHAT + "/socket.io/")) result.failed.push(r.method() + " " + r.failure().errorText);
+  });
+  await mallory.page.waitForFunction(() => document.querySelector("#status").textContent.startsWith("not connected: "), null, T);
+  // Let the client retry once or twice: it must stay out.
+  await mallory.page.waitForTimeout(2500);
+  result.status = await mallory.page.locator("#status").textContent();
+  result.connected = await mallory.page.evaluate(() => socket.connected);
+  result.joinDisabled = await mallory.page.locator("#join button").isDisabled();
+  await finish(result);
+})().catch((e) => { console.error("FAIL at step \"" + at + "\": " + e.stack); process.exit(1); });
+`
+
+// TestBrowserRefusedOrigin serves the example page on a third origin, not
+// in the chat's allow-list (only the demo page's origin is): the browser
+// gets connect_error and the page stays offline.
+func TestBrowserRefusedOrigin(t *testing.T) {
+	checkBrowser(t)
+	chatURL, _ := startChat(t)
+	js := clientJSPath(t)
+	other, err := newPageApp(chatURL, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := listen(t)
+	go func() { _ = other.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() { _ = other.ShutdownWithTimeout(2 * time.Second) })
+
+	last := runScenario(t, refusedScenario, []string{"CHAT=" + chatURL, "PAGE=http://" + ln.Addr().String()}, 40*time.Second,
+		func(what string) error { return fmt.Errorf("unknown command %q", what) })
+	var res struct {
+		Status       string
+		Connected    bool
+		JoinDisabled bool
+		Failed       []string
+	}
+	if err := json.Unmarshal([]byte(last), &res); err != nil {
+		t.Fatalf("scenario output %q: %v", last, err)
+	}
+	// The browser blocked the handshake (the server's 403 to the preflight
+	// has no CORS headers) and the page got connect_error.
+	if res.Connected || !strings.HasPrefix(res.Status, "not connected: ") || !res.JoinDisabled || len(res.Failed) == 0 {
+		t.Errorf("refused origin: %+v", res)
+	}
+	t.Logf("refused origin: status %q, failed requests %q", res.Status, res.Failed)
 }

@@ -31,7 +31,9 @@ $("#connect").onsubmit = (e) => {
   socket.on("connect", () => {
     showStatus("online as " + nick + " via " + socket.io.engine.transport.name);
     socket.io.engine.once("upgrade", (t) => showStatus("online as " + nick + " via " + t.name));
-    for (const room of rooms) socket.emit("join", room); // after a reconnection
+    // After a reconnection (a server restart, a network drop) the server
+    // knows nothing of this socket's rooms: join them again.
+    for (const room of rooms) rejoin(room);
     update();
   });
   socket.on("connect_error", (err) => showStatus("not connected: " + err.message));
@@ -60,6 +62,17 @@ $("#join").onsubmit = (e) => {
     update();
   });
 };
+
+// rejoin joins a room of the list again, after a reconnection.
+function rejoin(room) {
+  socket.emit("join", room, (res) => {
+    if (res.ok) return line("notice", room, "you are back in #" + room);
+    rooms.delete(room);
+    if (current === room) current = rooms.values().next().value ?? null;
+    line("notice error", room, "could not rejoin #" + room + ": " + res.error);
+    update();
+  });
+}
 
 function leave(room) {
   socket.emit("leave", room, () => {
