@@ -247,3 +247,31 @@ func TestBehindFiberCORSMiddleware(t *testing.T) {
 		t.Errorf("close POST: %d %q %v", status, body, err)
 	}
 }
+
+// FuzzMatchOrigin checks the origin matcher's invariants: an entry always
+// matches itself, and a subdomain wildcard only ever matches origins of its
+// scheme that end in its suffix with a non-empty, plain subdomain.
+func FuzzMatchOrigin(f *testing.F) {
+	f.Add("https://*.example.com", "https://a.example.com")
+	f.Add("https://*.example.com", "https://evil.io/.example.com")
+	f.Add("http://a.b", "HTTP://A.B")
+	f.Add("*", "")
+	f.Fuzz(func(t *testing.T, pattern, origin string) {
+		if !matchOrigin(pattern, pattern) {
+			t.Fatalf("%q does not match itself", pattern)
+		}
+		i := strings.Index(pattern, "://*.")
+		if i < 0 || !matchOrigin(pattern, origin) || strings.EqualFold(pattern, origin) {
+			return
+		}
+		scheme, suffix := strings.ToLower(pattern[:i+3]), strings.ToLower(pattern[i+4:])
+		lo := strings.ToLower(origin)
+		if !strings.HasPrefix(lo, scheme) || !strings.HasSuffix(lo, suffix) {
+			t.Fatalf("%q matched %q outside its scheme or suffix", pattern, origin)
+		}
+		sub := lo[len(scheme) : len(lo)-len(suffix)]
+		if sub == "" || strings.ContainsAny(sub, "/:@?#") {
+			t.Fatalf("%q matched %q with subdomain %q", pattern, origin, sub)
+		}
+	})
+}
