@@ -55,3 +55,100 @@ func BenchmarkRoomBroadcast(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkRoomBroadcastScale sends one event to a room of 10,000 fake
+// sockets while the namespace holds 0, then 10,000 other sockets (20,000 in
+// all): the cost of a room broadcast must follow the room, not the
+// namespace, so the two figures should be about the same. The queues are
+// emptied (and their buffers recycled) every 8 iterations with the timer
+// stopped, so memory does not grow.
+//
+//	go test -run '^$' -bench RoomBroadcastScale -benchmem
+func BenchmarkRoomBroadcastScale(b *testing.B) {
+	const members, others = 10000, 10000
+	srv := NewServer(testConfig())
+	nsp := srv.Of("/")
+	socks := make([]*Websocket, members)
+	for i := range socks {
+		socks[i] = newFakeSocket(b, nsp, 64, "room")
+	}
+	arg := []byte(`{"user":"ann","text":"hello, room"}`)
+	drainAll := func() {
+		for _, kws := range socks {
+			kws.sess.q.recycle(drain(kws))
+		}
+	}
+	op := srv.To("room")
+	run := func(b *testing.B) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if i%8 == 7 {
+				b.StopTimer()
+				drainAll()
+				b.StartTimer()
+			}
+			_ = op.Emit("chat", arg)
+		}
+		b.StopTimer()
+		drainAll()
+	}
+	b.Run("room=10k/others=0", run)
+	for i := 0; i < others; i++ {
+		newFakeSocket(b, nsp, 64, "elsewhere")
+	}
+	b.Run("room=10k/others=10k", run)
+}
+
+// BenchmarkJoinLeave measures one Join followed by one Leave of a connected
+// socket: into a room of 1,000 other members, and into a room it creates
+// (and removes by leaving).
+//
+//	go test -run '^$' -bench JoinLeave -benchmem
+func BenchmarkJoinLeave(b *testing.B) {
+	srv := NewServer(testConfig())
+	nsp := srv.Of("/")
+	for i := 0; i < 1000; i++ {
+		newFakeSocket(b, nsp, 8, "busy")
+	}
+	kws := newFakeSocket(b, nsp, 8)
+	b.Run("existing-room", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			kws.Join("busy")
+			kws.Leave("busy")
+		}
+	})
+	b.Run("new-room", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			kws.Join("fresh")
+			kws.Leave("fresh")
+		}
+	})
+}
+
+// BenchmarkDispatch decodes an inbound EVENT for the namespace "/x" through
+// client.onMessage and runs the listener registered with Of("/x").On: the
+// server's side of receiving one event, without the transport.
+//
+//	go test -run '^$' -bench Dispatch -benchmem
+func BenchmarkDispatch(b *testing.B) {
+	srv := NewServer(testConfig())
+	nsp := srv.Of("/x")
+	var got int
+	nsp.On("chat", func(ep *EventPayload) { got += len(ep.Data) })
+	kws := newFakeSocket(b, nsp, 8)
+	msg := []byte(`2/x,["chat",{"user":"ann","text":"hello, room"}]`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := kws.client.onMessage(kws.sess, msg, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if got == 0 {
+		b.Fatal("listener not called")
+	}
+}
