@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"reflect"
 	"sort"
@@ -145,5 +146,72 @@ func TestDisconnectingListenerAddresses(t *testing.T) {
 	kws.Close()
 	if got := queued(oc); len(got) != 1 || got[0] != `42["left","a"]` {
 		t.Errorf("other received %q", got)
+	}
+}
+
+// TestDisconnectingWithClient uses the real socket.io-client: it joins
+// rooms, then either disconnects itself or asks the server to Close it;
+// the disconnecting listener still sees the rooms, the disconnect listener
+// sees none. The client library refuses to emit "disconnecting" (a raw
+// packet with that name ends the session: see TestHostileInput).
+func TestDisconnectingWithClient(t *testing.T) {
+	for _, side := range []string{"client", "server"} {
+		for _, tr := range transports {
+			t.Run(side+"/"+tr.name, func(t *testing.T) {
+				t.Parallel()
+				srv := NewServer(quickConfig())
+				nsp := srv.Of("/chat")
+				log := newDisconnectLog(nsp.On)
+				var (
+					mu sync.Mutex
+					id string
+				)
+				nsp.On("join", func(ep *EventPayload) {
+					var rooms []string
+					_ = json.Unmarshal(ep.Data, &rooms)
+					ep.Kws.Join(rooms...)
+					mu.Lock()
+					id = ep.Kws.id
+					mu.Unlock()
+					_ = ep.Ack()
+				})
+				nsp.On("bye", func(ep *EventPayload) { ep.Kws.Close() })
+				ts := startServer(t, srv, nil)
+				res := runNode(t, ts.url, `
+const s = io(URL + "/chat", { `+tr.opts+`, forceNew: true });
+s.on("connect_error", (e) => fail("connect_error " + e.message));
+s.on("disconnect", (reason) => {
+  out({ reason });
+  setTimeout(() => process.exit(0), 50);
+});
+s.on("connect", () => s.emit("join", ["red", "blue"], () => {
+  try { s.emit("disconnecting"); out("emitted"); } catch (e) { out("refused"); }
+  if ("`+side+`" === "client") {
+    s.disconnect();
+  } else {
+    s.emit("bye");
+  }
+}));
+`, 20*time.Second)
+				mu.Lock()
+				sid := id
+				mu.Unlock()
+				if sid == "" {
+					t.Fatal("the client did not join")
+				}
+				waitFor(t, "EventDisconnect", func() bool { return len(log.get(sid)) == 2 })
+				log.check(t, sid, []string{"red", "blue"}, nil)
+				want := `{"reason":"io client disconnect"}`
+				if side == "server" {
+					want = `{"reason":"io server disconnect"}`
+				}
+				if !res.has("refused") {
+					t.Errorf("the client emitted \"disconnecting\": %q", res.lines)
+				}
+				if !res.has(want) {
+					t.Errorf("client printed %q, want %s", res.lines, want)
+				}
+			})
+		}
 	}
 }
