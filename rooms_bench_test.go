@@ -1,6 +1,9 @@
 package socketio
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // BenchmarkRoomBroadcast sends one event to a room of 1,000 sockets. The
 // sockets are in-process fakes (see newFakeSocket): real sessions and send
@@ -99,6 +102,53 @@ func BenchmarkRoomBroadcastScale(b *testing.B) {
 	}
 	b.Run("room=10k/others=10k", run)
 }
+
+// BenchmarkRoomBroadcastAdapter is the in-memory adapter's share of the
+// broadcast above, on a host that only counts deliveries: the selection
+// walks the room's members, never the namespace, so the figure does not
+// move with the 10,000 sockets added outside the room.
+//
+//	go test -run '^$' -bench RoomBroadcastAdapter -benchmem
+func BenchmarkRoomBroadcastAdapter(b *testing.B) {
+	const members, others = 10000, 10000
+	host := &countHost{}
+	a := NewMemoryAdapter(host)
+	for i := 0; i < members; i++ {
+		a.AddAll(newSID(), []string{"room"})
+	}
+	pkt := &Packet{Nsp: "/", Event: "chat", Args: [][]byte{[]byte(`{"user":"ann","text":"hello, room"}`)}}
+	opts := BroadcastOptions{Rooms: []string{"room"}}
+	run := func(b *testing.B) {
+		b.ReportAllocs()
+		host.n = 0
+		for i := 0; i < b.N; i++ {
+			_ = a.Broadcast(pkt, opts)
+		}
+		if host.n != b.N*members {
+			b.Fatalf("%d deliveries, want %d", host.n, b.N*members)
+		}
+	}
+	b.Run("room=10k/others=0", run)
+	for i := 0; i < others; i++ {
+		a.AddAll(newSID(), []string{"elsewhere"})
+	}
+	b.Run("room=10k/others=10k", run)
+}
+
+// countHost is an AdapterHost that counts deliveries and does nothing else.
+type countHost struct{ n int }
+
+func (h *countHost) Name() string { return "/" }
+func (h *countHost) Deliver(string, *EncodedPacket, BroadcastFlags, func([]byte)) bool {
+	h.n++
+	return true
+}
+func (h *countHost) DisconnectSocket(string, bool) {}
+func (h *countHost) NextAckID() uint64             { return 0 }
+func (h *countHost) Describe(string) (Handshake, json.RawMessage, bool) {
+	return Handshake{}, nil, false
+}
+func (h *countHost) ServerSideEvent(string, [][]byte, func([]byte)) {}
 
 // BenchmarkJoinLeave measures one Join followed by one Leave of a connected
 // socket: into a room of 1,000 other members, and into a room it creates
