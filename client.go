@@ -72,8 +72,8 @@ func (c *client) closeIfIdle() {
 }
 
 // closeAll closes every socket of the session as Websocket.Close does
-// (EventClose, a DISCONNECT to the client, EventDisconnect), then the
-// session, gracefully.
+// (EventClose, a DISCONNECT to the client, EventDisconnecting,
+// EventDisconnect), then the session, gracefully.
 func (c *client) closeAll() {
 	for _, kws := range c.snapshot() {
 		if kws.alive.Load() {

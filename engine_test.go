@@ -1214,6 +1214,7 @@ func TestHostileInput(t *testing.T) {
 		{"invalid UTF-8", nil, func(w *wsClient) { w.send("42[\"echo\",\"\xff\xfe\"]") }, ErrInvalidUTF8},
 		{"reserved name connect", nil, func(w *wsClient) { w.send(`42["connect"]`) }, ErrReservedEventReceived},
 		{"reserved name disconnect", nil, func(w *wsClient) { w.send(`42["disconnect","x"]`) }, ErrReservedEventReceived},
+		{"reserved name disconnecting", nil, func(w *wsClient) { w.send(`42["disconnecting"]`) }, ErrReservedEventReceived},
 		{"unknown Engine.IO type", nil, func(w *wsClient) { w.send("9") }, ErrInvalidPacket},
 		{"Engine.IO UPGRADE out of place", nil, func(w *wsClient) { w.send("5") }, ErrUnknownEIOPacket},
 		{"empty text message", nil, func(w *wsClient) { w.send("") }, ErrInvalidPacket},

@@ -370,6 +370,9 @@ func (kws *Websocket) lose(reason error) {
 		gen := kws.rlog.detach()
 		kws.nsp.hold(kws.id, kws.rlog, gen, rec.MaxDisconnectionDuration)
 		kws.nsp.remove(kws)
+		// Still in its rooms: the adapter moves them with the session
+		// below, so what a listener joins or leaves here is kept.
+		kws.fireEvent(EventDisconnecting, nil, reason)
 		rooms := kws.nsp.adp().SocketRooms(kws.id)
 		kws.roomMu.Lock()
 		kws.left = true // the adapter moves the rooms with the session

@@ -34,9 +34,23 @@ const (
 	EventPing = "ping"
 	// EventPong fires when an Engine.IO PONG answers the server's PING.
 	EventPong = "pong"
+	// EventDisconnecting fires once when a socket disconnects, for whatever
+	// reason, just before it leaves its rooms: EventPayload.Kws.Rooms()
+	// still lists them (its own id included), as with socket.rooms in a
+	// Node "disconnecting" listener. EventPayload.Error holds the cause, as
+	// for EventDisconnect, which fires after it with the rooms left. The
+	// socket is no longer connected (IsAlive is false; packets to it are
+	// dropped, or kept for the recovered socket when its connection state
+	// is persisted) but it can still address others, e.g. kws.To(room).Emit
+	// to tell the members of its rooms; rooms it joins or leaves here are
+	// left with the others (or persisted with the session). A client
+	// cannot fire it: the name is reserved, and a client emitting it is
+	// disconnected.
+	EventDisconnecting = "disconnecting"
 	// EventDisconnect fires once when a socket disconnects, for whatever
-	// reason; EventPayload.Error holds the cause (nil for a clean close by
-	// either side).
+	// reason, after EventDisconnecting and after the socket left its rooms
+	// (Rooms returns nil); EventPayload.Error holds the cause (nil for a
+	// clean close by either side).
 	EventDisconnect = "disconnect"
 	// EventConnect fires once after the handshake and the New callback;
 	// EventPayload.HandshakeAuth holds the client's auth payload.
@@ -403,7 +417,7 @@ func (kws *Websocket) Fire(event string, data []byte) {
 
 // Close disconnects the socket from the server side: EventClose fires, the
 // client receives a DISCONNECT (its socket sees "io server disconnect"),
-// then EventDisconnect fires with a nil error. The Engine.IO session closes
+// then EventDisconnecting and EventDisconnect fire with a nil error. The Engine.IO session closes
 // when no other namespace of the client is connected.
 func (kws *Websocket) Close() {
 	if !kws.alive.Load() {
@@ -415,7 +429,9 @@ func (kws *Websocket) Close() {
 }
 
 // disconnect ends the socket once: the client is told when notify is set,
-// pending acks fail, and EventDisconnect fires.
+// EventDisconnecting fires while the socket is still in its rooms, then it
+// leaves them, pending acks fail, and EventDisconnect fires. The listeners
+// run after alive is cleared, so one calling Close does not re-enter once.
 func (kws *Websocket) disconnect(reason error, notify bool) {
 	kws.once.Do(func() {
 		if notify {
@@ -424,6 +440,7 @@ func (kws *Websocket) disconnect(reason error, notify bool) {
 		kws.alive.Store(false)
 		kws.client.removeSocket(kws)
 		kws.nsp.remove(kws)
+		kws.fireEvent(EventDisconnecting, nil, reason)
 		kws.leaveAll()
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
 		kws.acks.failAll(ErrAckDisconnected, kws.logError)
