@@ -22,6 +22,9 @@ const (
 	codeUnsupportedVersion = 5
 )
 
+// libraryWriteBuffers backs the websocket library's rare own writes.
+var libraryWriteBuffers = &sync.Pool{}
+
 // refusedUpgradeKey marks, in the request locals, a WebSocket that is
 // accepted only to be closed (its session was upgraded already).
 const refusedUpgradeKey = "socketio.refusedUpgrade"
@@ -54,7 +57,17 @@ type engine struct {
 
 func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
 	e := &engine{cfg: cfg, newHandler: newHandler}
-	e.upgrader = websocket.New(e.serveWebSocket, wsConfig...)
+	var wc websocket.Config
+	if len(wsConfig) > 0 {
+		wc = wsConfig[0]
+	}
+	if wc.WriteBufferPool == nil {
+		// The session's worker frames and writes packets itself; the
+		// library writes only the odd close frame. A shared pool spares
+		// every connection a write buffer it would hold for its life.
+		wc.WriteBufferPool = libraryWriteBuffers
+	}
+	e.upgrader = websocket.New(e.serveWebSocket, wc)
 	return e
 }
 
