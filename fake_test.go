@@ -34,3 +34,26 @@ func newFakeSocket(tb testing.TB, nsp *Namespace, limit int, rooms ...string) *W
 func drain(kws *Websocket) []outPacket {
 	return kws.sess.q.take()
 }
+
+// benchEmit runs emit b.N times against fake sockets, emptying their
+// queues (off the clock) every period emits so they never fill up.
+func benchEmit(b *testing.B, socks []*Websocket, period int, emit func()) {
+	drainAll := func() {
+		for _, kws := range socks {
+			kws.sess.q.recycle(drain(kws))
+		}
+	}
+	drainAll()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%period == period-1 {
+			b.StopTimer()
+			drainAll()
+			b.StartTimer()
+		}
+		emit()
+	}
+	b.StopTimer()
+	drainAll()
+}

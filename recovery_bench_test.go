@@ -28,26 +28,7 @@ func BenchmarkRecoveryEmit(b *testing.B) {
 			kws.Join("room")
 			socks = append(socks, kws)
 		}
-		drainAll := func() {
-			for _, kws := range socks {
-				kws.sess.q.recycle(kws.sess.q.take())
-			}
-		}
-		drainAll()
-		run := func(b *testing.B, emit func()) {
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i%64 == 63 {
-					b.StopTimer()
-					drainAll()
-					b.StartTimer()
-				}
-				emit()
-			}
-			b.StopTimer()
-			drainAll()
-		}
+		run := func(b *testing.B, emit func()) { benchEmit(b, socks, 64, emit) }
 		kws := socks[0]
 		b.Run(mode.name+"/EmitArgs", func(b *testing.B) {
 			run(b, func() { kws.EmitArgs("chat", arg) })

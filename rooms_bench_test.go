@@ -23,25 +23,7 @@ func BenchmarkRoomBroadcast(b *testing.B) {
 	}
 	newFakeSocket(b, nsp, 128) // not a member
 	arg := []byte(`{"user":"ann","text":"hello, room"}`)
-	drainAll := func() {
-		for _, kws := range socks {
-			kws.sess.q.recycle(drain(kws))
-		}
-	}
-	run := func(b *testing.B, emit func()) {
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i%64 == 63 {
-				b.StopTimer()
-				drainAll()
-				b.StartTimer()
-			}
-			emit()
-		}
-		b.StopTimer()
-		drainAll()
-	}
+	run := func(b *testing.B, emit func()) { benchEmit(b, socks, 64, emit) }
 	b.Run("To(room).Emit", func(b *testing.B) {
 		op := srv.To("room")
 		run(b, func() { _ = op.Emit("chat", arg) })
@@ -76,26 +58,8 @@ func BenchmarkRoomBroadcastScale(b *testing.B) {
 		socks[i] = newFakeSocket(b, nsp, 64, "room")
 	}
 	arg := []byte(`{"user":"ann","text":"hello, room"}`)
-	drainAll := func() {
-		for _, kws := range socks {
-			kws.sess.q.recycle(drain(kws))
-		}
-	}
 	op := srv.To("room")
-	run := func(b *testing.B) {
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if i%8 == 7 {
-				b.StopTimer()
-				drainAll()
-				b.StartTimer()
-			}
-			_ = op.Emit("chat", arg)
-		}
-		b.StopTimer()
-		drainAll()
-	}
+	run := func(b *testing.B) { benchEmit(b, socks, 8, func() { _ = op.Emit("chat", arg) }) }
 	b.Run("room=10k/others=0", run)
 	for i := 0; i < others; i++ {
 		newFakeSocket(b, nsp, 64, "elsewhere")
