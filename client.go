@@ -199,6 +199,18 @@ func (c *client) join(kws *Websocket) {
 	c.sockets[kws.nsp.name] = kws
 	c.mu.Unlock()
 	c.everConnected.Store(true)
+	// The client must not read the CONNECT reply before the socket is
+	// indexed (an EmitTo or a broadcast it prompts would miss the socket),
+	// and nothing sent to the socket may be written before the reply: the
+	// reply is queued first, then the socket is indexed, and the worker
+	// takes neither until both are done.
+	c.sess.q.hold()
+	held := true
+	defer func() {
+		if held {
+			c.sess.q.release()
+		}
+	}()
 	kws.alive.Store(true)
 	connect := appendConnect(nil, kws.nsp.name, kws.id, kws.pid)
 	if kws.rlog != nil {
@@ -230,6 +242,8 @@ func (c *client) join(kws *Websocket) {
 		kws.leaveAll()
 		return
 	}
+	held = false
+	c.sess.q.release()
 	if c.h.callback != nil {
 		func() {
 			defer func() {

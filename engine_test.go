@@ -1568,3 +1568,25 @@ func TestShutdown(t *testing.T) {
 		t.Error("websocket accepted after Shutdown")
 	}
 }
+
+// The client reads a namespace CONNECT reply only once the socket is
+// indexed: an EmitTo or a room broadcast sent the moment the client has the
+// reply reaches it.
+func TestConnectReplyAfterSocketIndexed(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	es.srv.Of("/custom")
+	// Two disconnects per round stay within the echo server's buffer of 64.
+	for i := 0; i < 30; i++ {
+		w, id := connectWS(t, es.testServer)
+		if err := es.srv.EmitTo(id, []byte(`"direct"`)); err != nil {
+			t.Fatalf("EmitTo right after the CONNECT reply: %v", err)
+		}
+		w.expect(`42["message","direct"]`)
+		w.send("40/custom,")
+		connectReplySID(t, w.read(), "/custom")
+		_ = es.srv.Of("/custom").Emit("hello", []byte(`"custom"`))
+		w.expect(`42/custom,["hello","custom"]`)
+		w.c.Close()
+	}
+}

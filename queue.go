@@ -25,6 +25,10 @@ type sendQueue struct {
 	// nextLimit, when not zero, replaces limit at the next take.
 	nextLimit int
 	closed    bool
+	// held, while above zero, keeps take and takeUpTo from handing out
+	// anything: a namespace CONNECT reply is queued, then the socket is
+	// indexed, and only then can the client read the reply.
+	held int
 	// notify holds at most one pending wake-up for the consumer.
 	notify chan struct{}
 }
@@ -114,6 +118,10 @@ func (q *sendQueue) wake() {
 // recycle once written, so a steady connection allocates no queue memory.
 func (q *sendQueue) take() []outPacket {
 	q.mu.Lock()
+	if q.held > 0 && !q.closed {
+		q.mu.Unlock()
+		return nil
+	}
 	items := q.items
 	q.items = q.spare[:0]
 	q.spare = nil
@@ -129,6 +137,9 @@ func (q *sendQueue) take() []outPacket {
 func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.held > 0 && !q.closed {
+		return nil
+	}
 	n, size := 0, 0
 	for n < len(q.items) {
 		size += len(q.items[n].data) + 1
@@ -146,6 +157,21 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 		q.limit, q.nextLimit = q.nextLimit, 0
 	}
 	return out
+}
+
+// hold keeps the consumer from taking packets until the matching release.
+func (q *sendQueue) hold() {
+	q.mu.Lock()
+	q.held++
+	q.mu.Unlock()
+}
+
+// release ends a hold and wakes the consumer for what was queued meanwhile.
+func (q *sendQueue) release() {
+	q.mu.Lock()
+	q.held--
+	q.mu.Unlock()
+	q.wake()
 }
 
 // recycle gives a taken slice back for reuse.
