@@ -229,7 +229,25 @@ func dialEndpoint(ts *testServer, query string) (*fws.Conn, *http.Response, erro
 // dialWS opens a WebSocket session (or an upgrade when query has a sid).
 func dialWS(t testing.TB, ts *testServer, query string) *wsClient {
 	t.Helper()
-	c, resp, err := dialEndpoint(ts, "EIO=4&transport=websocket"+query)
+	return dialWSTCP(t, ts, query, nil)
+}
+
+// dialWSTCP is dialWS with prep, when not nil, run on the TCP connection
+// before the WebSocket handshake (to shrink its receive buffer, say).
+func dialWSTCP(t testing.TB, ts *testServer, query string, prep func(*net.TCPConn)) *wsClient {
+	t.Helper()
+	d := wsDialer
+	if prep != nil {
+		d.NetDial = func(network, addr string) (net.Conn, error) {
+			c, err := wsDialer.NetDial(network, addr)
+			if err == nil {
+				prep(c.(*net.TCPConn))
+			}
+			return c, err
+		}
+	}
+	u := "ws" + strings.TrimPrefix(ts.url, "http") + "/socket.io/?EIO=4&transport=websocket" + query
+	c, resp, err := d.Dial(u, nil)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -239,6 +257,36 @@ func dialWS(t testing.TB, ts *testServer, query string) *wsClient {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return &wsClient{t: t, c: c}
+}
+
+// connectSmallBufferWS is connectWS over a TCP connection with a small
+// receive buffer, so a client that stops reading stalls the server soon.
+func connectSmallBufferWS(t testing.TB, ts *testServer) (*wsClient, string) {
+	t.Helper()
+	w := dialWSTCP(t, ts, "", func(c *net.TCPConn) { _ = c.SetReadBuffer(16 << 10) })
+	parseOpen(t, w.read())
+	w.send("40")
+	return w, connectReplySID(t, w.read(), "/")
+}
+
+// reset drops the connection with a TCP RST (SO_LINGER 0), as a crashed
+// peer or a middlebox does, instead of a WebSocket or TCP close.
+func (w *wsClient) reset() {
+	w.t.Helper()
+	resetTCP(w.t, w.c.NetConn())
+}
+
+// resetTCP closes c with a TCP RST.
+func resetTCP(t testing.TB, c net.Conn) {
+	t.Helper()
+	tcp, ok := c.(*net.TCPConn)
+	if !ok {
+		t.Fatalf("reset: %T is not a TCP connection", c)
+	}
+	if err := tcp.SetLinger(0); err != nil {
+		t.Fatalf("SetLinger(0): %v", err)
+	}
+	_ = tcp.Close()
 }
 
 // openWS opens a WebSocket session and returns the client and its OPEN.
