@@ -465,3 +465,26 @@ func connectWSPonging(t testing.TB, ts *testServer) *wsClient {
 	w.autoPong = true
 	return w
 }
+
+// rawRequest sends an HTTP/1.1 request to the endpoint with the query on a
+// fresh TCP connection and returns the connection, the answer unread: a
+// client that stalls, or resets, mid-request.
+func rawRequest(t testing.TB, ts *testServer, method, query, body string) net.Conn {
+	t.Helper()
+	host := strings.TrimPrefix(ts.url, "http://")
+	c, err := net.DialTimeout("tcp", host, rawTimeout)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	req := method + " /socket.io/?" + query + " HTTP/1.1\r\nHost: " + host + "\r\n"
+	if body != "" {
+		req += "Content-Type: text/plain;charset=UTF-8\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n"
+	}
+	req += "\r\n" + body
+	_ = c.SetWriteDeadline(time.Now().Add(rawTimeout))
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatalf("write request: %v", err)
+	}
+	return c
+}
