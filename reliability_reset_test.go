@@ -38,11 +38,15 @@ type resetEnv struct {
 	cfg  Config
 }
 
-func newResetEnv(t *testing.T) *resetEnv {
+// newResetEnv starts it with resetHeartbeat and then mods applied.
+func newResetEnv(t *testing.T, mods ...func(*Config)) *resetEnv {
 	t.Helper()
 	var cfg Config
 	es := newEchoServer(t, func(c *Config) {
 		resetHeartbeat(c)
+		for _, mod := range mods {
+			mod(c)
+		}
 		cfg = *c
 	})
 	return &resetEnv{echoServer: es, good: connectWSPonging(t, es.testServer), cfg: cfg}
