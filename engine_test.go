@@ -84,7 +84,13 @@ func newEchoServer(t *testing.T, mod func(*Config)) *echoServer {
 // reason.
 func (es *echoServer) disconnected(t *testing.T, socketID string) error {
 	t.Helper()
-	timeout := time.After(rawTimeout)
+	return es.disconnectedWithin(t, socketID, rawTimeout)
+}
+
+// disconnectedWithin is disconnected with a wait of d.
+func (es *echoServer) disconnectedWithin(t *testing.T, socketID string, d time.Duration) error {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		select {
 		case d := <-es.disconnects:

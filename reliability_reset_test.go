@@ -78,21 +78,32 @@ func (env *resetEnv) waitReaped(t *testing.T, s *session) error {
 	return s.closeReason
 }
 
-// socketDisconnected waits for the EventDisconnect of socketID, however
-// long the reap took, and returns its reason.
-func (env *resetEnv) socketDisconnected(t *testing.T, socketID string) error {
+// expectReaped waits for the reap of s (see waitReaped) and checks its
+// reason, and that of the EventDisconnect of socketID; with socketID empty
+// (no namespace was connected) it checks that no EventDisconnect fired.
+func (env *resetEnv) expectReaped(t *testing.T, s *session, socketID string, want error) {
 	t.Helper()
-	timeout := time.After(reapBound(&env.cfg))
-	for {
-		select {
-		case d := <-env.disconnects:
-			if d.socketID == socketID {
-				return d.err
-			}
-		case <-timeout:
-			t.Fatalf("no EventDisconnect for socket %s", socketID)
-		}
+	if err := env.waitReaped(t, s); !errors.Is(err, want) {
+		t.Errorf("session reason %v, want %v", err, want)
 	}
+	if socketID == "" {
+		env.noDisconnect(t)
+		return
+	}
+	if err := env.disconnectedWithin(t, socketID, reapBound(&env.cfg)); !errors.Is(err, want) {
+		t.Errorf("disconnect reason %v, want %v", err, want)
+	}
+}
+
+// pendingGet connects a polling socket and leaves a GET of it pending on
+// a raw connection, returned with the session.
+func (env *resetEnv) pendingGet(t *testing.T) (s *session, socketID string, get net.Conn) {
+	t.Helper()
+	sid, socketID := connectPolling(t, env.testServer)
+	s = env.session(sid)
+	get = rawRequest(t, env.testServer, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "")
+	waitFor(t, "the GET to be pending", func() bool { return env.getPending(sid) })
+	return s, socketID, get
 }
 
 // TestResetMidWrite: the server is writing an 8 MB stream of events to a
@@ -126,12 +137,7 @@ func TestResetMidWrite(t *testing.T) {
 		t.Fatalf("first event %q", truncStr(got, 40))
 	}
 	w.reset()
-	if err := env.waitReaped(t, s); !errors.Is(err, ErrTransportClosed) {
-		t.Errorf("session reason %v, want ErrTransportClosed", err)
-	}
-	if err := env.socketDisconnected(t, socketID); !errors.Is(err, ErrTransportClosed) {
-		t.Errorf("disconnect reason %v, want ErrTransportClosed", err)
-	}
+	env.expectReaped(t, s, socketID, ErrTransportClosed)
 }
 
 // TestResetMidUpgrade: a polling session probes a WebSocket ("2probe",
@@ -141,11 +147,8 @@ func TestResetMidWrite(t *testing.T) {
 func TestResetMidUpgrade(t *testing.T) {
 	t.Parallel()
 	env := newResetEnv(t)
-	sid, socketID := connectPolling(t, env.testServer)
-	s := env.session(sid)
-	get := rawRequest(t, env.testServer, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "")
-	waitFor(t, "the GET to be pending", func() bool { return env.getPending(sid) })
-	w := dialWS(t, env.testServer, "&sid="+sid)
+	s, socketID, get := env.pendingGet(t)
+	w := dialWS(t, env.testServer, "&sid="+s.sid)
 	w.send("2probe")
 	w.expect("3probe")
 	// The pending GET is released with a NOOP, as the client pauses
@@ -164,12 +167,7 @@ func TestResetMidUpgrade(t *testing.T) {
 	if s.transport.Load() != onPolling {
 		t.Fatal("a reset probe upgraded the session")
 	}
-	if err := env.waitReaped(t, s); !errors.Is(err, ErrHeartbeatTimeout) {
-		t.Errorf("session reason %v, want ErrHeartbeatTimeout", err)
-	}
-	if err := env.socketDisconnected(t, socketID); !errors.Is(err, ErrHeartbeatTimeout) {
-		t.Errorf("disconnect reason %v, want ErrHeartbeatTimeout", err)
-	}
+	env.expectReaped(t, s, socketID, ErrHeartbeatTimeout)
 }
 
 // TestResetPendingGet: a polling client resets the connection of its
@@ -179,17 +177,9 @@ func TestResetMidUpgrade(t *testing.T) {
 func TestResetPendingGet(t *testing.T) {
 	t.Parallel()
 	env := newResetEnv(t)
-	sid, socketID := connectPolling(t, env.testServer)
-	s := env.session(sid)
-	get := rawRequest(t, env.testServer, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "")
-	waitFor(t, "the GET to be pending", func() bool { return env.getPending(sid) })
+	s, socketID, get := env.pendingGet(t)
 	resetTCP(t, get)
-	if err := env.waitReaped(t, s); !errors.Is(err, ErrHeartbeatTimeout) {
-		t.Errorf("session reason %v, want ErrHeartbeatTimeout", err)
-	}
-	if err := env.socketDisconnected(t, socketID); !errors.Is(err, ErrHeartbeatTimeout) {
-		t.Errorf("disconnect reason %v, want ErrHeartbeatTimeout", err)
-	}
+	env.expectReaped(t, s, socketID, ErrHeartbeatTimeout)
 	waitFor(t, "the reset GET's handler to return", func() bool { return !s.getActive.Load() })
 }
 
@@ -206,10 +196,7 @@ func TestResetBeforeConnect(t *testing.T) {
 		w := dialWS(t, env.testServer, "")
 		s := env.session(parseOpen(t, w.read()).SID)
 		w.reset()
-		if err := env.waitReaped(t, s); !errors.Is(err, ErrTransportClosed) {
-			t.Errorf("session reason %v, want ErrTransportClosed", err)
-		}
-		env.noDisconnect(t)
+		env.expectReaped(t, s, "", ErrTransportClosed)
 	})
 	t.Run("polling", func(t *testing.T) {
 		t.Parallel()
@@ -228,10 +215,7 @@ func TestResetBeforeConnect(t *testing.T) {
 		}
 		s := env.session(parseOpen(t, body.String()).SID)
 		resetTCP(t, c)
-		if err := env.waitReaped(t, s); !errors.Is(err, ErrHeartbeatTimeout) {
-			t.Errorf("session reason %v, want ErrHeartbeatTimeout", err)
-		}
-		env.noDisconnect(t)
+		env.expectReaped(t, s, "", ErrHeartbeatTimeout)
 	})
 }
 

@@ -4,7 +4,6 @@ package socketio
 // request whose headers trickle in byte by byte.
 
 import (
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -82,12 +81,7 @@ func TestSlowlorisPollingGet(t *testing.T) {
 			if drop && s.closed() {
 				t.Errorf("session closed (%v) by the flood although overflow drops", s.closeReason)
 			}
-			if err := env.waitReaped(t, s); !errors.Is(err, want) {
-				t.Errorf("session reason %v, want %v", err, want)
-			}
-			if err := env.socketDisconnected(t, socketID); !errors.Is(err, want) {
-				t.Errorf("disconnect reason %v, want %v", err, want)
-			}
+			env.expectReaped(t, s, socketID, want)
 			waitFor(t, "the GET's handler to return", func() bool { return !s.getActive.Load() })
 		})
 	}
