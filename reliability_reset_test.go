@@ -34,7 +34,7 @@ func reapBound(c *Config) time.Duration {
 // working while the session of a misbehaving one is reset.
 type resetEnv struct {
 	*echoServer
-	good *wsClient
+	good *liveWS
 	cfg  Config
 }
 
@@ -49,13 +49,12 @@ func newResetEnv(t *testing.T, mods ...func(*Config)) *resetEnv {
 		}
 		cfg = *c
 	})
-	return &resetEnv{echoServer: es, good: connectWSPonging(t, es.testServer), cfg: cfg}
+	return &resetEnv{echoServer: es, good: connectLiveWS(t, es.testServer), cfg: cfg}
 }
 
-// waitReaped waits until the engine has no session sid, while the good
-// client keeps round-tripping (which also answers its PINGs), and returns
-// the reason the session closed with (its engine-level reason; nil for a
-// clean close).
+// waitReaped waits until the engine has no session s, while the good
+// client keeps round-tripping, and returns the reason the session closed
+// with (its engine-level reason; nil for a clean close).
 func (env *resetEnv) waitReaped(t *testing.T, s *session) error {
 	t.Helper()
 	deadline := time.Now().Add(reapBound(&env.cfg))

@@ -106,7 +106,7 @@ func TestSlowlorisHeaders(t *testing.T) {
 			srv := NewServer(cfg)
 			srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
 			ts := startServerApp(t, srv, nil, fiber.Config{ReadTimeout: readTimeout})
-			good := connectWSPonging(t, ts)
+			good := connectLiveWS(t, ts)
 			baseline := ts.engine().count.Load() // the good client's
 
 			// ReadTimeout runs from the server's accept, after start.
@@ -145,7 +145,7 @@ func TestSlowlorisHeaders(t *testing.T) {
 				if n := ts.engine().count.Load(); n != baseline {
 					t.Fatalf("%d sessions while the headers are incomplete, want %d", n, baseline)
 				}
-				if sent%50 == 0 {
+				if sent%10 == 0 {
 					good.roundTrip("during the trickle")
 				}
 				if readTimeout == 0 && time.Since(start) > 3*time.Second {

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -487,4 +488,77 @@ func rawRequest(t testing.TB, ts *testServer, method, query, body string) net.Co
 		t.Fatalf("write request: %v", err)
 	}
 	return c
+}
+
+// liveWS is a WebSocket client connected to the main namespace whose
+// messages are read in the background, PINGs answered at once: it stays
+// connected however long a test leaves it alone (a short heartbeat and a
+// loaded machine cannot drop it), and roundTrip checks the server still
+// serves it.
+type liveWS struct {
+	t     testing.TB
+	c     *fws.Conn
+	wmu   sync.Mutex // one writer at a time: the reader's PONGs, roundTrip
+	msgs  chan string
+	stop  chan struct{}
+	ackID int
+}
+
+func connectLiveWS(t testing.TB, ts *testServer) *liveWS {
+	t.Helper()
+	w, _ := connectWS(t, ts)
+	l := &liveWS{t: t, c: w.c, msgs: make(chan string), stop: make(chan struct{})}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			mt, msg, err := l.c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if mt == fws.TextMessage && string(msg) == "2" {
+				_ = l.write("3")
+				continue
+			}
+			select {
+			case l.msgs <- string(msg):
+			case <-l.stop:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(l.stop)
+		_ = l.c.Close()
+		<-done
+	})
+	return l
+}
+
+func (l *liveWS) write(msg string) error {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
+	_ = l.c.SetWriteDeadline(time.Now().Add(rawTimeout))
+	return l.c.WriteMessage(fws.TextMessage, []byte(msg))
+}
+
+// roundTrip emits "echo" with an ack and checks the ack carries the
+// argument back.
+func (l *liveWS) roundTrip(tag string) {
+	l.t.Helper()
+	l.ackID++
+	id := strconv.Itoa(l.ackID)
+	arg := strconv.Quote(tag)
+	if err := l.write(`42` + id + `["echo",` + arg + `]`); err != nil {
+		l.t.Fatalf("live client: write: %v", err)
+	}
+	want := `43` + id + `[` + arg + `]`
+	select {
+	case got := <-l.msgs:
+		if got != want {
+			l.t.Fatalf("live client read %q, want %q", truncStr(got, 200), want)
+		}
+	case <-time.After(rawTimeout):
+		l.t.Fatalf("live client: no answer to %q (connection lost?)", tag)
+	}
 }
