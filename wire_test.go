@@ -508,6 +508,9 @@ func connectLiveWS(t testing.TB, ts *testServer) *liveWS {
 	t.Helper()
 	w, _ := connectWS(t, ts)
 	l := &liveWS{t: t, c: w.c, msgs: make(chan string), stop: make(chan struct{})}
+	// connectWS left a read deadline; this reader waits as long as the
+	// connection lives.
+	_ = l.c.SetReadDeadline(time.Time{})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
