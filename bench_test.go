@@ -3,7 +3,6 @@ package socketio
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,65 +85,6 @@ func BenchmarkValidJSON(b *testing.B) {
 	}
 }
 
-// rawClient is a bare Engine.IO/Socket.IO client over a WebSocket, speaking
-// the wire format directly.
-type rawClient struct {
-	conn *fws.Conn
-}
-
-var rawDialer = &fws.Dialer{
-	NetDial:          (&net.Dialer{Timeout: 10 * time.Second}).Dial,
-	HandshakeTimeout: 10 * time.Second,
-}
-
-// dialRaw opens a WebSocket session at baseURL (http://host:port), reads
-// the OPEN packet, connects the main namespace and reads the CONNECT reply.
-func dialRaw(baseURL string) (*rawClient, error) {
-	u := "ws" + strings.TrimPrefix(baseURL, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, _, err := rawDialer.Dial(u, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := &rawClient{conn: conn}
-	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	open, err := c.next()
-	if err != nil || len(open) == 0 || open[0] != eioOpen {
-		_ = conn.Close()
-		return nil, fmt.Errorf("open packet %q: %v", open, err)
-	}
-	if err := conn.WriteMessage(fws.TextMessage, []byte("40")); err != nil {
-		_ = conn.Close()
-		return nil, err
-	}
-	reply, err := c.next()
-	if err != nil || !bytes.HasPrefix(reply, []byte(`40{"sid":`)) {
-		_ = conn.Close()
-		return nil, fmt.Errorf("connect reply %q: %v", reply, err)
-	}
-	_ = conn.SetReadDeadline(time.Time{})
-	return c, nil
-}
-
-// next returns the next text message, answering Engine.IO PINGs.
-func (c *rawClient) next() ([]byte, error) {
-	for {
-		mt, msg, err := c.conn.ReadMessage()
-		if err != nil {
-			return nil, err
-		}
-		if mt != fws.TextMessage {
-			return nil, fmt.Errorf("unexpected message type %d", mt)
-		}
-		if len(msg) == 1 && msg[0] == eioPing {
-			if err := c.conn.WriteMessage(fws.TextMessage, []byte{eioPong}); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		return msg, nil
-	}
-}
-
 func BenchmarkAckRoundTrip(b *testing.B) {
 	srv := NewServer(testConfig())
 	srv.On("echo", func(ep *EventPayload) {
@@ -153,11 +93,11 @@ func BenchmarkAckRoundTrip(b *testing.B) {
 		}
 	})
 	ts := startServer(b, srv, nil)
-	c, err := dialRaw(ts.url)
+	c, _, err := dialConnected(ts.url)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer c.conn.Close()
+	defer c.c.Close()
 	out := make([]byte, 0, 64)
 	want := make([]byte, 0, 64)
 	b.ReportAllocs()
@@ -165,11 +105,11 @@ func BenchmarkAckRoundTrip(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		id := strconv.Itoa(i)
 		out = append(append(append(out[:0], "42"...), id...), `["echo","x"]`...)
-		if err := c.conn.WriteMessage(fws.TextMessage, out); err != nil {
+		if err := c.c.WriteMessage(fws.TextMessage, out); err != nil {
 			b.Fatal(err)
 		}
 		want = append(append(append(want[:0], "43"...), id...), `["x"]`...)
-		msg, err := c.next()
+		msg, err := c.nextText()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -198,7 +138,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	srv := NewServer(cfg)
 	ts := startServer(b, srv, nil)
 
-	conns := make([]*rawClient, clients)
+	conns := make([]*wsClient, clients)
 	var dialErr atomic.Value
 	var dwg sync.WaitGroup
 	next := atomic.Int64{}
@@ -211,7 +151,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 				if i >= clients {
 					return
 				}
-				c, err := dialRaw(ts.url)
+				c, _, err := dialConnected(ts.url)
 				if err != nil {
 					dialErr.Store(err)
 					return
@@ -226,7 +166,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	b.Cleanup(func() {
 		for _, c := range conns {
 			if c != nil {
-				_ = c.conn.Close()
+				_ = c.c.Close()
 			}
 		}
 		rwg.Wait()
@@ -240,7 +180,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 			defer rwg.Done()
 			var buf bytes.Buffer
 			for {
-				_, r, err := c.conn.NextReader()
+				_, r, err := c.c.NextReader()
 				if err != nil {
 					return
 				}
@@ -253,7 +193,7 @@ func BenchmarkBroadcast1000(b *testing.B) {
 				case bytes.HasPrefix(msg, []byte(`42[`)):
 					counts[i].Add(1)
 				case len(msg) == 1 && msg[0] == eioPing:
-					if c.conn.WriteMessage(fws.TextMessage, []byte{eioPong}) != nil {
+					if c.c.WriteMessage(fws.TextMessage, []byte{eioPong}) != nil {
 						return
 					}
 				}

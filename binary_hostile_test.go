@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,90 +14,15 @@ import (
 	fws "github.com/fasthttp/websocket"
 )
 
-// wireClient is a bare Engine.IO/Socket.IO client on one WebSocket, for
-// sending what the official client never would.
-type wireClient struct {
-	t    *testing.T
-	conn *fws.Conn
-}
-
-// dialWire opens a WebSocket session and connects the main namespace.
-func dialWire(t *testing.T, base string) *wireClient {
-	t.Helper()
-	u := "ws" + strings.TrimPrefix(base, "http") + "/socket.io/?EIO=4&transport=websocket"
-	conn, _, err := fws.DefaultDialer.Dial(u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &wireClient{t: t, conn: conn}
-	t.Cleanup(func() { _ = conn.Close() })
-	if _, open := c.read(); !strings.HasPrefix(string(open), "0{") {
-		t.Fatalf("open packet %q", open)
-	}
-	c.text("40")
-	if _, ok := c.read(); !strings.HasPrefix(string(ok), `40{"sid":`) {
-		t.Fatalf("connect reply %q", ok)
-	}
-	return c
-}
-
-func (c *wireClient) text(s string) {
-	c.t.Helper()
-	if err := c.conn.WriteMessage(fws.TextMessage, []byte(s)); err != nil {
-		c.t.Fatalf("write %q: %v", s, err)
-	}
-}
-
-func (c *wireClient) binary(b []byte) {
-	c.t.Helper()
-	if err := c.conn.WriteMessage(fws.BinaryMessage, b); err != nil {
-		c.t.Fatalf("write binary: %v", err)
-	}
-}
-
-// read returns the next message that is not an Engine.IO PING.
-func (c *wireClient) read() (int, []byte) {
-	c.t.Helper()
-	for {
-		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-		mt, data, err := c.conn.ReadMessage()
-		if err != nil {
-			c.t.Fatalf("read: %v", err)
-		}
-		if mt == fws.TextMessage && string(data) == "2" {
-			c.text("3")
-			continue
-		}
-		return mt, data
-	}
-}
-
-// expectClosed reads until the server closes the connection.
-func (c *wireClient) expectClosed() {
-	c.t.Helper()
-	_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		if _, data, err := c.conn.ReadMessage(); err != nil {
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				c.t.Fatal("the server did not close the connection")
-			}
-			return
-		} else if string(data) == "2" {
-			_ = c.conn.WriteMessage(fws.TextMessage, []byte("3"))
-		}
-	}
-}
-
 // echoWorks checks a binary event with an ack round trip on c.
-func (c *wireClient) echoWorks() {
+func (c *wsClient) echoWorks() {
 	c.t.Helper()
-	c.text(`451-0["echo",{"_placeholder":true,"num":0}]`)
-	c.binary([]byte{1, 2, 3})
-	if mt, ack := c.read(); mt != fws.TextMessage || string(ack) != `461-0[{"_placeholder":true,"num":0}]` {
+	c.send(`451-0["echo",{"_placeholder":true,"num":0}]`)
+	c.sendBinary([]byte{1, 2, 3})
+	if mt, ack := c.readMessage(); mt != fws.TextMessage || string(ack) != `461-0[{"_placeholder":true,"num":0}]` {
 		c.t.Fatalf("echo ack %q", ack)
 	}
-	if mt, att := c.read(); mt != fws.BinaryMessage || !bytes.Equal(att, []byte{1, 2, 3}) {
+	if mt, att := c.readMessage(); mt != fws.BinaryMessage || !bytes.Equal(att, []byte{1, 2, 3}) {
 		c.t.Fatalf("echo attachment %d %v", mt, att)
 	}
 }
@@ -112,31 +36,31 @@ func TestBinaryHostile(t *testing.T) {
 	big := bytes.Repeat([]byte{7}, 3000)
 	cases := []struct {
 		name string
-		send func(c *wireClient)
+		send func(c *wsClient)
 		want error
 		// complete: the packet before the offending frame was whole, so
 		// its listener ran.
 		complete bool
 	}{
-		{"too many attachments", func(c *wireClient) { c.text(`4511-["x"]`) }, ErrTooManyAttachments, false},
-		{"placeholder out of range", func(c *wireClient) { c.text(`451-["x",` + ph1 + `]`) }, ErrInvalidPlaceholder, false},
-		{"placeholder num not a number", func(c *wireClient) { c.text(`451-["x",{"_placeholder":true,"num":"0"}]`) }, ErrInvalidPlaceholder, false},
-		{"attachment without placeholder", func(c *wireClient) { c.text(`452-["x",` + ph0 + `]`) }, ErrExtraAttachment, false},
-		{"missing attachment", func(c *wireClient) {
-			c.text(`452-["x",` + ph0 + `,` + ph1 + `]`)
-			c.binary([]byte{1})
-			c.text(`42["y"]`)
+		{"too many attachments", func(c *wsClient) { c.send(`4511-["x"]`) }, ErrTooManyAttachments, false},
+		{"placeholder out of range", func(c *wsClient) { c.send(`451-["x",` + ph1 + `]`) }, ErrInvalidPlaceholder, false},
+		{"placeholder num not a number", func(c *wsClient) { c.send(`451-["x",{"_placeholder":true,"num":"0"}]`) }, ErrInvalidPlaceholder, false},
+		{"attachment without placeholder", func(c *wsClient) { c.send(`452-["x",` + ph0 + `]`) }, ErrExtraAttachment, false},
+		{"missing attachment", func(c *wsClient) {
+			c.send(`452-["x",` + ph0 + `,` + ph1 + `]`)
+			c.sendBinary([]byte{1})
+			c.send(`42["y"]`)
 		}, ErrMissingAttachment, false},
-		{"binary frame nobody expects", func(c *wireClient) { c.binary([]byte{1, 2}) }, ErrUnexpectedAttachment, false},
-		{"one attachment too many", func(c *wireClient) {
-			c.text(`451-["x",` + ph0 + `]`)
-			c.binary([]byte{1})
-			c.binary([]byte{2})
+		{"binary frame nobody expects", func(c *wsClient) { c.sendBinary([]byte{1, 2}) }, ErrUnexpectedAttachment, false},
+		{"one attachment too many", func(c *wsClient) {
+			c.send(`451-["x",` + ph0 + `]`)
+			c.sendBinary([]byte{1})
+			c.sendBinary([]byte{2})
 		}, ErrUnexpectedAttachment, true},
-		{"attachments over MaxPayload", func(c *wireClient) {
-			c.text(`452-["x",` + ph0 + `,` + ph1 + `]`)
-			c.binary(big)
-			c.binary(big)
+		{"attachments over MaxPayload", func(c *wsClient) {
+			c.send(`452-["x",` + ph0 + `,` + ph1 + `]`)
+			c.sendBinary(big)
+			c.sendBinary(big)
 		}, ErrAttachmentsTooLarge, false},
 	}
 	for _, tc := range cases {
@@ -158,8 +82,8 @@ func TestBinaryHostile(t *testing.T) {
 				_ = ep.AckValues(b)
 			})
 			ts := startServer(t, srv, nil)
-			good := dialWire(t, ts.url)
-			bad := dialWire(t, ts.url)
+			good := connectWSPonging(t, ts)
+			bad := connectWSPonging(t, ts)
 			tc.send(bad)
 			bad.expectClosed()
 			select {
@@ -206,41 +130,9 @@ func TestBinaryHostilePolling(t *testing.T) {
 			srv.On(EventDisconnect, func(ep *EventPayload) { reasons <- ep.Error })
 			srv.On("echo", func(ep *EventPayload) { _ = ep.AckValues(ep.Attachments[0]) })
 			ts := startServer(t, srv, nil)
-			good := dialWire(t, ts.url)
-			base := ts.url + "/socket.io/?EIO=4&transport=polling"
-			client := &http.Client{Timeout: 5 * time.Second}
-			get := func(u string) string {
-				resp, err := client.Get(u)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer resp.Body.Close()
-				b, _ := io.ReadAll(resp.Body)
-				return string(b)
-			}
-			post := func(u, body string) int {
-				resp, err := client.Post(u, "text/plain;charset=UTF-8", strings.NewReader(body))
-				if err != nil {
-					t.Fatal(err)
-				}
-				resp.Body.Close()
-				return resp.StatusCode
-			}
-			open := get(base)
-			i := strings.Index(open, `"sid":"`)
-			if i < 0 {
-				t.Fatalf("open %q", open)
-			}
-			sid := open[i+7:]
-			sid = sid[:strings.IndexByte(sid, '"')]
-			u := base + "&sid=" + sid
-			if code := post(u, "40"); code != 200 {
-				t.Fatalf("connect POST: %d", code)
-			}
-			if got := get(u); !strings.HasPrefix(got, `40{"sid":`) {
-				t.Fatalf("connect reply %q", got)
-			}
-			if code := post(u, tc.body); code != http.StatusBadRequest {
+			good := connectWSPonging(t, ts)
+			sid, _ := connectPolling(t, ts)
+			if code, _ := mustHTTP(t, http.MethodPost, ts.pollURL(sid), tc.body); code != http.StatusBadRequest {
 				t.Errorf("hostile POST answered %d, want 400", code)
 			}
 			select {
@@ -281,11 +173,11 @@ func TestBinaryConcurrentEmits(t *testing.T) {
 	})
 	ts := startServer(t, srv, nil)
 	t.Cleanup(wg.Wait)
-	c := dialWire(t, ts.url)
-	c.text(`42["start"]`)
+	c := connectWSPonging(t, ts)
+	c.send(`42["start"]`)
 	seen := map[int]bool{}
 	for len(seen) < goroutines*each {
-		mt, head := c.read()
+		mt, head := c.readMessage()
 		var k int
 		if mt != fws.TextMessage || !strings.HasPrefix(string(head), `452-["seq",`) {
 			t.Fatalf("expected a packet header, got %d %q", mt, head)
@@ -298,7 +190,7 @@ func TestBinaryConcurrentEmits(t *testing.T) {
 		}
 		seen[k] = true
 		for part := byte(0); part < 2; part++ {
-			mt, att := c.read()
+			mt, att := c.readMessage()
 			if want := []byte{byte(k >> 8), byte(k), part}; mt != fws.BinaryMessage || !bytes.Equal(att, want) {
 				t.Fatalf("packet %d attachment %d: %d %v, want %v", k, part, mt, att, want)
 			}
@@ -322,14 +214,14 @@ func TestMaxAttachmentsConfig(t *testing.T) {
 	srv.On(EventDisconnect, func(ep *EventPayload) { reasons <- ep.Error })
 	srv.On("two", func(ep *EventPayload) { _ = ep.AckValues(len(ep.Attachments)) })
 	ts := startServer(t, srv, nil)
-	c := dialWire(t, ts.url)
-	c.text(`452-1["two",` + ph0 + `,` + ph1 + `]`)
-	c.binary([]byte{1})
-	c.binary([]byte{2})
-	if _, ack := c.read(); string(ack) != `431[2]` {
+	c := connectWSPonging(t, ts)
+	c.send(`452-1["two",` + ph0 + `,` + ph1 + `]`)
+	c.sendBinary([]byte{1})
+	c.sendBinary([]byte{2})
+	if _, ack := c.readMessage(); string(ack) != `431[2]` {
 		t.Fatalf("ack %q", ack)
 	}
-	c.text(`453-["three",` + ph0 + `,` + ph1 + `,{"_placeholder":true,"num":2}]`)
+	c.send(`453-["three",` + ph0 + `,` + ph1 + `,{"_placeholder":true,"num":2}]`)
 	c.expectClosed()
 	if err := <-reasons; !errors.Is(err, ErrTooManyAttachments) {
 		t.Errorf("reason %v", err)
@@ -344,9 +236,9 @@ func TestEmitValuesWithAckGone(t *testing.T) {
 	gone := make(chan struct{})
 	srv.On(EventDisconnect, func(*EventPayload) { close(gone) })
 	ts := startServer(t, srv, func(kws *Websocket) { sockets <- kws })
-	c := dialWire(t, ts.url)
+	c := connectWSPonging(t, ts)
 	kws := <-sockets
-	c.text("41")
+	c.send("41")
 	<-gone
 	calls := make(chan error, 2)
 	if err := kws.EmitValuesWithAck("late", func(r *AckReply, err error) { calls <- err }, []byte{1}); err != nil {

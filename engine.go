@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
 )
 
 // Engine.IO HTTP error codes and messages (engine.io-protocol v4), answered
@@ -74,18 +75,17 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 // serve is the fiber handler: GET and POST for polling, GET with an upgrade
 // for WebSocket, OPTIONS for preflight.
 func (e *engine) serve(c fiber.Ctx) error {
-	args := c.RequestCtx().QueryArgs()
-	transport := string(args.Peek("transport"))
-	if transport != "websocket" && (transport != "polling" || !e.cfg.EnablePolling) {
-		return e.httpError(c, codeUnknownTransport, "transport", transport)
-	}
-	if string(args.Peek("EIO")) != "4" {
-		return e.httpError(c, codeUnsupportedVersion, "EIO", string(args.Peek("EIO")))
+	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.cfg.EnablePolling)
+	switch code {
+	case codeUnknownTransport:
+		return e.httpError(c, code, "transport", q.transport)
+	case codeUnsupportedVersion:
+		return e.httpError(c, code, "EIO", q.eio)
 	}
 	if done, err := e.applyHTTPPolicy(c); done {
 		return err
 	}
-	sid := string(args.Peek("sid"))
+	transport, sid := q.transport, q.sid
 	// Shutdown refuses new sessions only: the requests of a closing
 	// session still take its last packets (the DISCONNECT, the CLOSE).
 	if sid == "" && e.closing.Load() {
@@ -152,6 +152,39 @@ func (e *engine) serve(c fiber.Ctx) error {
 		return s.pollPost(c)
 	}
 	return e.httpError(c, codeBadRequest, "method", c.Method())
+}
+
+// engineQuery is what the Engine.IO endpoint reads of a request's query:
+// the protocol version, the transport and the session id (empty for a
+// handshake). Everything else (the client's cache-busting "t", the EIO 3
+// "b64", the application's own parameters) is left to the application.
+type engineQuery struct {
+	eio       string
+	transport string
+	sid       string
+}
+
+// queryOK is the code of parseEngineQuery for a query it accepts.
+const queryOK = -1
+
+// parseEngineQuery reads the Engine.IO parameters of a query and checks
+// them as the Node server does, in its order: the transport first
+// (websocket, or polling when polling is enabled), then the protocol
+// version (4 only). It returns queryOK or the Engine.IO error code; q
+// carries the values read either way, for the log.
+func parseEngineQuery(args *fasthttp.Args, polling bool) (q engineQuery, code int) {
+	q = engineQuery{
+		eio:       string(args.Peek("EIO")),
+		transport: string(args.Peek("transport")),
+		sid:       string(args.Peek("sid")),
+	}
+	if q.transport != "websocket" && (q.transport != "polling" || !polling) {
+		return q, codeUnknownTransport
+	}
+	if q.eio != "4" {
+		return q, codeUnsupportedVersion
+	}
+	return q, queryOK
 }
 
 // httpError answers an Engine.IO HTTP error and logs why.

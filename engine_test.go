@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net"
 	"net/http"
 	"reflect"
@@ -25,25 +24,6 @@ import (
 	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v3"
 )
-
-// rawTimeout bounds every single wait of a raw client.
-const rawTimeout = 5 * time.Second
-
-// httpClient opens a fresh connection per request, so no idle connection
-// (and no transport goroutine) outlives a test.
-var httpClient = &http.Client{
-	Transport: &http.Transport{DisableKeepAlives: true},
-	Timeout:   10 * time.Second,
-}
-
-// eioURL is the Engine.IO endpoint with EIO=4 and the extra query.
-func (ts *testServer) eioURL(query string) string {
-	return ts.url + "/socket.io/?EIO=4&" + query
-}
-
-func (ts *testServer) pollURL(sid string) string {
-	return ts.eioURL("transport=polling&sid=" + sid)
-}
 
 // engine returns the engine of the server's (only) handler.
 func (ts *testServer) engine() *engine {
@@ -61,282 +41,6 @@ func (ts *testServer) session(sid string) *session {
 func (ts *testServer) getPending(sid string) bool {
 	s := ts.session(sid)
 	return s != nil && s.getActive.Load()
-}
-
-// httpDo sends one request and reads the whole answer. It is safe to call
-// from any goroutine.
-func httpDo(ctx context.Context, method, url, body string) (int, string, error) {
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return 0, "", err
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
-// mustHTTP is httpDo on the test goroutine.
-func mustHTTP(t *testing.T, method, url, body string) (int, string) {
-	t.Helper()
-	status, text, err := httpDo(context.Background(), method, url, body)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	return status, text
-}
-
-// asyncGet runs a polling GET on its own goroutine.
-type asyncGet struct {
-	done   chan struct{}
-	status int
-	body   string
-	err    error
-}
-
-func startGet(ctx context.Context, url string) *asyncGet {
-	g := &asyncGet{done: make(chan struct{})}
-	go func() {
-		defer close(g.done)
-		g.status, g.body, g.err = httpDo(ctx, http.MethodGet, url, "")
-	}()
-	return g
-}
-
-// wait returns the GET's answer, failing the test if it does not come.
-func (g *asyncGet) wait(t *testing.T) (int, string) {
-	t.Helper()
-	select {
-	case <-g.done:
-	case <-time.After(rawTimeout):
-		t.Fatal("pending polling GET was not answered")
-	}
-	if g.err != nil {
-		t.Fatalf("pending polling GET: %v", g.err)
-	}
-	return g.status, g.body
-}
-
-// handshake is the JSON of an Engine.IO OPEN packet.
-type handshake struct {
-	SID          string   `json:"sid"`
-	Upgrades     []string `json:"upgrades"`
-	PingInterval int64    `json:"pingInterval"`
-	PingTimeout  int64    `json:"pingTimeout"`
-	MaxPayload   int64    `json:"maxPayload"`
-}
-
-// parseOpen checks an OPEN packet's shape: exactly the five fields of the
-// protocol.
-func parseOpen(t *testing.T, packet string) handshake {
-	t.Helper()
-	if !strings.HasPrefix(packet, "0") {
-		t.Fatalf("not an OPEN packet: %q", packet)
-	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(packet[1:]), &keys); err != nil {
-		t.Fatalf("OPEN payload %q: %v", packet, err)
-	}
-	var got []string
-	for k := range keys {
-		got = append(got, k)
-	}
-	sort.Strings(got)
-	if want := []string{"maxPayload", "pingInterval", "pingTimeout", "sid", "upgrades"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("OPEN keys = %v, want %v", got, want)
-	}
-	var h handshake
-	if err := json.Unmarshal([]byte(packet[1:]), &h); err != nil {
-		t.Fatalf("OPEN payload %q: %v", packet, err)
-	}
-	if h.SID == "" {
-		t.Fatalf("OPEN without sid: %q", packet)
-	}
-	return h
-}
-
-// openPolling opens a polling session and returns its sid.
-func openPolling(t *testing.T, ts *testServer) string {
-	t.Helper()
-	status, body := mustHTTP(t, http.MethodGet, ts.eioURL("transport=polling"), "")
-	if status != http.StatusOK {
-		t.Fatalf("polling handshake: status %d, body %q", status, body)
-	}
-	return parseOpen(t, body).SID
-}
-
-// connectPolling opens a polling session and connects it to the main
-// namespace; it returns the Engine.IO sid and the socket id.
-func connectPolling(t *testing.T, ts *testServer) (sid, socketID string) {
-	t.Helper()
-	sid = openPolling(t, ts)
-	if status, body := mustHTTP(t, http.MethodPost, ts.pollURL(sid), "40"); status != http.StatusOK || body != "ok" {
-		t.Fatalf("POST CONNECT: status %d, body %q", status, body)
-	}
-	status, body := mustHTTP(t, http.MethodGet, ts.pollURL(sid), "")
-	if status != http.StatusOK {
-		t.Fatalf("GET after CONNECT: status %d, body %q", status, body)
-	}
-	return sid, connectReplySID(t, body, "/")
-}
-
-// connectReplySID checks a Socket.IO CONNECT reply for nsp and returns the
-// socket id it carries.
-func connectReplySID(t *testing.T, packet, nsp string) string {
-	t.Helper()
-	prefix := "40"
-	if nsp != "/" {
-		prefix += nsp + ","
-	}
-	if !strings.HasPrefix(packet, prefix) {
-		t.Fatalf("want a CONNECT reply %q..., got %q", prefix, packet)
-	}
-	var keys map[string]string
-	if err := json.Unmarshal([]byte(packet[len(prefix):]), &keys); err != nil {
-		t.Fatalf("CONNECT reply %q: %v", packet, err)
-	}
-	if len(keys) != 1 || keys["sid"] == "" {
-		t.Fatalf("CONNECT reply %q: want exactly a non-empty sid", packet)
-	}
-	return keys["sid"]
-}
-
-// wsClient is a raw WebSocket client speaking Engine.IO by hand.
-type wsClient struct {
-	t     *testing.T
-	c     *fws.Conn
-	ackID int
-	// autoPong makes read answer PINGs and skip them.
-	autoPong bool
-}
-
-var wsDialer = fws.Dialer{HandshakeTimeout: rawTimeout}
-
-// dialEndpoint opens a WebSocket to the endpoint with the query.
-func dialEndpoint(ts *testServer, query string) (*fws.Conn, *http.Response, error) {
-	u := "ws" + strings.TrimPrefix(ts.url, "http") + "/socket.io/?" + query
-	return wsDialer.Dial(u, nil)
-}
-
-// dialWS opens a WebSocket session (or an upgrade when query has a sid).
-func dialWS(t *testing.T, ts *testServer, query string) *wsClient {
-	t.Helper()
-	c, resp, err := dialEndpoint(ts, "EIO=4&transport=websocket"+query)
-	if err != nil {
-		status := 0
-		if resp != nil {
-			status = resp.StatusCode
-		}
-		t.Fatalf("websocket dial: %v (status %d)", err, status)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return &wsClient{t: t, c: c}
-}
-
-// openWS opens a WebSocket session and returns the client and its OPEN.
-func openWS(t *testing.T, ts *testServer) (*wsClient, handshake) {
-	t.Helper()
-	w := dialWS(t, ts, "")
-	return w, parseOpen(t, w.read())
-}
-
-// connectWS opens a WebSocket session connected to the main namespace and
-// returns the socket id.
-func connectWS(t *testing.T, ts *testServer) (*wsClient, string) {
-	t.Helper()
-	w, _ := openWS(t, ts)
-	w.send("40")
-	return w, connectReplySID(t, w.read(), "/")
-}
-
-func (w *wsClient) send(msg string) {
-	w.t.Helper()
-	_ = w.c.SetWriteDeadline(time.Now().Add(rawTimeout))
-	if err := w.c.WriteMessage(fws.TextMessage, []byte(msg)); err != nil {
-		w.t.Fatalf("websocket write: %v", err)
-	}
-}
-
-// readAny returns the next message, or the read error.
-func (w *wsClient) readAny(timeout time.Duration) (int, string, error) {
-	_ = w.c.SetReadDeadline(time.Now().Add(timeout))
-	mt, b, err := w.c.ReadMessage()
-	return mt, string(b), err
-}
-
-// read returns the next text message.
-func (w *wsClient) read() string {
-	w.t.Helper()
-	for {
-		mt, msg, err := w.readAny(rawTimeout)
-		if err != nil {
-			w.t.Fatalf("websocket read: %v", err)
-		}
-		if mt != fws.TextMessage {
-			w.t.Fatalf("websocket read: message type %d, want text", mt)
-		}
-		if w.autoPong && msg == "2" {
-			w.send("3")
-			continue
-		}
-		return msg
-	}
-}
-
-// expect reads the next message and checks it.
-func (w *wsClient) expect(want string) {
-	w.t.Helper()
-	if got := w.read(); got != want {
-		w.t.Fatalf("websocket read %q, want %q", truncStr(got, 200), truncStr(want, 200))
-	}
-}
-
-// expectClosed reads until the server closes the connection and returns
-// the messages that came before. A read timeout fails: the connection was
-// left open.
-func (w *wsClient) expectClosed() []string {
-	w.t.Helper()
-	var seen []string
-	deadline := time.Now().Add(rawTimeout)
-	for {
-		_, msg, err := w.readAny(time.Until(deadline))
-		if err == nil {
-			seen = append(seen, msg)
-			continue
-		}
-		if isTimeout(err) {
-			w.t.Fatalf("connection still open after %v (messages %q)", rawTimeout, seen)
-		}
-		return seen
-	}
-}
-
-// roundTrip emits "echo" with an ack on the main namespace and checks the
-// ack carries the argument back: the connection and the server work.
-func (w *wsClient) roundTrip(tag string) {
-	w.t.Helper()
-	w.ackID++
-	id := strconv.Itoa(w.ackID)
-	arg := strconv.Quote(tag)
-	w.send(`42` + id + `["echo",` + arg + `]`)
-	w.expect(`43` + id + `[` + arg + `]`)
-}
-
-func truncStr(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
 }
 
 // echoServer is a server whose "echo" event acks its arguments back, with
@@ -380,7 +84,13 @@ func newEchoServer(t *testing.T, mod func(*Config)) *echoServer {
 // reason.
 func (es *echoServer) disconnected(t *testing.T, socketID string) error {
 	t.Helper()
-	timeout := time.After(rawTimeout)
+	return es.disconnectedWithin(t, socketID, rawTimeout)
+}
+
+// disconnectedWithin is disconnected with a wait of d.
+func (es *echoServer) disconnectedWithin(t *testing.T, socketID string, d time.Duration) error {
+	t.Helper()
+	timeout := time.After(d)
 	for {
 		select {
 		case d := <-es.disconnects:
@@ -752,31 +462,6 @@ func TestWebSocketStalledReader(t *testing.T) {
 			waitFor(t, "the session to end", func() bool { return es.engine().count.Load() == 0 })
 		})
 	}
-}
-
-// connectSmallBufferWS is connectWS over a TCP connection with a small
-// receive buffer, so a client that stops reading stalls the server soon.
-func connectSmallBufferWS(t *testing.T, ts *testServer) (*wsClient, string) {
-	t.Helper()
-	d := fws.Dialer{
-		HandshakeTimeout: rawTimeout,
-		NetDial: func(network, addr string) (net.Conn, error) {
-			c, err := net.Dial(network, addr)
-			if err == nil {
-				_ = c.(*net.TCPConn).SetReadBuffer(16 << 10)
-			}
-			return c, err
-		},
-	}
-	c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
-	if err != nil {
-		t.Fatalf("websocket dial: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	w := &wsClient{t: t, c: c}
-	parseOpen(t, w.read())
-	w.send("40")
-	return w, connectReplySID(t, w.read(), "/")
 }
 
 // --- upgrade ---

@@ -46,7 +46,14 @@ type testServer struct {
 // on 127.0.0.1 and stops both when the test ends.
 func startServer(t testing.TB, srv *Server, callback func(*Websocket)) *testServer {
 	t.Helper()
-	app := fiber.New()
+	return startServerApp(t, srv, callback, fiber.Config{})
+}
+
+// startServerApp is startServer on an app with the Fiber config appCfg
+// (its ReadTimeout, say).
+func startServerApp(t testing.TB, srv *Server, callback func(*Websocket), appCfg fiber.Config) *testServer {
+	t.Helper()
+	app := fiber.New(appCfg)
 	h := srv.Handler(callback)
 	app.Get("/socket.io/", h)
 	app.Post("/socket.io/", h)

@@ -1,65 +1,44 @@
 package socketio
 
 import (
-	"io"
+	"context"
 	"net/http"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	fws "github.com/fasthttp/websocket"
 )
 
 // cycleWebSocket opens a session over WebSocket, connects to "/", and
 // closes the connection.
 func cycleWebSocket(url string) error {
-	conn, _, err := fws.DefaultDialer.Dial("ws"+strings.TrimPrefix(url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	w, _, err := dialConnected(url)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, _, err := conn.ReadMessage(); err != nil { // OPEN
-		return err
-	}
-	if err := conn.WriteMessage(fws.TextMessage, []byte("40")); err != nil {
-		return err
-	}
-	_, _, err = conn.ReadMessage() // CONNECT reply
-	return err
+	return w.c.Close()
 }
 
 // cyclePolling opens a polling session, connects to "/", reads the reply
 // and closes the session with an Engine.IO CLOSE.
 func cyclePolling(client *http.Client, url string) error {
 	base := url + "/socket.io/?EIO=4&transport=polling"
-	body, err := clientDo(client, http.MethodGet, base, "")
+	_, body, err := clientDo(context.Background(), client, http.MethodGet, base, "")
 	if err != nil {
 		return err
 	}
 	sid := body[strings.Index(body, `"sid":"`)+7:]
 	sid = sid[:strings.IndexByte(sid, '"')]
 	base += "&sid=" + sid
-	if _, err := clientDo(client, http.MethodPost, base, "40"); err != nil {
+	if _, _, err := clientDo(context.Background(), client, http.MethodPost, base, "40"); err != nil {
 		return err
 	}
-	if _, err := clientDo(client, http.MethodGet, base, ""); err != nil {
+	if _, _, err := clientDo(context.Background(), client, http.MethodGet, base, ""); err != nil {
 		return err
 	}
-	_, err = clientDo(client, http.MethodPost, base, "1")
+	_, _, err = clientDo(context.Background(), client, http.MethodPost, base, "1")
 	return err
-}
-
-func clientDo(client *http.Client, method, url, body string) (string, error) {
-	req, _ := http.NewRequest(method, url, strings.NewReader(body))
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
 
 // TestConnectDisconnectCyclesLeakNothing runs 10,000 connect/disconnect
@@ -196,7 +175,7 @@ func TestHandshakesWithoutConnectAreReaped(t *testing.T) {
 		go func(w int) {
 			defer wg.Done()
 			for i := w; i < total; i += workers {
-				body, err := clientDo(client, http.MethodGet, ts.url+"/socket.io/?EIO=4&transport=polling", "")
+				_, body, err := clientDo(context.Background(), client, http.MethodGet, ts.url+"/socket.io/?EIO=4&transport=polling", "")
 				if err != nil || !strings.HasPrefix(body, "0{") {
 					failed.Do(func() { t.Errorf("handshake %d: %q %v", i, body, err) })
 					return

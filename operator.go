@@ -129,8 +129,10 @@ func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
 
 // BroadcastAckCallback receives one response per receiver that
 // acknowledged (the first argument of its ack, raw JSON, nil when it acked
-// with none), and nil or an error wrapping ErrBroadcastAckTimeout that says
-// how many receivers did not answer in time.
+// with none), and nil or an error that says how many receivers did not
+// answer: it wraps ErrBroadcastAckTimeout when the timeout passed, and
+// both ErrServerShutdown and ErrAckDisconnected when Shutdown ended the
+// wait.
 type BroadcastAckCallback func(responses [][]byte, err error)
 
 // EmitWithAck sends an event with args to the selected sockets, each
@@ -139,7 +141,9 @@ type BroadcastAckCallback func(responses [][]byte, err error)
 // wrapping ErrBroadcastAckTimeout when the timeout (Timeout, else the
 // server's OutboundAckTimeout, else 30 s) passed first. With no receiver cb
 // runs at once with no response. A receiver that disconnects counts as not
-// answering. When EmitWithAck returns an error, cb is not called.
+// answering. Shutdown does not wait for the timeout: it calls cb with the
+// responses received so far and an error wrapping ErrServerShutdown and
+// ErrAckDisconnected. When EmitWithAck returns an error, cb is not called.
 func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
 	if reservedEvents[event] {
 		return ErrReservedEventName
@@ -159,7 +163,7 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 	opts.Flags.Timeout = timeout
 	cfg := o.nsp.srv.config()
 	log := cfg.log
-	g := &ackGather{timeout: timeout, cb: func(responses [][]byte, err error) {
+	g := &ackGather{srv: o.nsp.srv, timeout: timeout, cb: func(responses [][]byte, err error) {
 		if cb == nil {
 			return
 		}
@@ -173,6 +177,7 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 	g.mu.Lock()
 	g.timer = time.AfterFunc(timeout, g.expire)
 	g.mu.Unlock()
+	g.srv.trackGather(g)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	servers := 0
@@ -201,6 +206,7 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 // server does: it is complete when every node reported its receiver count
 // and that many responses arrived.
 type ackGather struct {
+	srv          *Server
 	mu           sync.Mutex
 	cb           BroadcastAckCallback
 	timeout      time.Duration
@@ -248,25 +254,40 @@ func (g *ackGather) check() {
 	}
 	responses := g.responses
 	g.mu.Unlock()
+	g.srv.untrackGather(g)
 	g.cb(responses, nil)
 }
 
-func (g *ackGather) expire() {
+// expire ends the gathering at its timeout.
+func (g *ackGather) expire() { g.fail(false) }
+
+// fail ends the gathering early with the responses so far: at the timeout,
+// or, with shutdown, because Shutdown disconnected every receiver of this
+// node and closes the adapters, so no answer can come any more.
+func (g *ackGather) fail(shutdown bool) {
 	g.mu.Lock()
 	if g.done {
 		g.mu.Unlock()
 		return
 	}
 	g.done = true
+	g.timer.Stop()
 	responses := g.responses
 	missing := g.expected - len(responses)
 	bound := ""
 	if !g.serversKnown || g.reports < g.servers {
 		bound = "at least "
 	}
-	err := fmt.Errorf("%w: %d of %s%d clients did not acknowledge within %v",
-		ErrBroadcastAckTimeout, missing, bound, g.expected, g.timeout)
+	var err error
+	if shutdown {
+		err = fmt.Errorf("%w: %w: %d of %s%d clients did not acknowledge before it",
+			ErrServerShutdown, ErrAckDisconnected, missing, bound, g.expected)
+	} else {
+		err = fmt.Errorf("%w: %d of %s%d clients did not acknowledge within %v",
+			ErrBroadcastAckTimeout, missing, bound, g.expected, g.timeout)
+	}
 	g.mu.Unlock()
+	g.srv.untrackGather(g)
 	g.cb(responses, err)
 }
 
@@ -276,6 +297,7 @@ func (g *ackGather) abandon() {
 	g.done = true
 	g.timer.Stop()
 	g.mu.Unlock()
+	g.srv.untrackGather(g)
 }
 
 // FetchSockets returns the selected sockets; each one's Local is the live

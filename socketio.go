@@ -33,6 +33,9 @@ type Server struct {
 	engines  []*engine
 	shutdown bool
 	adapters AdapterFactory
+	// gathers are the broadcast acks still waiting for answers, which
+	// Shutdown ends.
+	gathers map[*ackGather]struct{}
 	// recovery is cfg.ConnectionStateRecovery, read by broadcasts.
 	recovery atomic.Pointer[RecoveryConfig]
 }
@@ -186,7 +189,10 @@ func (s *Server) Fire(event string, data []byte) {
 
 // Shutdown stops accepting sessions, disconnects every socket (each client
 // receives a DISCONNECT), closes every session, waits for their workers
-// and closes the namespaces' adapters.
+// and closes the namespaces' adapters. Every pending ack fails before it
+// returns: a socket's with ErrAckDisconnected, a broadcast's with an error
+// wrapping ErrServerShutdown and ErrAckDisconnected (see
+// BroadcastOperator.EmitWithAck).
 // It returns ctx.Err() when they are not all done in time. Calling it again
 // is harmless.
 func (s *Server) Shutdown(ctx context.Context) error {
@@ -201,6 +207,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, e := range engines {
 		e.closeAll(ErrServerShutdown)
 	}
+	s.failGathers()
 	done := make(chan struct{})
 	go func() {
 		for _, e := range engines {
@@ -214,6 +221,35 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// trackGather registers a broadcast ack gathering until it ends, so that
+// Shutdown can end it.
+func (s *Server) trackGather(g *ackGather) {
+	s.mu.Lock()
+	if s.gathers == nil {
+		s.gathers = map[*ackGather]struct{}{}
+	}
+	s.gathers[g] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *Server) untrackGather(g *ackGather) {
+	s.mu.Lock()
+	delete(s.gathers, g)
+	s.mu.Unlock()
+}
+
+// failGathers ends every broadcast ack gathering still waiting: Shutdown
+// has disconnected its receivers on this node.
+func (s *Server) failGathers() {
+	s.mu.Lock()
+	gathers := s.gathers
+	s.gathers = nil
+	s.mu.Unlock()
+	for g := range gathers {
+		g.fail(true)
 	}
 }
 
