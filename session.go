@@ -141,7 +141,16 @@ func (s *session) send(p outPacket) error { return s.queued(s.q.push(p)) }
 // sendAll queues a text packet and its attachments, all or nothing, with
 // the overflow rules of send, so concurrent emits never interleave them.
 func (s *session) sendAll(text []byte, attachments [][]byte) error {
-	return s.queued(s.q.pushAll(text, attachments))
+	return s.queued(s.q.pushAll(text, attachments, nil))
+}
+
+// sendShared is sendAll for a broadcast packet; b is the server's burst
+// state (see burst.go).
+func (s *session) sendShared(text []byte, attachments [][]byte, b *burst) error {
+	if len(attachments) == 0 {
+		return s.queued(s.q.pushShared(outPacket{data: text}, b))
+	}
+	return s.queued(s.q.pushAll(text, attachments, b))
 }
 
 // queued applies the overflow rule to the result of a push.
@@ -251,9 +260,22 @@ func (s *session) run() {
 		defer t.Stop()
 		handshake = t.C
 	}
+	// burstEnd, while not nil, is the end of the broadcast burst the
+	// worker waits for before writing (see burst.go).
+	var burstEnd <-chan struct{}
 	for {
 		select {
 		case <-s.q.notify:
+			if s.transport.Load() == onWebSocket {
+				if burstEnd = s.q.linger(); burstEnd != nil {
+					continue
+				}
+			}
+			if err := s.deliver(); err != nil {
+				s.close(err, false)
+			}
+		case <-burstEnd:
+			burstEnd = nil
 			if err := s.deliver(); err != nil {
 				s.close(err, false)
 			}

@@ -311,6 +311,19 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 	return err
 }
 
+// sendShared queues a broadcast packet with its attachments, with the
+// rules of sendBinary.
+func (kws *Websocket) sendShared(pkt []byte, attachments [][]byte) error {
+	if !kws.alive.Load() {
+		return ErrSendQueueClosed
+	}
+	err := kws.sess.sendShared(pkt, attachments, &kws.nsp.srv.burst)
+	if err == ErrSendQueueOverflow {
+		kws.fireEvent(EventError, pkt, err)
+	}
+	return err
+}
+
 // Emit sends data as a "message" event. Valid JSON is sent as is, other
 // text as a JSON string; with mType BinaryMessage the bytes arrive as a
 // Buffer / ArrayBuffer.

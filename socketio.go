@@ -35,6 +35,8 @@ type Server struct {
 	adapters AdapterFactory
 	// recovery is cfg.ConnectionStateRecovery, read by broadcasts.
 	recovery atomic.Pointer[RecoveryConfig]
+	// burst tracks broadcasts to many sockets (burst.go).
+	burst burst
 }
 
 // handler is one mounted handler: its New callback and its engine.
