@@ -162,3 +162,34 @@ func TestBroadcastBurstDelivery(t *testing.T) {
 	w.expect(`42["msg",2]`)
 	w.expect(`42["msg",3]`)
 }
+
+// TestInlineAckOrder: an ack written by the reader (sendInline) goes out
+// after what the listener queued before it, and an ack from another
+// goroutine after the listener returned goes through the worker.
+func TestInlineAckOrder(t *testing.T) {
+	srv := NewServer(testConfig())
+	later := make(chan *EventPayload, 1)
+	srv.On("now", func(ep *EventPayload) {
+		for i := 0; i < 3; i++ {
+			ep.Kws.EmitArgs("before", []byte(itoa(i)))
+		}
+		_ = ep.Ack([]byte(`"acked"`))
+		ep.Kws.EmitArgs("after")
+	})
+	srv.On("later", func(ep *EventPayload) { later <- ep })
+	ts := startServer(t, srv, nil)
+	w, _ := connectWS(t, ts)
+	w.autoPong = true
+	for round := 0; round < 20; round++ {
+		w.send(`421["now"]`)
+		for i := 0; i < 3; i++ {
+			w.expect(`42["before",` + itoa(i) + `]`)
+		}
+		w.expect(`431["acked"]`)
+		w.expect(`42["after"]`)
+	}
+	w.send(`422["later"]`)
+	ep := <-later
+	go func() { _ = ep.Ack([]byte(`"late"`)) }()
+	w.expect(`432["late"]`)
+}

@@ -53,6 +53,22 @@ func newSendQueue(limit int) *sendQueue {
 // when the queue holds limit packets already.
 func (q *sendQueue) push(p outPacket) error { return q.pushShared(p, nil) }
 
+// pushQuiet is push without waking the consumer: the caller writes the
+// queue itself or wakes it (session.sendInline).
+func (q *sendQueue) pushQuiet(p outPacket) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrSendQueueClosed
+	}
+	if len(q.items) >= q.limit {
+		return errQueueFull
+	}
+	q.items = append(q.items, p)
+	q.direct++
+	return nil
+}
+
 // pushShared is push for a packet of a broadcast when b is not nil (b is
 // the server's burst state).
 func (q *sendQueue) pushShared(p outPacket, b *burst) error {
