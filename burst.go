@@ -22,7 +22,9 @@ import (
 //
 // The wait is bounded: a burst ends burstQuiet after the last broadcast of
 // it finished, and at most burstMax after it began, and a worker whose
-// queue reaches burstMaxPackets writes them without waiting. Broadcasts to
+// queue reaches burstMaxPackets (or half its limit, when that is smaller,
+// so the bound is never reached while waiting) writes them without
+// waiting. Broadcasts to
 // a thousand sockets or more with less than burstQuiet between them keep
 // the server saturated (over a million deliveries a second), when the
 // backlog, not the wait, decides how late a packet arrives; writing it in

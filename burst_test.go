@@ -92,6 +92,21 @@ func TestQueueLingerRules(t *testing.T) {
 	}
 	q.take()
 
+	// A small queue is drained at half its limit, before it overflows.
+	small := newSendQueue(8)
+	for i := 0; i < 4; i++ {
+		if i == 1 && small.linger() == nil {
+			t.Fatal("no linger")
+		}
+		notified(small)
+		if err := small.pushShared(outPacket{data: []byte("s")}, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !notified(small) || small.linger() != nil {
+		t.Fatal("a lingering consumer of a queue of 8 was not woken at 4 packets")
+	}
+
 	// Held (a CONNECT reply not yet readable): no linger, the hold rules.
 	q.hold()
 	shared("h")

@@ -99,7 +99,14 @@ func (q *sendQueue) count(b *burst) bool {
 		return false
 	}
 	q.burst = b
-	return q.lingering && len(q.items) < burstMaxPackets
+	return q.lingering && len(q.items) < q.lingerMax()
+}
+
+// lingerMax is how many packets a lingering consumer lets accumulate:
+// burstMaxPackets, or half the limit when that is smaller, so a small
+// SendQueueSize is drained before it overflows. q.mu is held.
+func (q *sendQueue) lingerMax() int {
+	return min(burstMaxPackets, max(q.limit/2, 1))
 }
 
 // pushAll appends a text packet and its binary attachments, all of them or
@@ -220,7 +227,7 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 func (q *sendQueue) linger() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.direct > 0 || q.burst == nil || len(q.items) == 0 || len(q.items) >= burstMaxPackets ||
+	if q.direct > 0 || q.burst == nil || len(q.items) == 0 || len(q.items) >= q.lingerMax() ||
 		q.held > 0 || q.closed {
 		return nil
 	}
