@@ -84,7 +84,7 @@ type session struct {
 	// ws is the WebSocket once the session is on it. wsMu orders the
 	// upgrade against the session's end. writeMu is held by whoever takes
 	// packets from the queue and writes them to ws: the worker, or the
-	// reader writing an ack inline (writeInline); one writer at a time,
+	// reader writing an ack inline (sendInline); one writer at a time,
 	// taking and writing under one lock, keeps the queue's order.
 	writeMu sync.Mutex
 	wsMu    sync.Mutex
