@@ -712,6 +712,11 @@ func TestWebSocketStalledReader(t *testing.T) {
 			t.Parallel()
 			es := newEchoServer(t, func(c *Config) {
 				testHeartbeat(c)
+				if flood {
+					// Only the queue bound may end this one: on a
+					// loaded machine a short heartbeat could win.
+					c.PingInterval, c.PingTimeout = 20*time.Second, 20*time.Second
+				}
 				c.WriteTimeout = 0
 				c.SendQueueSize = 4
 			})

@@ -290,13 +290,19 @@ for (const s of [a, b]) {
   s.on("connect_error", (e) => fail("dynamic refused: " + e.message));
   s.on("hi", (m) => { out({ hi: m, nsp: s.nsp }); if (++hi === 2) next(); });
 }
-a.on("connect", () => a.emitWithAck("whoami").then((n) => {
+// The late middleware is added only once both children are connected, so
+// it sees the third connection alone.
+let connected = 0;
+const both = () => { if (++connected === 2) afterBoth(); };
+a.once("connect", both);
+b.once("connect", both);
+const afterBoth = () => a.emitWithAck("whoami").then((n) => {
   out({ whoami: n });
   return a.emitWithAck("added");
 }).then(() => {
   const c = io(URL + "/dyn-1", opts);
   c.on("connect", () => { out({ third: c.id !== a.id }); c.close(); a.emit("broadcast"); });
-}));
+});
 function next() {
   const bad = io(URL + "/dyn-x", opts);
   bad.on("connect", () => fail("unmatched namespace accepted"));
