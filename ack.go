@@ -154,5 +154,9 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
-	return ep.Kws.send(appendAck(nil, ep.Kws.nsp.name, ep.AckID, args))
+	pkt := appendAck(nil, ep.Kws.nsp.name, ep.AckID, args)
+	if ep.inline.Load() {
+		return ep.Kws.sendInline(pkt)
+	}
+	return ep.Kws.send(pkt)
 }

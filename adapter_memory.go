@@ -192,12 +192,20 @@ func (a *memoryAdapter) Broadcast(pkt *Packet, opts BroadcastOptions) error {
 		return a.broadcastStored(enc, &opts)
 	}
 	ids := a.collect(&opts)
+	if bh, ok := a.host.(burstHost); ok && len(*ids) >= burstMinReceivers {
+		b := bh.broadcastBurst()
+		b.begin()
+		defer b.end()
+	}
 	for _, id := range *ids {
 		a.host.Deliver(id, enc, opts.Flags, nil)
 	}
 	releaseIDs(ids)
 	return nil
 }
+
+// burstHost is an AdapterHost that batches big broadcasts (burst.go).
+type burstHost interface{ broadcastBurst() *burst }
 
 func (a *memoryAdapter) BroadcastWithAck(pkt *Packet, opts BroadcastOptions, clientCount func(int), ack func([]byte)) error {
 	enc := pkt.Encode()

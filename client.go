@@ -326,6 +326,11 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	if len(args) > 0 {
 		ep.Data = args[0]
 	}
+	if pkt.HasID {
+		// An Ack from a listener runs on this reader and may write.
+		ep.inline.Store(true)
+		defer ep.inline.Store(false)
+	}
 	kws.dispatch(ep)
 	return nil
 }

@@ -643,6 +643,15 @@ func appendEventPacket(dst []byte, nsp string, id uint64, hasID bool, name strin
 
 // appendAck appends a complete Engine.IO message carrying a Socket.IO ACK.
 func appendAck(dst []byte, nsp string, id uint64, args [][]byte) []byte {
+	if dst == nil {
+		// One allocation of the right size for the usual JSON arguments
+		// (header, ack id, brackets and commas), not one per growth.
+		n := 26 + len(nsp) + len(args)
+		for _, a := range args {
+			n += len(a)
+		}
+		dst = make([]byte, 0, n)
+	}
 	dst = appendSIOHeader(dst, sioAck, nsp, 0, id, true)
 	dst = append(dst, '[')
 	first := true

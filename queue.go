@@ -29,6 +29,14 @@ type sendQueue struct {
 	// anything: a namespace CONNECT reply is queued, then the socket is
 	// indexed, and only then can the client read the reply.
 	held int
+	// direct counts the packets queued since the last take that are not
+	// broadcasts (acks, emits to this socket, control packets); burst is
+	// the server's burst state when a broadcast packet was queued; and
+	// lingering is set while the consumer waits for the burst to end
+	// (see burst.go), when further broadcast packets do not wake it.
+	direct    int
+	burst     *burst
+	lingering bool
 	// notify holds at most one pending wake-up for the consumer.
 	notify chan struct{}
 }
@@ -43,7 +51,27 @@ func newSendQueue(limit int) *sendQueue {
 
 // push appends p. It returns ErrSendQueueClosed after close and errQueueFull
 // when the queue holds limit packets already.
-func (q *sendQueue) push(p outPacket) error {
+func (q *sendQueue) push(p outPacket) error { return q.pushShared(p, nil) }
+
+// pushQuiet is push without waking the consumer: the caller writes the
+// queue itself or wakes it (session.sendInline).
+func (q *sendQueue) pushQuiet(p outPacket) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return ErrSendQueueClosed
+	}
+	if len(q.items) >= q.limit {
+		return errQueueFull
+	}
+	q.items = append(q.items, p)
+	q.direct++
+	return nil
+}
+
+// pushShared is push for a packet of a broadcast when b is not nil (b is
+// the server's burst state).
+func (q *sendQueue) pushShared(p outPacket, b *burst) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -54,14 +82,37 @@ func (q *sendQueue) push(p outPacket) error {
 		return errQueueFull
 	}
 	q.items = append(q.items, p)
+	quiet := q.count(b)
 	q.mu.Unlock()
-	q.wake()
+	if !quiet {
+		q.wake()
+	}
 	return nil
 }
 
+// count records a packet just queued, direct when b is nil, and reports
+// whether the consumer need not be woken for it: a broadcast packet while
+// the consumer waits for the burst to end. q.mu is held.
+func (q *sendQueue) count(b *burst) bool {
+	if b == nil {
+		q.direct++
+		return false
+	}
+	q.burst = b
+	return q.lingering && len(q.items) < q.lingerMax()
+}
+
+// lingerMax is how many packets a lingering consumer lets accumulate:
+// burstMaxPackets, or half the limit when that is smaller, so a small
+// SendQueueSize is drained before it overflows. q.mu is held.
+func (q *sendQueue) lingerMax() int {
+	return min(burstMaxPackets, max(q.limit/2, 1))
+}
+
 // pushAll appends a text packet and its binary attachments, all of them or
-// none: errQueueFull when they do not all fit under the limit.
-func (q *sendQueue) pushAll(text []byte, attachments [][]byte) error {
+// none: errQueueFull when they do not all fit under the limit. b is as for
+// pushShared.
+func (q *sendQueue) pushAll(text []byte, attachments [][]byte, b *burst) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -75,8 +126,11 @@ func (q *sendQueue) pushAll(text []byte, attachments [][]byte) error {
 	for _, a := range attachments {
 		q.items = append(q.items, outPacket{data: a, binary: true})
 	}
+	quiet := q.count(b)
 	q.mu.Unlock()
-	q.wake()
+	if !quiet {
+		q.wake()
+	}
 	return nil
 }
 
@@ -92,6 +146,7 @@ func (q *sendQueue) pushControl(p outPacket) {
 	q.items = append(q.items, outPacket{})
 	copy(q.items[1:], q.items)
 	q.items[0] = p
+	q.direct++
 	q.mu.Unlock()
 	q.wake()
 }
@@ -102,6 +157,7 @@ func (q *sendQueue) pushTail(p outPacket) {
 	q.mu.Lock()
 	if !q.closed {
 		q.items = append(q.items, p)
+		q.direct++
 	}
 	q.mu.Unlock()
 	q.wake()
@@ -118,6 +174,7 @@ func (q *sendQueue) wake() {
 // recycle once written, so a steady connection allocates no queue memory.
 func (q *sendQueue) take() []outPacket {
 	q.mu.Lock()
+	q.lingering = false
 	if q.held > 0 && !q.closed {
 		q.mu.Unlock()
 		return nil
@@ -125,6 +182,7 @@ func (q *sendQueue) take() []outPacket {
 	items := q.items
 	q.items = q.spare[:0]
 	q.spare = nil
+	q.direct, q.burst = 0, nil
 	if q.nextLimit > 0 {
 		q.limit, q.nextLimit = q.nextLimit, 0
 	}
@@ -153,10 +211,29 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 	rest := copy(q.items, q.items[n:])
 	clear(q.items[rest:])
 	q.items = q.items[:rest]
+	if rest == 0 {
+		q.direct, q.burst = 0, nil
+	}
 	if q.nextLimit > 0 && rest < q.nextLimit {
 		q.limit, q.nextLimit = q.nextLimit, 0
 	}
 	return out
+}
+
+// linger returns the channel closed at the end of the broadcast burst in
+// progress when the queue holds broadcast packets only, and from then on
+// further broadcast packets do not wake the consumer until its next take;
+// nil when the consumer should write now (see burst.go).
+func (q *sendQueue) linger() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.direct > 0 || q.burst == nil || len(q.items) == 0 || len(q.items) >= q.lingerMax() ||
+		q.held > 0 || q.closed {
+		return nil
+	}
+	end := q.burst.current()
+	q.lingering = end != nil
+	return end
 }
 
 // hold keeps the consumer from taking packets until the matching release.

@@ -368,7 +368,10 @@ func (kws *Websocket) lose(reason error) {
 		kws.client.removeSocket(kws)
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
 		gen := kws.rlog.detach()
-		kws.nsp.hold(kws.id, kws.rlog, gen, rec.MaxDisconnectionDuration)
+		// One deadline for the held buffer and the adapter's session, so
+		// once the buffer is released a restore is refused too.
+		deadline := time.Now().Add(rec.MaxDisconnectionDuration)
+		kws.nsp.hold(kws.id, kws.rlog, gen, time.Until(deadline))
 		kws.nsp.remove(kws)
 		// Still in its rooms: the adapter moves them with the session
 		// below, so what a listener joins or leaves here is kept.
@@ -384,7 +387,7 @@ func (kws *Websocket) lose(reason error) {
 			UUID:     kws.GetUUID(),
 			Rooms:    rooms,
 			Data:     kws.attributesSnapshot(),
-			Deadline: time.Now().Add(rec.MaxDisconnectionDuration),
+			Deadline: deadline,
 			buf:      kws.rlog,
 		})
 		kws.acks.failAll(ErrAckDisconnected, kws.logError)

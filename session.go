@@ -81,10 +81,14 @@ type session struct {
 	upgradeClaim atomic.Bool
 	upgrading    atomic.Bool
 
-	// ws is the WebSocket once the session is on it; only the worker
-	// writes to it. wsMu orders the upgrade against the session's end.
-	wsMu sync.Mutex
-	ws   atomic.Pointer[wsConn]
+	// ws is the WebSocket once the session is on it. wsMu orders the
+	// upgrade against the session's end. writeMu is held by whoever takes
+	// packets from the queue and writes them to ws: the worker, or the
+	// reader writing an ack inline (sendInline); one writer at a time,
+	// taking and writing under one lock, keeps the queue's order.
+	writeMu sync.Mutex
+	wsMu    sync.Mutex
+	ws      atomic.Pointer[wsConn]
 	// probing is the WebSocket of an upgrade in progress; the session's
 	// end closes it, so it does not wait out the upgrade timeout.
 	probing *wsConn
@@ -141,7 +145,16 @@ func (s *session) send(p outPacket) error { return s.queued(s.q.push(p)) }
 // sendAll queues a text packet and its attachments, all or nothing, with
 // the overflow rules of send, so concurrent emits never interleave them.
 func (s *session) sendAll(text []byte, attachments [][]byte) error {
-	return s.queued(s.q.pushAll(text, attachments))
+	return s.queued(s.q.pushAll(text, attachments, nil))
+}
+
+// sendShared is sendAll for a broadcast packet; b is the server's burst
+// state (see burst.go).
+func (s *session) sendShared(text []byte, attachments [][]byte, b *burst) error {
+	if len(attachments) == 0 {
+		return s.queued(s.q.pushShared(outPacket{data: text}, b))
+	}
+	return s.queued(s.q.pushAll(text, attachments, b))
 }
 
 // queued applies the overflow rule to the result of a push.
@@ -251,9 +264,22 @@ func (s *session) run() {
 		defer t.Stop()
 		handshake = t.C
 	}
+	// burstEnd, while not nil, is the end of the broadcast burst the
+	// worker waits for before writing (see burst.go).
+	var burstEnd <-chan struct{}
 	for {
 		select {
 		case <-s.q.notify:
+			if s.transport.Load() == onWebSocket {
+				if burstEnd = s.q.linger(); burstEnd != nil {
+					continue
+				}
+			}
+			if err := s.deliver(); err != nil {
+				s.close(err, false)
+			}
+		case <-burstEnd:
+			burstEnd = nil
 			if err := s.deliver(); err != nil {
 				s.close(err, false)
 			}
@@ -301,22 +327,63 @@ func (s *session) deliver() error {
 		if s.closed() && !s.graceful {
 			return nil // dropped: finish closes the connection
 		}
-		items := s.q.take()
-		err := ws.writePackets(items, s.writeTimeout())
-		s.q.recycle(items)
-		switch {
-		case err == nil:
-			return nil
-		case isTimeout(err) && s.cfg.WriteTimeout <= 0:
-			// The peer took no data for as long as the heartbeat gives it.
-			return ErrHeartbeatTimeout
-		default:
-			return fmt.Errorf("%w: %v", ErrTransportClosed, err)
-		}
+		s.writeMu.Lock()
+		err := s.writeQueued(ws)
+		s.writeMu.Unlock()
+		return err
 	}
 	select {
 	case s.pollWake <- struct{}{}:
 	default:
+	}
+	return nil
+}
+
+// writeQueued takes what is queued and writes it to ws; s.writeMu is held.
+func (s *session) writeQueued(ws *wsConn) error {
+	items := s.q.take()
+	err := ws.writePackets(items, s.writeTimeout())
+	s.q.recycle(items)
+	switch {
+	case err == nil:
+		return nil
+	case isTimeout(err) && s.cfg.WriteTimeout <= 0:
+		// The peer took no data for as long as the heartbeat gives it.
+		return ErrHeartbeatTimeout
+	default:
+		return fmt.Errorf("%w: %v", ErrTransportClosed, err)
+	}
+}
+
+// sendInline queues p and, on WebSocket when no write is in progress,
+// writes the queue at once from the calling goroutine instead of waking
+// the worker: the hand-off to the worker costs about a tenth of an ack
+// round trip. Only the session's reader calls it (an ack sent while its
+// listener runs), so a slow peer blocks nothing but its own reader, within
+// the write timeout. When the worker is writing, it is woken as usual and
+// writes p after what it holds.
+func (s *session) sendInline(p outPacket) error {
+	if s.transport.Load() != onWebSocket {
+		return s.send(p)
+	}
+	if err := s.q.pushQuiet(p); err != nil {
+		return s.queued(err)
+	}
+	ws := s.ws.Load()
+	if ws == nil || s.closed() || !s.writeMu.TryLock() {
+		s.q.wake()
+		return nil
+	}
+	err := s.writeQueued(ws)
+	s.writeMu.Unlock()
+	if err != nil {
+		s.close(err, false)
+	}
+	// Packets queued meanwhile woke the worker themselves, and a hold's
+	// release wakes it; this only guards against a wake-up lost between
+	// the two.
+	if s.q.len() > 0 {
+		s.q.wake()
 	}
 	return nil
 }
@@ -352,11 +419,14 @@ func (s *session) finish() {
 	if s.transport.Load() == onWebSocket {
 		ws := s.ws.Load()
 		if ws != nil {
+			// After an inline write in progress (sendInline).
+			s.writeMu.Lock()
 			if s.graceful {
 				items := s.q.take()
 				_ = ws.writePackets(items, time.Until(deadline))
 			}
 			ws.shutdown(time.Until(deadline))
+			s.writeMu.Unlock()
 		}
 	} else if s.graceful {
 		// A pending or the next GET takes the queued packets and the CLOSE.

@@ -110,6 +110,9 @@ type EventPayload struct {
 	HasAck bool
 	// HandshakeAuth is the client's auth payload, on EventConnect.
 	HandshakeAuth json.RawMessage
+	// inline is set while the reader runs the listeners of an event with
+	// an ack, so Ack can write from the reader (Websocket.sendInline).
+	inline atomic.Bool
 	// ackSent makes Ack answer once: every listener of an event gets the
 	// same payload.
 	ackSent atomic.Bool
@@ -305,6 +308,32 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 		return ErrSendQueueClosed
 	}
 	err := kws.sess.sendAll(pkt, attachments)
+	if err == ErrSendQueueOverflow {
+		kws.fireEvent(EventError, pkt, err)
+	}
+	return err
+}
+
+// sendInline is send for an ack written by the reader while its listener
+// runs (session.sendInline).
+func (kws *Websocket) sendInline(pkt []byte) error {
+	if !kws.alive.Load() {
+		return ErrSendQueueClosed
+	}
+	err := kws.sess.sendInline(outPacket{data: pkt})
+	if err == ErrSendQueueOverflow {
+		kws.fireEvent(EventError, pkt, err)
+	}
+	return err
+}
+
+// sendShared queues a broadcast packet with its attachments, with the
+// rules of sendBinary.
+func (kws *Websocket) sendShared(pkt []byte, attachments [][]byte) error {
+	if !kws.alive.Load() {
+		return ErrSendQueueClosed
+	}
+	err := kws.sess.sendShared(pkt, attachments, &kws.nsp.srv.burst)
 	if err == ErrSendQueueOverflow {
 		kws.fireEvent(EventError, pkt, err)
 	}

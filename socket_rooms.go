@@ -153,15 +153,17 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
 		if !kws.sess.writable() {
 			return false
 		}
-		return kws.sess.q.pushAll(pkt.Text, pkt.Attachments) == nil
+		return kws.sess.q.pushAll(pkt.Text, pkt.Attachments, &kws.nsp.srv.burst) == nil
 	}
-	return kws.sendBinary(pkt.Text, pkt.Attachments) == nil
+	return kws.sendShared(pkt.Text, pkt.Attachments) == nil
 }
 
 // nspHost is the AdapterHost of a namespace.
 type nspHost struct{ n *Namespace }
 
 func (h nspHost) Name() string { return h.n.name }
+
+func (h nspHost) broadcastBurst() *burst { return &h.n.srv.burst }
 
 func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func([]byte)) bool {
 	kws := h.n.socket(id)

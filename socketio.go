@@ -38,6 +38,8 @@ type Server struct {
 	gathers map[*ackGather]struct{}
 	// recovery is cfg.ConnectionStateRecovery, read by broadcasts.
 	recovery atomic.Pointer[RecoveryConfig]
+	// burst tracks broadcasts to many sockets (burst.go).
+	burst burst
 }
 
 // handler is one mounted handler: its New callback and its engine.
