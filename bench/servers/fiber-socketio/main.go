@@ -7,6 +7,8 @@ import (
 	"flag"
 	"log"
 	"net"
+	"net/http"
+	_ "net/http/pprof" // served on -debug-addr only
 	"os"
 	"os/signal"
 	"runtime"
@@ -22,11 +24,15 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
+	debugAddr := flag.String("debug-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6061)")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
 	}
 	raiseFileLimit()
+	if *debugAddr != "" {
+		go func() { log.Print(http.ListenAndServe(*debugAddr, nil)) }()
+	}
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
