@@ -251,19 +251,32 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 }
 
 // run is the session's worker goroutine.
+//
+// One timer serves the heartbeat and the handshake timeout: it is armed for
+// whichever deadline comes first. An idle connection keeps this goroutine
+// and its timer for its life, so three timers (ping, pong, handshake) would
+// cost two more timers and channels per connection for nothing.
 func (s *session) run() {
 	defer close(s.workerDone)
-	pingTimer := time.NewTimer(s.cfg.PingInterval)
-	pongTimer := time.NewTimer(time.Hour)
-	pongTimer.Stop()
-	defer pingTimer.Stop()
-	defer pongTimer.Stop()
-	var handshake <-chan time.Time
+	now := time.Now()
+	// beat is when the heartbeat acts next: send a PING, or, while
+	// awaitingPong, give up on the PONG. handshake is the CONNECT
+	// deadline, zero once checked or when there is none.
+	beat := now.Add(s.cfg.PingInterval)
+	awaitingPong := false
+	var handshake time.Time
 	if s.cfg.HandshakeTimeout > 0 {
-		t := time.NewTimer(s.cfg.HandshakeTimeout)
-		defer t.Stop()
-		handshake = t.C
+		handshake = now.Add(s.cfg.HandshakeTimeout)
 	}
+	next := func() time.Duration {
+		d := beat
+		if !handshake.IsZero() && handshake.Before(d) {
+			d = handshake
+		}
+		return time.Until(d)
+	}
+	timer := time.NewTimer(next())
+	defer timer.Stop()
 	// burstEnd, while not nil, is the end of the broadcast burst the
 	// worker waits for before writing (see burst.go).
 	var burstEnd <-chan struct{}
@@ -285,24 +298,36 @@ func (s *session) run() {
 			}
 		case <-s.switched:
 			s.q.wake()
-		case <-pingTimer.C:
-			s.seen.Store(false)
-			s.q.pushControl(outPacket{data: pingPacket})
-			pongTimer.Reset(s.cfg.PingTimeout)
 		case <-s.pong:
-			pongTimer.Stop()
-			pingTimer.Reset(s.cfg.PingInterval)
-		case <-pongTimer.C:
-			if !s.seen.Load() {
-				s.close(ErrHeartbeatTimeout, false)
-				continue
+			awaitingPong = false
+			beat = time.Now().Add(s.cfg.PingInterval)
+			timer.Reset(next())
+		case <-timer.C:
+			now := time.Now()
+			if !handshake.IsZero() && !now.Before(handshake) {
+				handshake = time.Time{}
+				if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
+					s.close(ErrHandshakeTimeout, false)
+					continue
+				}
 			}
-			// Other traffic proves the peer alive; ask again.
-			pingTimer.Reset(0)
-		case <-handshake:
-			if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
-				s.close(ErrHandshakeTimeout, false)
+			if !now.Before(beat) {
+				switch {
+				case !awaitingPong:
+					s.seen.Store(false)
+					s.q.pushControl(outPacket{data: pingPacket})
+					awaitingPong = true
+					beat = now.Add(s.cfg.PingTimeout)
+				case !s.seen.Load():
+					s.close(ErrHeartbeatTimeout, false)
+					continue
+				default:
+					// Other traffic proves the peer alive; ask again.
+					awaitingPong = false
+					beat = now
+				}
 			}
+			timer.Reset(next())
 		case <-s.closeReq:
 			s.finish()
 			return
