@@ -92,16 +92,17 @@ type session struct {
 	// probing is the WebSocket of an upgrade in progress; the session's
 	// end closes it, so it does not wait out the upgrade timeout.
 	probing *wsConn
-	// switched tells the worker the transport changed.
-	switched chan struct{}
 
 	// polling state: one GET and one POST at a time.
 	getActive atomic.Bool
 	pollWake  chan struct{}
 	postMu    sync.Mutex
 
-	// heartbeat: the reader signals pongs and other traffic.
-	pong chan struct{}
+	// heartbeat: the reader signals pongs and other traffic. A PONG sets
+	// pong and wakes the worker through the queue's notify channel, so the
+	// parked worker waits on as few channels as possible: each one it
+	// selects on holds a runtime sudog for as long as the connection idles.
+	pong atomic.Bool
 	seen atomic.Bool
 
 	// lingering: the session is closed but still answers one GET.
@@ -121,9 +122,7 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 		cfg:        eng.cfg,
 		sid:        sid,
 		req:        req,
-		switched:   make(chan struct{}, 1),
 		pollWake:   make(chan struct{}, 1),
-		pong:       make(chan struct{}, 1),
 		closeReq:   make(chan struct{}),
 		done:       make(chan struct{}),
 		workerDone: make(chan struct{}),
@@ -227,10 +226,8 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	s.seen.Store(true)
 	switch typ {
 	case eioPong:
-		select {
-		case s.pong <- struct{}{}:
-		default:
-		}
+		s.pong.Store(true)
+		s.q.wake()
 		if h, ok := s.handler.(interface{ onPong() }); ok {
 			h.onPong()
 		}
@@ -283,6 +280,14 @@ func (s *session) run() {
 	for {
 		select {
 		case <-s.q.notify:
+			if s.pong.Swap(false) {
+				awaitingPong = false
+				beat = time.Now().Add(s.cfg.PingInterval)
+				timer.Reset(next())
+				if s.q.len() == 0 {
+					continue // the wake-up was for the PONG only
+				}
+			}
 			if s.transport.Load() == onWebSocket {
 				if burstEnd = s.q.linger(); burstEnd != nil {
 					continue
@@ -296,12 +301,6 @@ func (s *session) run() {
 			if err := s.deliver(); err != nil {
 				s.close(err, false)
 			}
-		case <-s.switched:
-			s.q.wake()
-		case <-s.pong:
-			awaitingPong = false
-			beat = time.Now().Add(s.cfg.PingInterval)
-			timer.Reset(next())
 		case <-timer.C:
 			now := time.Now()
 			if !handshake.IsZero() && !now.Before(handshake) {
@@ -516,10 +515,8 @@ func (s *session) upgradeTo(ws *wsConn) bool {
 	case s.pollWake <- struct{}{}:
 	default:
 	}
-	select {
-	case s.switched <- struct{}{}:
-	default:
-	}
+	// The worker writes what the polling transport left queued.
+	s.q.wake()
 	return true
 }
 
