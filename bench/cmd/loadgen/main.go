@@ -9,6 +9,12 @@
 // event "echo" with an ack answering the same arguments, and event "bcast"
 // (payload, count) broadcasting event "msg" with payload count times to
 // every connected socket.
+//
+// The soak scenario (-scenario soak, see RELIABILITY.md and soak.go) is
+// different: it keeps -ws WebSocket and -poll polling clients connected for
+// -duration, checks every ack and broadcast message, samples the server's
+// memory, and prints a summary as text and JSON; its exit status is 1 when
+// anything was lost or went wrong.
 package main
 
 import (

@@ -140,6 +140,10 @@ type soak struct {
 	bcastOutOfOrder                       atomic.Int64
 	pongs                                 atomic.Int64
 	disconnects, protocol, connectFail    reasons
+	// lateAcks and lostAcks group the acks beyond the timeout and those
+	// that never came by transport, with an example each.
+	lateAcks, lostAcks reasons
+	t0                 time.Time // start of the exchange window
 }
 
 // msgPrefix and the tail built in runSoak frame one broadcast message:
@@ -188,10 +192,7 @@ func (s *soak) lose(p *soakPeer, what string, err error) {
 	if s.closing.Load() || !p.dead.CompareAndSwap(false, true) {
 		return
 	}
-	kind := "ws"
-	if p.polling {
-		kind = "polling"
-	}
+	kind := p.kind()
 	ex := ""
 	if err != nil {
 		ex = err.Error()
@@ -200,6 +201,14 @@ func (s *soak) lose(p *soakPeer, what string, err error) {
 	if p.ws != nil {
 		_ = p.ws.conn.Close()
 	}
+}
+
+// kind names the peer's transport.
+func (p *soakPeer) kind() string {
+	if p.polling {
+		return "polling"
+	}
+	return "ws"
 }
 
 // handle checks one Engine.IO packet other than PING.
@@ -257,6 +266,8 @@ func (s *soak) onAck(p *soakPeer, pk []byte) {
 	p.mu.Unlock()
 	if d > s.so.ackTimeout {
 		s.acksLate.Add(1)
+		s.lateAcks.add(p.kind(), fmt.Sprintf("client %d ack %d after %v, sent %.1f s into the window",
+			p.idx, id, d.Round(time.Millisecond), sent.Sub(s.t0).Seconds()))
 		return
 	}
 	s.acksOK.Add(1)
@@ -386,10 +397,15 @@ type debugVars struct {
 
 // soakSample is one periodic reading of the server.
 type soakSample struct {
-	Label      string  `json:"label"`
-	AtSeconds  float64 `json:"at_s"` // since the start of the exchange window
-	RSS        int64   `json:"rss_bytes"`
-	CPUPct     float64 `json:"server_cpu_pct"` // of one core, since the previous sample
+	Label     string  `json:"label"`
+	AtSeconds float64 `json:"at_s"` // since the start of the exchange window
+	RSS       int64   `json:"rss_bytes"`
+	CPUPct    float64 `json:"server_cpu_pct"` // of one core, since the previous sample
+	// LoadgenPct is the load generator's CPU (of one core) and OtherPct
+	// every other process's (of the whole machine) since the previous
+	// sample: how much the machine was shared.
+	LoadgenPct float64 `json:"loadgen_cpu_pct"`
+	OtherPct   float64 `json:"other_cpu_pct"`
 	Goroutines int64   `json:"goroutines,omitempty"`
 	HeapLive   int64   `json:"heap_live_bytes,omitempty"`
 	HeapAlloc  int64   `json:"heap_alloc_bytes,omitempty"`
@@ -418,10 +434,12 @@ func (s *soak) readDebug() (debugVars, bool) {
 
 // sampler reads the server's RSS, CPU and runtime figures.
 type sampler struct {
-	s       *soak
-	lastCPU time.Duration
-	lastAt  time.Time
-	t0      time.Time
+	s        *soak
+	lastCPU  time.Duration
+	lastSelf time.Duration
+	lastBusy time.Duration
+	lastAt   time.Time
+	t0       time.Time
 }
 
 func (sm *sampler) take(label string) soakSample {
@@ -429,10 +447,16 @@ func (sm *sampler) take(label string) soakSample {
 	out := soakSample{Label: label, AtSeconds: now.Sub(sm.t0).Seconds()}
 	out.RSS, _ = rssBytes(sm.s.o.pid)
 	if c, err := cpuTime(sm.s.o.pid); err == nil {
+		self, _ := cpuTime(os.Getpid())
+		busy, _, _ := machineBusy()
 		if !sm.lastAt.IsZero() {
-			out.CPUPct = 100 * float64(c-sm.lastCPU) / float64(now.Sub(sm.lastAt))
+			wall := float64(now.Sub(sm.lastAt))
+			out.CPUPct = 100 * float64(c-sm.lastCPU) / wall
+			out.LoadgenPct = 100 * float64(self-sm.lastSelf) / wall
+			other := (busy - sm.lastBusy) - (c - sm.lastCPU) - (self - sm.lastSelf)
+			out.OtherPct = max(0, 100*float64(other)/(wall*float64(runtime.NumCPU())))
 		}
-		sm.lastCPU, sm.lastAt = c, now
+		sm.lastCPU, sm.lastSelf, sm.lastBusy, sm.lastAt = c, self, busy, now
 	}
 	if v, ok := sm.s.readDebug(); ok {
 		out.Goroutines, out.HeapLive, out.Sockets = v.Goroutines, v.HeapLive, v.Sockets
@@ -444,29 +468,36 @@ func (sm *sampler) take(label string) soakSample {
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
 func (s *soak) printSample(smp soakSample) {
-	line := fmt.Sprintf("[%7.1fs %-9s] server rss=%s cpu=%.1f%%", smp.AtSeconds, smp.Label, mib(smp.RSS), smp.CPUPct)
+	line := fmt.Sprintf("[%7.1fs %-7s] server rss=%s cpu=%.0f%%", smp.AtSeconds, smp.Label, mib(smp.RSS), smp.CPUPct)
 	if smp.Goroutines > 0 {
 		line += fmt.Sprintf(" goroutines=%d heap_live=%s heap_alloc=%s stack=%s sockets=%d gcs=%d",
 			smp.Goroutines, mib(smp.HeapLive), mib(smp.HeapAlloc), mib(smp.StackInuse), smp.Sockets, smp.NumGC)
 	}
-	line += fmt.Sprintf(" | acks sent=%d ok=%d late=%d wrong=%d pending=%d | bcast sent=%d recv=%d missing=%d dup=%d | disconnects=%d protocol=%d",
-		s.acksSent.Load(), s.acksOK.Load(), s.acksLate.Load(), s.acksWrong.Load(), s.pendingCount(),
+	n, oldest := s.pendingCount()
+	line += fmt.Sprintf(" | loadgen cpu=%.0f%% others=%.0f%% of the machine", smp.LoadgenPct, smp.OtherPct)
+	line += fmt.Sprintf(" | acks sent=%d ok=%d late=%d wrong=%d pending=%d (oldest %.1f s) | bcast sent=%d recv=%d missing=%d dup=%d | disconnects=%d protocol=%d",
+		s.acksSent.Load(), s.acksOK.Load(), s.acksLate.Load(), s.acksWrong.Load(), n, oldest.Seconds(),
 		s.bcastSeq.Load(), s.bcastRecv.Load(), s.bcastMissing.Load(), s.bcastDup.Load(),
 		s.disconnects.total(), s.protocol.total())
 	fmt.Println(line)
 }
 
-func (s *soak) pendingCount() int {
-	n := 0
+// pendingCount returns how many acks are awaited and the age of the
+// oldest.
+func (s *soak) pendingCount() (n int, oldest time.Duration) {
+	now := time.Now()
 	for _, p := range s.peers {
 		if p == nil {
 			continue
 		}
 		p.mu.Lock()
 		n += len(p.pending)
+		for _, t := range p.pending {
+			oldest = max(oldest, now.Sub(t))
+		}
 		p.mu.Unlock()
 	}
-	return n
+	return n, oldest
 }
 
 // soakSummary is the soak's final report, printed as text and JSON.
@@ -497,6 +528,9 @@ type soakSummary struct {
 	BcastDup          int64            `json:"broadcast_messages_duplicate"`
 	BcastOutOfOrder   int64            `json:"broadcast_messages_out_of_order"`
 	Pongs             int64            `json:"pongs"`
+	AckLatency        []latencyLine    `json:"ack_latency_by_transport"`
+	LateAcks          []reasonCount    `json:"late_acks_by_transport"`
+	LostAcks          []reasonCount    `json:"lost_acks_by_transport"`
 	ConnectFailures   []reasonCount    `json:"connect_failures"`
 	Disconnects       []reasonCount    `json:"disconnects"`
 	ProtocolErrors    []reasonCount    `json:"protocol_errors"`
@@ -508,6 +542,24 @@ type soakSummary struct {
 	LoadgenCPUSeconds float64          `json:"loadgen_cpu_s"`
 	OtherCPUPct       float64          `json:"other_cpu_pct"`
 	Pass              bool             `json:"pass"`
+}
+
+// latencyLine is the ack round trip of one transport.
+type latencyLine struct {
+	Transport string  `json:"transport"`
+	Acks      int     `json:"acks"`
+	P50ms     float64 `json:"p50_ms"`
+	P99ms     float64 `json:"p99_ms"`
+	Maxms     float64 `json:"max_ms"`
+}
+
+func latencyOf(transport string, lat []time.Duration) latencyLine {
+	p50, p99 := percentiles(lat)
+	l := latencyLine{Transport: transport, Acks: len(lat), P50ms: p50 / 1e3, P99ms: p99 / 1e3}
+	if len(lat) > 0 {
+		l.Maxms = float64(lat[len(lat)-1].Microseconds()) / 1e3 // sorted by percentiles
+	}
+	return l
 }
 
 // runSoak runs the soak and prints its samples and summary; it returns the
@@ -595,6 +647,7 @@ func runSoak(ctx context.Context, o options, so soakOptions, server string) int 
 	fmt.Printf("soak: %d of %d clients connected in %.1f s\n", connected, n, rampSeconds)
 	time.Sleep(2 * time.Second) // let the handshakes' work settle
 	sm.t0 = time.Now()
+	s.t0 = sm.t0
 	add(sm.take("start"))
 
 	// The exchange window.
@@ -661,6 +714,7 @@ loop:
 	// Count what never arrived.
 	var lost, missingDead int64
 	var lat []time.Duration
+	latBy := map[string][]time.Duration{}
 	sentBcasts := int(s.bcastSeq.Load())
 	for _, p := range s.peers {
 		if p == nil {
@@ -668,7 +722,11 @@ loop:
 		}
 		p.mu.Lock()
 		lost += int64(len(p.pending))
+		for id, sent := range p.pending {
+			s.lostAcks.add(p.kind(), fmt.Sprintf("client %d ack %d, sent %.1f s into the window", p.idx, id, sent.Sub(s.t0).Seconds()))
+		}
 		lat = append(lat, p.lat...)
+		latBy[p.kind()] = append(latBy[p.kind()], p.lat...)
 		p.mu.Unlock()
 		short := 0
 		if p.curSeq > 0 && p.curCnt < so.bcastCount {
@@ -712,9 +770,13 @@ loop:
 	cancelClose()
 	cancelRun()
 	readers.Wait()
-	// Polling keep-alive connections hold a server goroutine each.
+	// Polling keep-alive connections hold a server goroutine each, and
+	// fasthttp keeps an idle worker goroutine for up to twice its
+	// MaxIdleWorkerDuration (10 s) after a request: the "closed" sample
+	// comes after both are gone.
 	hc.CloseIdleConnections()
-	time.Sleep(3 * time.Second)
+	fmt.Println("soak: clients closed; waiting 25 s for the server's idle workers to exit")
+	time.Sleep(25 * time.Second)
 	add(sm.take("closed"))
 
 	selfCPU1, _ := cpuTime(os.Getpid())
@@ -736,7 +798,9 @@ loop:
 		BcastExpected: int64(sentBcasts) * int64(so.bcastCount) * int64(connected),
 		BcastRecv:     s.bcastRecv.Load(), BcastMissing: s.bcastMissing.Load(), BcastMissingDead: missingDead,
 		BcastDup: s.bcastDup.Load(), BcastOutOfOrder: s.bcastOutOfOrder.Load(),
-		Pongs:           s.pongs.Load(),
+		Pongs:      s.pongs.Load(),
+		AckLatency: []latencyLine{latencyOf("ws", latBy["ws"]), latencyOf("polling", latBy["polling"])},
+		LateAcks:   s.lateAcks.snapshot(), LostAcks: s.lostAcks.snapshot(),
 		ConnectFailures: s.connectFail.snapshot(), Disconnects: s.disconnects.snapshot(), ProtocolErrors: s.protocol.snapshot(),
 		Samples:          samples,
 		ServerCPUSeconds: (serverCPU1 - serverCPU0).Seconds(), LoadgenCPUSeconds: (selfCPU1 - selfCPU0).Seconds(),
@@ -783,6 +847,9 @@ func printSoakSummary(s soakSummary) {
 		s.AcksSent, s.AcksOK, s.AcksLate, s.AcksLost, s.AcksWrong, s.AckRate, s.AckP50ms, s.AckP99ms, s.AckMaxms)
 	w("broadcasts         sent %d × %d messages; messages expected %d, received %d, missing %d (+%d at disconnected clients), duplicate %d, out of order %d",
 		s.BcastSent, s.BcastCount, s.BcastExpected, s.BcastRecv, s.BcastMissing, s.BcastMissingDead, s.BcastDup, s.BcastOutOfOrder)
+	for _, l := range s.AckLatency {
+		w("  %-16s %d acks: p50 %.2f ms, p99 %.2f ms, max %.2f ms", l.Transport, l.Acks, l.P50ms, l.P99ms, l.Maxms)
+	}
 	w("heartbeats         %d PONGs sent", s.Pongs)
 	list := func(name string, rs []reasonCount) {
 		if len(rs) == 0 {
@@ -797,6 +864,8 @@ func printSoakSummary(s soakSummary) {
 			w("%-18s %d × %s (e.g. %q)", label, r.Count, r.Reason, r.Example)
 		}
 	}
+	list("late acks", s.LateAcks)
+	list("lost acks", s.LostAcks)
 	list("connect failures", s.ConnectFailures)
 	list("disconnects", s.Disconnects)
 	list("protocol errors", s.ProtocolErrors)
