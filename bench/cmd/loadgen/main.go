@@ -115,6 +115,7 @@ func main() {
 	flag.IntVar(&so.ramp, "ramp", 500, "soak: connections opened per second during the ramp-up")
 	flag.StringVar(&so.debugURL, "debug-url", "", "soak: the server's expvar URL, e.g. http://127.0.0.1:3199/debug/vars (loopback)")
 	flag.StringVar(&so.jsonOut, "json", "", "soak: also write the JSON summary to this file")
+	flag.BoolVar(&so.lateFails, "late-fails", false, "soak: acks later than -ack-timeout fail the run too (they are always counted)")
 	flag.Parse()
 	if *scenario == "soak" {
 		set := map[string]bool{}

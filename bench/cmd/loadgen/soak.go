@@ -41,6 +41,10 @@ type soakOptions struct {
 	ramp       int // connections opened per second
 	debugURL   string
 	jsonOut    string
+	// lateFails makes acks later than ackTimeout fail the run; without it
+	// they are reported (a latency figure, which on a shared machine
+	// measures the machine) but only lost or wrong acks fail it.
+	lateFails bool
 }
 
 // reasons counts events by a short reason and keeps the first example of
@@ -541,6 +545,7 @@ type soakSummary struct {
 	ServerCPUSeconds  float64          `json:"server_cpu_s"`
 	LoadgenCPUSeconds float64          `json:"loadgen_cpu_s"`
 	OtherCPUPct       float64          `json:"other_cpu_pct"`
+	LateFails         bool             `json:"late_acks_fail"`
 	Pass              bool             `json:"pass"`
 }
 
@@ -816,7 +821,8 @@ loop:
 		sum.ServerSocketErrs, sum.ServerLastError = dv.SocketErrors, dv.LastError
 		sum.ServerDisconnects = dv.Causes
 	}
-	sum.Pass = connected == n && sum.AcksSent > 0 && sum.AcksLost == 0 && sum.AcksLate == 0 && sum.AcksWrong == 0 &&
+	sum.LateFails = so.lateFails
+	sum.Pass = connected == n && sum.AcksSent > 0 && sum.AcksLost == 0 && (sum.AcksLate == 0 || !so.lateFails) && sum.AcksWrong == 0 &&
 		sum.BcastSent > 0 && sum.BcastMissing == 0 && sum.BcastMissingDead == 0 && sum.BcastDup == 0 && sum.BcastOutOfOrder == 0 &&
 		len(sum.Disconnects) == 0 && len(sum.ProtocolErrors) == 0 && len(sum.ConnectFailures) == 0 &&
 		sum.ServerSocketErrs == 0 && (!haveDebug || len(dv.Causes) == 0)
@@ -839,6 +845,9 @@ func printSoakSummary(s soakSummary) {
 	verdict := "PASS"
 	if !s.Pass {
 		verdict = "FAIL"
+	}
+	if s.Pass && s.AcksLate > 0 {
+		verdict += fmt.Sprintf(" (nothing lost or wrong; %d acks arrived after the ack timeout: latency, which fails the run only with -late-fails)", s.AcksLate)
 	}
 	w("== soak summary: %s", verdict)
 	w("clients            %d WebSocket + %d polling; %d connected (ramp %.1f s)", s.WSClients, s.PollingClients, s.Connected, s.RampSeconds)
