@@ -116,7 +116,6 @@ type soakPeer struct {
 	// Broadcast position, touched only by the peer's reader: the sequence
 	// number being received and how many of its copies have arrived.
 	curSeq, curCnt int
-	bcastGot       int64
 }
 
 // send writes one Engine.IO packet on the peer's transport.
@@ -289,7 +288,6 @@ func (s *soak) onBroadcast(p *soakPeer, pk []byte) {
 		return
 	}
 	s.bcastRecv.Add(1)
-	p.bcastGot++
 	k := s.so.bcastCount
 	switch {
 	case seq == p.curSeq:
@@ -716,38 +714,6 @@ loop:
 	add(sm.take("end"))
 	dv, haveDebug := s.readDebug()
 
-	// Count what never arrived.
-	var lost, missingDead int64
-	var lat []time.Duration
-	latBy := map[string][]time.Duration{}
-	sentBcasts := int(s.bcastSeq.Load())
-	for _, p := range s.peers {
-		if p == nil {
-			continue
-		}
-		p.mu.Lock()
-		lost += int64(len(p.pending))
-		for id, sent := range p.pending {
-			s.lostAcks.add(p.kind(), fmt.Sprintf("client %d ack %d, sent %.1f s into the window", p.idx, id, sent.Sub(s.t0).Seconds()))
-		}
-		lat = append(lat, p.lat...)
-		latBy[p.kind()] = append(latBy[p.kind()], p.lat...)
-		p.mu.Unlock()
-		short := 0
-		if p.curSeq > 0 && p.curCnt < so.bcastCount {
-			short = so.bcastCount - p.curCnt
-		}
-		short += so.bcastCount * (sentBcasts - max(p.curSeq, 0))
-		if p.curSeq > sentBcasts { // cannot happen: counted as a protocol error
-			short = 0
-		}
-		if p.dead.Load() {
-			missingDead += int64(short)
-		} else {
-			s.bcastMissing.Add(int64(short))
-		}
-	}
-
 	// Close every client; closures are ours from here on.
 	s.closing.Store(true)
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), 20*time.Second)
@@ -775,6 +741,39 @@ loop:
 	cancelClose()
 	cancelRun()
 	readers.Wait()
+	// Count what never arrived; the readers have exited, so their state
+	// is final.
+	var lost, missingDead int64
+	var lat []time.Duration
+	latBy := map[string][]time.Duration{}
+	sentBcasts := int(s.bcastSeq.Load())
+	for _, p := range s.peers {
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		lost += int64(len(p.pending))
+		for id, sent := range p.pending {
+			s.lostAcks.add(p.kind(), fmt.Sprintf("client %d ack %d, sent %.1f s into the window", p.idx, id, sent.Sub(s.t0).Seconds()))
+		}
+		lat = append(lat, p.lat...)
+		latBy[p.kind()] = append(latBy[p.kind()], p.lat...)
+		p.mu.Unlock()
+		short := 0
+		if p.curSeq > 0 && p.curCnt < so.bcastCount {
+			short = so.bcastCount - p.curCnt
+		}
+		short += so.bcastCount * (sentBcasts - max(p.curSeq, 0))
+		if p.curSeq > sentBcasts { // a trigger whose write failed yet reached the server
+			short = 0
+		}
+		if p.dead.Load() {
+			missingDead += int64(short)
+		} else {
+			s.bcastMissing.Add(int64(short))
+		}
+	}
+
 	// Polling keep-alive connections hold a server goroutine each, and
 	// fasthttp keeps an idle worker goroutine for up to twice its
 	// MaxIdleWorkerDuration (10 s) after a request: the "closed" sample
