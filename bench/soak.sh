@@ -78,7 +78,6 @@ rc=0
 ./bin/loadgen -server fiber-socketio -pid "$SERVER_PID" -url "http://127.0.0.1:$PORT/socket.io/" \
 	-scenario soak -ws "$WS" -poll "$POLL" -duration "$DURATION" \
 	-debug-url "http://127.0.0.1:$DEBUG_PORT/debug/vars" -json results/soak.json "$@" |
-	tee -a results/soak.log || rc=$?
-rc=${PIPESTATUS[0]}
+	tee -a results/soak.log || rc=$? # pipefail: loadgen's status
 echo "loadavg at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a results/soak.log
 exit "$rc"

@@ -662,6 +662,8 @@ func runSoak(ctx context.Context, o options, so soakOptions, server string) int 
 	end := sm.t0.Add(o.duration)
 	bcastTick := time.NewTicker(so.bcastEvery)
 	sampleTick := time.NewTicker(so.sample)
+	endTimer := time.NewTimer(time.Until(end))
+	defer endTimer.Stop()
 	mid := sm.t0.Add(o.duration / 2)
 	midTaken := false
 	pickSender := func() *soakPeer {
@@ -676,6 +678,8 @@ loop:
 	for {
 		select {
 		case <-ctx.Done():
+			break loop
+		case <-endTimer.C:
 			break loop
 		case now := <-bcastTick.C:
 			if now.After(end) {
