@@ -39,19 +39,7 @@ mkdir -p bin results
 echo "== build" >&2
 go build -o bin/ ./cmd/loadgen ./servers/fiber-socketio
 
-SERVER_PID=
-stop_server() {
-	[ -n "$SERVER_PID" ] || return 0
-	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=
-}
-trap stop_server EXIT
+. ./server.sh
 
 ./bin/fiber-socketio -addr "127.0.0.1:$PORT" -debug-addr "127.0.0.1:$DEBUG_PORT" &
 SERVER_PID=$!
