@@ -1,5 +1,5 @@
 # The two commands of the README: `make example` and `make test`.
-.PHONY: example test deps conformance bench
+.PHONY: example test deps conformance bench soak
 
 # deps installs what the tests drive: Node.js, the pinned npm packages
 # (socket.io-client, playwright-core; the example's browser client; for the
@@ -31,3 +31,7 @@ conformance:
 # bench runs the comparison of bench/BENCHMARKS.md (about 10 minutes).
 bench:
 	cd bench && ./run.sh
+
+# soak runs the 10-minute soak of bench/RELIABILITY.md (about 12 minutes).
+soak:
+	cd bench && ./soak.sh

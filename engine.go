@@ -320,6 +320,15 @@ func (e *engine) closeAll(reason error) {
 	})
 }
 
+// abortAll cuts the transport of every session still registered: their
+// workers stop writing and finish at once.
+func (e *engine) abortAll() {
+	e.sessions.Range(func(_, v any) bool {
+		v.(*session).abort()
+		return true
+	})
+}
+
 // newSID returns a random 20-character session id.
 func newSID() string {
 	var b [15]byte

@@ -346,11 +346,7 @@ func (kws *Websocket) sendStored(p []byte, attachments [][]byte) error {
 	}
 	off := kws.nsp.nextOffset()
 	p = appendOffset(p, off)
-	err := kws.rlog.push(off, p, attachments)
-	if err == ErrSendQueueOverflow {
-		kws.fireEvent(EventError, p, err)
-	}
-	return err
+	return kws.reportOverflow(p, kws.rlog.push(off, p, attachments))
 }
 
 // lose ends a socket whose connection was lost: with recovery on and a

@@ -200,6 +200,16 @@ func (s *session) close(reason error, graceful bool) {
 	})
 }
 
+// abort ends the session now: its WebSocket is closed under the worker,
+// so a write blocked on a client that does not read fails at once. A
+// polling session is bounded by CloseTimeout already.
+func (s *session) abort() {
+	s.close(ErrServerShutdown, false)
+	if ws := s.ws.Load(); ws != nil {
+		_ = ws.raw.Close()
+	}
+}
+
 // writeTimeout bounds one WebSocket write: WriteTimeout, or when it is
 // zero the time the heartbeat gives a silent peer, PingInterval plus
 // PingTimeout (the worker that runs the heartbeat is the one writing).

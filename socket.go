@@ -291,11 +291,7 @@ func (kws *Websocket) send(pkt []byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	err := kws.sess.send(outPacket{data: pkt})
-	if err == ErrSendQueueOverflow {
-		kws.fireEvent(EventError, pkt, err)
-	}
-	return err
+	return kws.reportOverflow(pkt, kws.sess.send(outPacket{data: pkt}))
 }
 
 // sendBinary queues a packet with its attachments, all or nothing. A
@@ -307,11 +303,7 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	err := kws.sess.sendAll(pkt, attachments)
-	if err == ErrSendQueueOverflow {
-		kws.fireEvent(EventError, pkt, err)
-	}
-	return err
+	return kws.reportOverflow(pkt, kws.sess.sendAll(pkt, attachments))
 }
 
 // sendInline is send for an ack written by the reader while its listener
@@ -320,11 +312,7 @@ func (kws *Websocket) sendInline(pkt []byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	err := kws.sess.sendInline(outPacket{data: pkt})
-	if err == ErrSendQueueOverflow {
-		kws.fireEvent(EventError, pkt, err)
-	}
-	return err
+	return kws.reportOverflow(pkt, kws.sess.sendInline(outPacket{data: pkt}))
 }
 
 // sendShared queues a broadcast packet with its attachments, with the
@@ -333,7 +321,12 @@ func (kws *Websocket) sendShared(pkt []byte, attachments [][]byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	err := kws.sess.sendShared(pkt, attachments, &kws.nsp.srv.burst)
+	return kws.reportOverflow(pkt, kws.sess.sendShared(pkt, attachments, &kws.nsp.srv.burst))
+}
+
+// reportOverflow passes on the result of queueing pkt, reporting a packet
+// dropped on overflow through EventError.
+func (kws *Websocket) reportOverflow(pkt []byte, err error) error {
 	if err == ErrSendQueueOverflow {
 		kws.fireEvent(EventError, pkt, err)
 	}

@@ -140,11 +140,7 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
 	if pkt.off != 0 && !volatile && kws.rlog != nil {
 		// A stored packet goes through the recovery buffer, also after
 		// the connection was lost.
-		err := kws.rlog.push(pkt.off, pkt.Text, pkt.Attachments)
-		if err == ErrSendQueueOverflow {
-			kws.fireEvent(EventError, pkt.Text, err)
-		}
-		return err == nil
+		return kws.reportOverflow(pkt.Text, kws.rlog.push(pkt.off, pkt.Text, pkt.Attachments)) == nil
 	}
 	if !kws.alive.Load() {
 		return false

@@ -195,8 +195,9 @@ func (s *Server) Fire(event string, data []byte) {
 // returns: a socket's with ErrAckDisconnected, a broadcast's with an error
 // wrapping ErrServerShutdown and ErrAckDisconnected (see
 // BroadcastOperator.EmitWithAck).
-// It returns ctx.Err() when they are not all done in time. Calling it again
-// is harmless.
+// It returns ctx.Err() when they are not all done in time, after cutting
+// the connections still open (their workers and the adapters then end in
+// the background). Calling it again is harmless.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutdown = true
@@ -222,6 +223,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.closeAdapters()
 		return nil
 	case <-ctx.Done():
+		// Out of time: cut the connections still being flushed (a client
+		// that does not read would hold its worker until the write
+		// timeout), so nothing outlives the deadline for long.
+		for _, e := range engines {
+			e.abortAll()
+		}
+		go func() {
+			<-done
+			s.closeAdapters()
+		}()
 		return ctx.Err()
 	}
 }

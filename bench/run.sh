@@ -67,7 +67,7 @@ META=results/$NAME.meta
 PORT_OURS=3101
 PORT_NODE=3102
 PORT_FLOOR=3103
-SERVER_PID=
+. ./server.sh
 
 start_server() { # name scenario -> sets SERVER_PID, PORT
 	local name=$1 scen=$2
@@ -99,18 +99,6 @@ start_server() { # name scenario -> sets SERVER_PID, PORT
 	return 1
 }
 
-stop_server() {
-	[ -n "$SERVER_PID" ] || return 0
-	kill -TERM "$SERVER_PID" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$SERVER_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$SERVER_PID" 2>/dev/null || true
-	wait "$SERVER_PID" 2>/dev/null || true
-	SERVER_PID=
-}
-trap stop_server EXIT
 
 # busy_pct prints the machine's busy CPU percentage over one second.
 busy_pct() {

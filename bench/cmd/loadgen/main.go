@@ -9,6 +9,12 @@
 // event "echo" with an ack answering the same arguments, and event "bcast"
 // (payload, count) broadcasting event "msg" with payload count times to
 // every connected socket.
+//
+// The soak scenario (-scenario soak, see RELIABILITY.md and soak.go) is
+// different: it keeps -ws WebSocket and -poll polling clients connected for
+// -duration, checks every ack and broadcast message, samples the server's
+// memory, and prints a summary as text and JSON; its exit status is 1 when
+// anything was lost or went wrong.
 package main
 
 import (
@@ -83,7 +89,7 @@ func main() {
 	var (
 		rawURL   = flag.String("url", "http://127.0.0.1:3000/socket.io/", "server base URL (loopback only)")
 		server   = flag.String("server", "", "server label in the output")
-		scenario = flag.String("scenario", "", "handshake | echo | poll-echo | fanout")
+		scenario = flag.String("scenario", "", "handshake | echo | poll-echo | fanout | soak")
 		label    = flag.String("label", "", "row label in the output (default: the scenario)")
 		o        options
 	)
@@ -97,7 +103,39 @@ func main() {
 	flag.DurationVar(&o.settle, "settle", 2*time.Second, "fanout: wait after connecting before reading RSS")
 	flag.IntVar(&o.dialConc, "dial-concurrency", 100, "connections being opened at once")
 	flag.IntVar(&spread, "spread", 8, "source addresses 127.0.0.1..127.0.0.N")
+	var so soakOptions
+	flag.IntVar(&so.ws, "ws", 10000, "soak: WebSocket clients")
+	flag.IntVar(&so.poll, "poll", 1000, "soak: HTTP long-polling clients")
+	flag.DurationVar(&so.interval, "interval", 5*time.Second, "soak: mean time between two echoes of one client (each wait jittered ±50%)")
+	flag.DurationVar(&so.bcastEvery, "bcast-every", 5*time.Second, "soak: time between two broadcasts")
+	flag.IntVar(&so.bcastCount, "bcast-count", 3, "soak: messages per broadcast (bcast count)")
+	flag.DurationVar(&so.ackTimeout, "ack-timeout", 10*time.Second, "soak: an ack arriving later is counted late")
+	flag.DurationVar(&so.sample, "sample", 30*time.Second, "soak: time between two samples of the server")
+	flag.DurationVar(&so.drain, "drain", 10*time.Second, "soak: wait after the window for the last acks and messages")
+	flag.IntVar(&so.ramp, "ramp", 500, "soak: connections opened per second during the ramp-up")
+	flag.StringVar(&so.debugURL, "debug-url", "", "soak: the server's expvar URL, e.g. http://127.0.0.1:3199/debug/vars (loopback)")
+	flag.StringVar(&so.jsonOut, "json", "", "soak: also write the JSON summary to this file")
+	flag.BoolVar(&so.lateFails, "late-fails", false, "soak: acks later than -ack-timeout fail the run too (they are always counted)")
 	flag.Parse()
+	if *scenario == "soak" {
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["duration"] {
+			o.duration = 10 * time.Minute
+		}
+		if so.ws < 1 || so.poll < 0 || so.ramp < 1 || so.bcastCount < 1 || so.interval <= 0 || so.bcastEvery <= 0 || so.sample <= 0 {
+			fatalf("soak: -ws ≥ 1, -poll ≥ 0, -ramp ≥ 1, -bcast-count ≥ 1 and positive durations are required")
+		}
+		if so.debugURL != "" {
+			if _, err := parseTarget(so.debugURL); err != nil {
+				fatalf("-debug-url: %v", err)
+			}
+		}
+		if !set["timeout"] {
+			ramp := time.Duration(float64(so.ws+so.poll) / float64(so.ramp) * float64(time.Second))
+			o.timeout = ramp + o.duration + so.drain + 5*time.Minute
+		}
+	}
 
 	if o.pid <= 0 {
 		fatalf("-pid is required")
@@ -120,6 +158,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "loadgen: watchdog timeout")
 		os.Exit(3)
 	}()
+
+	if *scenario == "soak" {
+		os.Exit(runSoak(ctx, o, so, *server))
+	}
 
 	selfBefore, _ := cpuTime(os.Getpid())
 	serverBefore, _ := cpuTime(o.pid)

@@ -1,20 +1,30 @@
 // Command fiber-socketio is the bench server for this package: a Fiber v3
 // app on a loopback address serving socketio.NewServer at /socket.io/ with
 // the bench behaviour (see BENCHMARKS.md).
+//
+// With -debug-addr it also serves expvar's /debug/vars on a second
+// loopback address, with the figures the soak (loadgen -scenario soak)
+// samples: goroutines, the live heap, connected sockets, and the socket
+// errors and disconnect causes the server saw; and net/http/pprof's
+// /debug/pprof/ (heap and goroutine profiles of idle connections).
 package main
 
 import (
+	"expvar"
 	"flag"
 	"log"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // served on -debug-addr only
+	_ "net/http/pprof" // on -debug-addr too: heap and goroutine profiles
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/fiber-socketio/socketio"
 	"github.com/gofiber/fiber/v3"
@@ -24,15 +34,17 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
-	debugAddr := flag.String("debug-addr", "", "serve net/http/pprof on this loopback address (e.g. 127.0.0.1:6061)")
+	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) and net/http/pprof's /debug/pprof/ on this loopback address")
 	flag.Parse()
-	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
-		log.Fatalf("-addr must be a loopback address, got %q", *addr)
+	for _, a := range []string{*addr, *debugAddr} {
+		if a == *debugAddr && a == "" {
+			continue // no debug listener
+		}
+		if host, _, err := net.SplitHostPort(a); err != nil || !net.ParseIP(host).IsLoopback() {
+			log.Fatalf("-addr and -debug-addr must be loopback addresses, got %q", a)
+		}
 	}
 	raiseFileLimit()
-	if *debugAddr != "" {
-		go func() { log.Print(http.ListenAndServe(*debugAddr, nil)) }()
-	}
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -76,6 +88,10 @@ func main() {
 		}
 	})
 
+	if *debugAddr != "" {
+		serveDebug(srv, *debugAddr)
+	}
+
 	app := fiber.New()
 	h := srv.Handler(func(*socketio.Websocket) {})
 	app.Get("/socket.io/", h)
@@ -101,6 +117,56 @@ func main() {
 	}()
 	<-stop
 	_ = ln.Close()
+}
+
+// serveDebug publishes the soak's figures as expvar variables and serves
+// /debug/vars on addr (memstats and cmdline come with expvar):
+//
+//   - goroutines: runtime.NumGoroutine
+//   - heap_live: the heap marked live by the last GC (runtime/metrics
+//     /gc/heap/live:bytes), steadier than HeapAlloc, which includes garbage
+//   - sockets: sockets connected now (EventConnect minus EventDisconnect)
+//   - socket_errors, last_socket_error: EventError (a dropped packet, a
+//     refused emit, a listener panic)
+//   - disconnect_causes: EventDisconnect by cause ("clean" for nil)
+func serveDebug(srv *socketio.Server, addr string) {
+	var sockets, socketErrors atomic.Int64
+	var lastError atomic.Value
+	lastError.Store("")
+	causes := expvar.NewMap("disconnect_causes")
+	srv.On(socketio.EventConnect, func(*socketio.EventPayload) { sockets.Add(1) })
+	srv.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+		sockets.Add(-1)
+		cause := "clean"
+		if ep.Error != nil {
+			cause = ep.Error.Error()
+		}
+		causes.Add(cause, 1)
+	})
+	srv.On(socketio.EventError, func(ep *socketio.EventPayload) {
+		socketErrors.Add(1)
+		if ep.Error != nil {
+			lastError.Store(ep.Error.Error())
+		}
+	})
+	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	expvar.Publish("heap_live", expvar.Func(func() any {
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(s)
+		if s[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[0].Value.Uint64()
+	}))
+	expvar.Publish("sockets", expvar.Func(func() any { return sockets.Load() }))
+	expvar.Publish("socket_errors", expvar.Func(func() any { return socketErrors.Load() }))
+	expvar.Publish("last_socket_error", expvar.Func(func() any { return lastError.Load() }))
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hs := &http.Server{Handler: http.DefaultServeMux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
 }
 
 // writeMemProfile writes a heap profile and prints where the memory is:
