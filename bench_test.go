@@ -120,6 +120,24 @@ func BenchmarkAckRoundTrip(b *testing.B) {
 	b.StopTimer()
 }
 
+// BenchmarkHandshakeWebSocket measures one WebSocket session from dial to
+// the main namespace's CONNECT reply (EIO open + SIO connect), then its
+// close: the handshake scenario of bench/, in process. The client's own
+// costs (dial, the HTTP upgrade, reading) are included in every figure,
+// so compare runs of this benchmark with each other only.
+func BenchmarkHandshakeWebSocket(b *testing.B) {
+	srv := NewServer(testConfig())
+	ts := startServer(b, srv, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, _, err := dialConnected(ts.url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = c.c.Close()
+	}
+}
+
 // BenchmarkBroadcast1000 measures Server.Broadcast to 1,000 WebSocket
 // clients on loopback: one op is one message delivered to every client.
 // The sender keeps at most broadcastWindow messages in flight per client,

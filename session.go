@@ -92,16 +92,17 @@ type session struct {
 	// probing is the WebSocket of an upgrade in progress; the session's
 	// end closes it, so it does not wait out the upgrade timeout.
 	probing *wsConn
-	// switched tells the worker the transport changed.
-	switched chan struct{}
 
 	// polling state: one GET and one POST at a time.
 	getActive atomic.Bool
 	pollWake  chan struct{}
 	postMu    sync.Mutex
 
-	// heartbeat: the reader signals pongs and other traffic.
-	pong chan struct{}
+	// heartbeat: the reader signals pongs and other traffic. A PONG sets
+	// pong and wakes the worker through the queue's notify channel, so the
+	// parked worker waits on as few channels as possible: each one it
+	// selects on holds a runtime sudog for as long as the connection idles.
+	pong atomic.Bool
 	seen atomic.Bool
 
 	// lingering: the session is closed but still answers one GET.
@@ -121,9 +122,7 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 		cfg:        eng.cfg,
 		sid:        sid,
 		req:        req,
-		switched:   make(chan struct{}, 1),
 		pollWake:   make(chan struct{}, 1),
-		pong:       make(chan struct{}, 1),
 		closeReq:   make(chan struct{}),
 		done:       make(chan struct{}),
 		workerDone: make(chan struct{}),
@@ -237,10 +236,8 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	s.seen.Store(true)
 	switch typ {
 	case eioPong:
-		select {
-		case s.pong <- struct{}{}:
-		default:
-		}
+		s.pong.Store(true)
+		s.q.wake()
 		if h, ok := s.handler.(interface{ onPong() }); ok {
 			h.onPong()
 		}
@@ -261,25 +258,46 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 }
 
 // run is the session's worker goroutine.
+//
+// One timer serves the heartbeat and the handshake timeout: it is armed for
+// whichever deadline comes first. An idle connection keeps this goroutine
+// and its timer for its life, so three timers (ping, pong, handshake) would
+// cost two more timers and channels per connection for nothing.
 func (s *session) run() {
 	defer close(s.workerDone)
-	pingTimer := time.NewTimer(s.cfg.PingInterval)
-	pongTimer := time.NewTimer(time.Hour)
-	pongTimer.Stop()
-	defer pingTimer.Stop()
-	defer pongTimer.Stop()
-	var handshake <-chan time.Time
+	now := time.Now()
+	// beat is when the heartbeat acts next: send a PING, or, while
+	// awaitingPong, give up on the PONG. handshake is the CONNECT
+	// deadline, zero once checked or when there is none.
+	beat := now.Add(s.cfg.PingInterval)
+	awaitingPong := false
+	var handshake time.Time
 	if s.cfg.HandshakeTimeout > 0 {
-		t := time.NewTimer(s.cfg.HandshakeTimeout)
-		defer t.Stop()
-		handshake = t.C
+		handshake = now.Add(s.cfg.HandshakeTimeout)
 	}
+	next := func() time.Duration {
+		d := beat
+		if !handshake.IsZero() && handshake.Before(d) {
+			d = handshake
+		}
+		return time.Until(d)
+	}
+	timer := time.NewTimer(next())
+	defer timer.Stop()
 	// burstEnd, while not nil, is the end of the broadcast burst the
 	// worker waits for before writing (see burst.go).
 	var burstEnd <-chan struct{}
 	for {
 		select {
 		case <-s.q.notify:
+			if s.pong.Swap(false) {
+				awaitingPong = false
+				beat = time.Now().Add(s.cfg.PingInterval)
+				timer.Reset(next())
+				if s.q.len() == 0 {
+					continue // the wake-up was for the PONG only
+				}
+			}
 			if s.transport.Load() == onWebSocket {
 				if burstEnd = s.q.linger(); burstEnd != nil {
 					continue
@@ -293,26 +311,32 @@ func (s *session) run() {
 			if err := s.deliver(); err != nil {
 				s.close(err, false)
 			}
-		case <-s.switched:
-			s.q.wake()
-		case <-pingTimer.C:
-			s.seen.Store(false)
-			s.q.pushControl(outPacket{data: pingPacket})
-			pongTimer.Reset(s.cfg.PingTimeout)
-		case <-s.pong:
-			pongTimer.Stop()
-			pingTimer.Reset(s.cfg.PingInterval)
-		case <-pongTimer.C:
-			if !s.seen.Load() {
-				s.close(ErrHeartbeatTimeout, false)
-				continue
+		case <-timer.C:
+			now := time.Now()
+			if !handshake.IsZero() && !now.Before(handshake) {
+				handshake = time.Time{}
+				if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
+					s.close(ErrHandshakeTimeout, false)
+					continue
+				}
 			}
-			// Other traffic proves the peer alive; ask again.
-			pingTimer.Reset(0)
-		case <-handshake:
-			if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
-				s.close(ErrHandshakeTimeout, false)
+			if !now.Before(beat) {
+				switch {
+				case !awaitingPong:
+					s.seen.Store(false)
+					s.q.pushControl(outPacket{data: pingPacket})
+					awaitingPong = true
+					beat = now.Add(s.cfg.PingTimeout)
+				case !s.seen.Load():
+					s.close(ErrHeartbeatTimeout, false)
+					continue
+				default:
+					// Other traffic proves the peer alive; ask again.
+					awaitingPong = false
+					beat = now
+				}
 			}
+			timer.Reset(next())
 		case <-s.closeReq:
 			s.finish()
 			return
@@ -501,10 +525,8 @@ func (s *session) upgradeTo(ws *wsConn) bool {
 	case s.pollWake <- struct{}{}:
 	default:
 	}
-	select {
-	case s.switched <- struct{}{}:
-	default:
-	}
+	// The worker writes what the polling transport left queued.
+	s.q.wake()
 	return true
 }
 

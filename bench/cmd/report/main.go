@@ -54,15 +54,20 @@ var rows = []row{
 
 var servers = []string{"fiber-socketio", "floor", "node"}
 
-// targets: the CPU (or memory) ratio of ours to the floor and to Node that
-// issue 4 aims at; 0 means no target.
+// targets: the CPU ratio of ours to the floor and to Node that issue 4
+// aims at; 0 means no target.
 var targets = map[string][2]float64{
 	"handshake":  {1.1, 0.25},
 	"echo":       {1.05, 0.5},
 	"fanout-1k":  {0.5, 0},
 	"fanout-10k": {0.5, 0},
-	"memory":     {1.5, 0.25},
 }
+
+// memTargetBytes is issue 4's memory target: at most 12 KiB per idle
+// WebSocket connection (server VmRSS delta / N at 10,000 connections),
+// which puts it below the floor's, as the issue asks. It is an absolute
+// figure, not a ratio: the ratio row shows "below the floor" (< 1.00).
+const memTargetBytes = 12 << 10
 
 func main() {
 	in := flag.String("in", "results/latest.jsonl", "loadgen output")
@@ -167,7 +172,7 @@ func main() {
 		}
 	}
 	// Memory per idle connection, from the 10,000-client fan-out run.
-	b.WriteString("\n| Memory per idle connection (fan-out-10k run) | bytes (server VmRSS delta / N) |\n| --- | ---: |\n")
+	b.WriteString("\n| Memory per idle connection (fan-out-10k run) | bytes (server VmRSS delta / N) | target |\n| --- | ---: | ---: |\n")
 	mem := map[string]float64{}
 	for _, s := range servers {
 		rs := runs["fanout-10k"][s]
@@ -176,7 +181,15 @@ func main() {
 		}
 		r := medianBy(rs, func(r result) float64 { return r.MemPerConnB })
 		mem[s] = r.MemPerConnB
-		fmt.Fprintf(&b, "| %s | %s |\n", s, num(r.MemPerConnB))
+		verdict, target := "", "—"
+		if s == "fiber-socketio" {
+			target = "≤ 12 KiB (" + num(memTargetBytes) + ")"
+			verdict = " (missed)"
+			if r.MemPerConnB <= memTargetBytes {
+				verdict = " (met)"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s%s | %s |\n", s, num(r.MemPerConnB), verdict, target)
 	}
 
 	b.WriteString("\nRatios of fiber-socketio to the floor and to Node (lower is better; server CPU per operation, memory per connection):\n\n")
@@ -196,7 +209,7 @@ func main() {
 		ours := cpu(rw.key, "fiber-socketio")
 		writeRatio(&b, rw.title+" (CPU/op)", ours, cpu(rw.key, "floor"), cpu(rw.key, "node"), targets[rw.key])
 	}
-	writeRatio(&b, "Memory per idle connection", mem["fiber-socketio"], mem["floor"], mem["node"], targets["memory"])
+	writeMemRatio(&b, mem["fiber-socketio"], mem["floor"], mem["node"])
 	fmt.Print(b.String())
 }
 
@@ -223,6 +236,26 @@ func writeRatio(b *strings.Builder, title string, ours, floor, node float64, t [
 	rf, tf := ratio(ours, floor, t[0])
 	rn, tn := ratio(ours, node, t[1])
 	fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", title, rf, tf, rn, tn)
+}
+
+// writeMemRatio writes the memory row of the ratio table. Its target
+// against the floor is the issue's "below the floor's" (< 1.00, implied by
+// the absolute ≤ 12 KiB); there is none against Node.
+func writeMemRatio(b *strings.Builder, ours, floor, node float64) {
+	rf, rn := "n/a", "n/a"
+	if ours > 0 && floor > 0 {
+		v := ours / floor
+		rf = fmt.Sprintf("%.2f", v)
+		if v < 1 {
+			rf += " (met)"
+		} else {
+			rf += " (missed)"
+		}
+	}
+	if ours > 0 && node > 0 {
+		rn = fmt.Sprintf("%.2f", ours/node)
+	}
+	fmt.Fprintf(b, "| Memory per idle connection (target ≤ 12 KiB) | %s | < 1.00 | %s | — |\n", rf, rn)
 }
 
 // median returns the run with the median CPU per operation.

@@ -5,7 +5,8 @@
 // With -debug-addr it also serves expvar's /debug/vars on a second
 // loopback address, with the figures the soak (loadgen -scenario soak)
 // samples: goroutines, the live heap, connected sockets, and the socket
-// errors and disconnect causes the server saw.
+// errors and disconnect causes the server saw; and net/http/pprof's
+// /debug/pprof/ (heap and goroutine profiles of idle connections).
 package main
 
 import (
@@ -14,6 +15,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // on -debug-addr too: heap and goroutine profiles
 	"os"
 	"os/signal"
 	"runtime"
@@ -32,7 +34,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3001", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
-	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) on this loopback address")
+	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) and net/http/pprof's /debug/pprof/ on this loopback address")
 	flag.Parse()
 	for _, a := range []string{*addr, *debugAddr} {
 		if a == *debugAddr && a == "" {
