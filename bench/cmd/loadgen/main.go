@@ -26,6 +26,8 @@ import (
 	"runtime"
 	"sort"
 	"time"
+
+	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
 )
 
 // result is one scenario's outcome, printed as a JSON line.
@@ -148,7 +150,7 @@ func main() {
 		fatalf("%v", err)
 	}
 	o.t = t
-	raiseFileLimit(1 << 16)
+	fdlimit.Raise(1 << 16)
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -68,25 +67,6 @@ func rssBytes(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
-}
-
-// raiseFileLimit lifts RLIMIT_NOFILE to the hard limit (trying a higher
-// hard limit first, which only a privileged process may do).
-func raiseFileLimit(want uint64) uint64 {
-	var r syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r); err != nil {
-		return 0
-	}
-	if r.Max < want {
-		try := syscall.Rlimit{Cur: want, Max: want}
-		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &try) == nil {
-			return want
-		}
-	}
-	r.Cur = r.Max
-	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
-	_ = syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r)
-	return r.Cur
 }
 
 // syscalls returns the process's read and write system call counts

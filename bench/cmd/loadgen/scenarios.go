@@ -223,6 +223,12 @@ func runEcho(ctx context.Context, o options) (result, error) {
 		}(i, c)
 	}
 	wg.Wait()
+	return echoResult(o, cw, acks.Load(), samples, &errs)
+}
+
+// echoResult ends an echo scenario's CPU window and reports its acks and
+// their round-trip percentiles.
+func echoResult(o options, cw *cpuWindow, acks int64, samples []time.Duration, errs *errorLog) (result, error) {
 	elapsed := time.Since(cw.t0)
 	cpu, err := cw.stop()
 	if err != nil {
@@ -230,7 +236,7 @@ func runEcho(ctx context.Context, o options) (result, error) {
 	}
 	p50, p99 := percentiles(samples)
 	return result{
-		Clients: o.clients, Ops: acks.Load(), Seconds: elapsed.Seconds(),
+		Clients: o.clients, Ops: acks, Seconds: elapsed.Seconds(),
 		P50us: p50, P99us: p99, CPUus: cpu,
 		Errors: errs.n.Load(), FirstError: errs.first,
 		reads: cw.reads, writes: cw.writes,
@@ -330,18 +336,7 @@ func runPollEcho(ctx context.Context, o options) (result, error) {
 		}(i, c)
 	}
 	wg.Wait()
-	elapsed := time.Since(cw.t0)
-	cpu, err := cw.stop()
-	if err != nil {
-		return result{}, err
-	}
-	p50, p99 := percentiles(samples)
-	return result{
-		Clients: o.clients, Ops: acks.Load(), Seconds: elapsed.Seconds(),
-		P50us: p50, P99us: p99, CPUus: cpu,
-		Errors: errs.n.Load(), FirstError: errs.first,
-		reads: cw.reads, writes: cw.writes,
-	}, nil
+	return echoResult(o, cw, acks.Load(), samples, &errs)
 }
 
 // runFanout connects o.clients receivers, reads the server's RSS once they

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/fiber-socketio/socketio"
+	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
 	"github.com/gofiber/fiber/v3"
 )
 
@@ -44,7 +45,7 @@ func main() {
 			log.Fatalf("-addr and -debug-addr must be loopback addresses, got %q", a)
 		}
 	}
-	raiseFileLimit()
+	fdlimit.Raise(1 << 16)
 
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -185,17 +186,4 @@ func writeMemProfile(path string) {
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		log.Print(err)
 	}
-}
-
-func raiseFileLimit() {
-	var r syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
-		return
-	}
-	want := syscall.Rlimit{Cur: 1 << 16, Max: 1 << 16}
-	if r.Max < want.Max && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-		return
-	}
-	r.Cur = r.Max
-	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
 }

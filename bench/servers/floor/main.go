@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/fasthttp/websocket"
+	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
 	"github.com/valyala/fasthttp"
 )
 
@@ -175,7 +176,7 @@ func main() {
 	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
 	}
-	raiseFileLimit()
+	fdlimit.Raise(1 << 16)
 	s := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if string(ctx.Path()) != "/socket.io/" || string(ctx.QueryArgs().Peek("transport")) != "websocket" {
@@ -197,17 +198,4 @@ func main() {
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	<-stop
 	_ = ln.Close()
-}
-
-func raiseFileLimit() {
-	var r syscall.Rlimit
-	if syscall.Getrlimit(syscall.RLIMIT_NOFILE, &r) != nil {
-		return
-	}
-	want := syscall.Rlimit{Cur: 1 << 16, Max: 1 << 16}
-	if r.Max < want.Max && syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want) == nil {
-		return
-	}
-	r.Cur = r.Max
-	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &r)
 }
