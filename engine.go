@@ -242,11 +242,8 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	s.handler = e.newHandler(s)
 	e.sessions.Store(s.sid, s)
 	e.count.Add(1)
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		s.run()
-	}()
+	e.wg.Add(1) // until the session's finish
+	s.start()
 	return s
 }
 
@@ -277,8 +274,25 @@ func (e *engine) handshakePolling(c fiber.Ctx) error {
 	return c.Send(e.openPacket(s.sid, true))
 }
 
-// serveWebSocket runs on the upgraded connection until it closes.
+// serveWebSocket is the websocket middleware's handler. It runs on the
+// goroutine fasthttp started for the hijacked connection, which holds the
+// request context (a few KiB) until the handler returns. So it hands the
+// connection to a goroutine of its own and returns at once: fasthttp keeps
+// hijacked connections open after their handler returns (the middleware
+// sets Server.KeepHijackedConns; the session closes the connection), and
+// the middleware's pooled Conn is replaced by a copy that stays valid.
 func (e *engine) serveWebSocket(conn *websocket.Conn) {
+	own := new(websocket.Conn)
+	*own = *conn
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.serveConn(own)
+	}()
+}
+
+// serveConn runs on an upgraded connection until it closes.
+func (e *engine) serveConn(conn *websocket.Conn) {
 	w := newWSConn(conn)
 	if refused, _ := conn.Locals(refusedUpgradeKey).(bool); refused {
 		w.shutdown(upgradeTimeout)

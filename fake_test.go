@@ -18,6 +18,7 @@ func newFakeSocket(tb testing.TB, nsp *Namespace, limit int, rooms ...string) *W
 		done:     make(chan struct{}),
 	}
 	sess.transport.Store(onWebSocket)
+	sess.worker.Store(workerFinished) // no worker: the test reads the queue
 	c := &client{srv: nsp.srv, h: &handler{srv: nsp.srv}, sess: sess}
 	sess.handler = c
 	kws := newSocket(c, nsp, nil)

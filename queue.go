@@ -37,8 +37,11 @@ type sendQueue struct {
 	direct    int
 	burst     *burst
 	lingering bool
-	// notify holds at most one pending wake-up for the consumer.
+	// notify holds at most one pending wake-up for the consumer; kick,
+	// when set, is called instead to wake it (a session's worker runs
+	// only while it has work, see session.kick).
 	notify chan struct{}
+	kick   func()
 }
 
 // errQueueFull is the internal signal that push refused a packet because the
@@ -164,6 +167,10 @@ func (q *sendQueue) pushTail(p outPacket) {
 }
 
 func (q *sendQueue) wake() {
+	if q.kick != nil {
+		q.kick()
+		return
+	}
 	select {
 	case q.notify <- struct{}{}:
 	default:
@@ -262,6 +269,14 @@ func (q *sendQueue) recycle(items []outPacket) {
 		q.spare = items[:0]
 	}
 	q.mu.Unlock()
+}
+
+// ready reports whether the consumer may take packets now: some are
+// queued and no hold keeps them.
+func (q *sendQueue) ready() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0 && (q.held == 0 || q.closed)
 }
 
 // len reports how many packets are queued.

@@ -24,6 +24,7 @@ func fakeClient(tb testing.TB, srv *Server) *client {
 		done:     make(chan struct{}),
 	}
 	sess.transport.Store(onWebSocket)
+	sess.worker.Store(workerFinished) // no worker: the test reads the queue
 	c := &client{srv: srv, h: &handler{srv: srv}, sess: sess}
 	sess.handler = c
 	return c

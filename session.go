@@ -98,12 +98,24 @@ type session struct {
 	pollWake  chan struct{}
 	postMu    sync.Mutex
 
-	// heartbeat: the reader signals pongs and other traffic. A PONG sets
-	// pong and wakes the worker through the queue's notify channel, so the
-	// parked worker waits on as few channels as possible: each one it
-	// selects on holds a runtime sudog for as long as the connection idles.
-	pong atomic.Bool
-	seen atomic.Bool
+	// worker is the state of the worker goroutine (workerIdle,
+	// workerRunning, workerFinished): it runs only while there is
+	// something to write, so an idle connection keeps no goroutine and no
+	// stack for its writes (see kick).
+	worker atomic.Int32
+	// lastWrite and streak are the worker's record of its writes (busy).
+	lastWrite time.Time
+	streak    int
+
+	// heartbeat: a runtime timer whose callback sends the PINGs and
+	// enforces the PONG and handshake deadlines, under hbMu. seen is set
+	// by the reader for every inbound packet.
+	hbMu         sync.Mutex
+	hbTimer      *time.Timer
+	beatAt       time.Time // when the heartbeat acts next
+	awaitingPong bool      // beatAt is the PONG deadline
+	handshakeBy  time.Time // the CONNECT deadline; zero once checked
+	seen         atomic.Bool
 
 	// lingering: the session is closed but still answers one GET.
 	lingering atomic.Bool
@@ -132,8 +144,45 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 		limit = eng.cfg.SendQueueSize
 	}
 	s.q = newSendQueue(limit)
+	s.q.kick = s.kick
 	s.transport.Store(kind)
 	return s
+}
+
+// Worker states.
+const (
+	workerIdle int32 = iota
+	workerRunning
+	workerFinished
+)
+
+// kick gets the worker to look at the session: it starts the worker when
+// none runs, and otherwise wakes the running one (which may be waiting
+// for a broadcast burst to end). Every push to the queue, a close, and
+// the end of a hold call it.
+func (s *session) kick() {
+	if s.worker.CompareAndSwap(workerIdle, workerRunning) {
+		go s.run()
+		return
+	}
+	select {
+	case s.q.notify <- struct{}{}:
+	default:
+	}
+}
+
+// start begins the session's life: its heartbeat and, for a packet
+// already queued (the OPEN of a WebSocket session), its worker.
+func (s *session) start() {
+	now := time.Now()
+	s.hbMu.Lock()
+	s.beatAt = now.Add(s.cfg.PingInterval)
+	if s.cfg.HandshakeTimeout > 0 {
+		s.handshakeBy = now.Add(s.cfg.HandshakeTimeout)
+	}
+	s.hbTimer = time.AfterFunc(s.untilNextBeat(now), s.heartbeat)
+	s.hbMu.Unlock()
+	s.kick()
 }
 
 // send queues an application packet. A full queue either drops the packet
@@ -197,6 +246,7 @@ func (s *session) close(reason error, graceful bool) {
 				_ = ws.raw.SetWriteDeadline(time.Now())
 			}
 		}
+		s.kick()
 	})
 }
 
@@ -236,8 +286,7 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	s.seen.Store(true)
 	switch typ {
 	case eioPong:
-		s.pong.Store(true)
-		s.q.wake()
+		s.pongReceived()
 		if h, ok := s.handler.(interface{ onPong() }); ok {
 			h.onPong()
 		}
@@ -257,91 +306,147 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	return ErrUnknownEIOPacket
 }
 
-// run is the session's worker goroutine.
-//
-// One timer serves the heartbeat and the handshake timeout: it is armed for
-// whichever deadline comes first. An idle connection keeps this goroutine
-// and its timer for its life, so three timers (ping, pong, handshake) would
-// cost two more timers and channels per connection for nothing.
+// run is the session's worker goroutine. It runs while there is something
+// to write and ends when the queue is empty, unless the connection is busy
+// (see busy); the next push starts it again (kick). So an idle connection
+// keeps no goroutine, and a busy one does not pay a goroutine start for
+// every write. At most one runs at a time: a worker that finds work after
+// it marked itself idle goes on only if no new one was started meanwhile.
+// When the session closes, the worker then running finishes it.
 func (s *session) run() {
-	defer close(s.workerDone)
-	now := time.Now()
-	// beat is when the heartbeat acts next: send a PING, or, while
-	// awaitingPong, give up on the PONG. handshake is the CONNECT
-	// deadline, zero once checked or when there is none.
-	beat := now.Add(s.cfg.PingInterval)
-	awaitingPong := false
-	var handshake time.Time
-	if s.cfg.HandshakeTimeout > 0 {
-		handshake = now.Add(s.cfg.HandshakeTimeout)
-	}
-	next := func() time.Duration {
-		d := beat
-		if !handshake.IsZero() && handshake.Before(d) {
-			d = handshake
-		}
-		return time.Until(d)
-	}
-	timer := time.NewTimer(next())
-	defer timer.Stop()
-	// burstEnd, while not nil, is the end of the broadcast burst the
-	// worker waits for before writing (see burst.go).
-	var burstEnd <-chan struct{}
 	for {
-		select {
-		case <-s.q.notify:
-			if s.pong.Swap(false) {
-				awaitingPong = false
-				beat = time.Now().Add(s.cfg.PingInterval)
-				timer.Reset(next())
-				if s.q.len() == 0 {
-					continue // the wake-up was for the PONG only
-				}
-			}
-			if s.transport.Load() == onWebSocket {
-				if burstEnd = s.q.linger(); burstEnd != nil {
-					continue
-				}
-			}
-			if err := s.deliver(); err != nil {
-				s.close(err, false)
-			}
-		case <-burstEnd:
-			burstEnd = nil
-			if err := s.deliver(); err != nil {
-				s.close(err, false)
-			}
-		case <-timer.C:
-			now := time.Now()
-			if !handshake.IsZero() && !now.Before(handshake) {
-				handshake = time.Time{}
-				if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
-					s.close(ErrHandshakeTimeout, false)
-					continue
-				}
-			}
-			if !now.Before(beat) {
-				switch {
-				case !awaitingPong:
-					s.seen.Store(false)
-					s.q.pushControl(outPacket{data: pingPacket})
-					awaitingPong = true
-					beat = now.Add(s.cfg.PingTimeout)
-				case !s.seen.Load():
-					s.close(ErrHeartbeatTimeout, false)
-					continue
-				default:
-					// Other traffic proves the peer alive; ask again.
-					awaitingPong = false
-					beat = now
-				}
-			}
-			timer.Reset(next())
-		case <-s.closeReq:
+		if s.closed() {
+			s.worker.Store(workerFinished)
 			s.finish()
 			return
 		}
+		if s.transport.Load() == onWebSocket {
+			// A queue of broadcast packets only waits for the burst
+			// to end, or for a packet of its own (see burst.go).
+			if end := s.q.linger(); end != nil {
+				select {
+				case <-end:
+				case <-s.q.notify:
+				case <-s.closeReq:
+				}
+				continue
+			}
+		}
+		if err := s.deliver(); err != nil {
+			s.close(err, false)
+			continue
+		}
+		if s.busy() && !s.pending() {
+			select {
+			case <-s.q.notify:
+			case <-s.closeReq:
+			}
+			continue
+		}
+		s.worker.Store(workerIdle)
+		if !s.pending() || !s.worker.CompareAndSwap(workerIdle, workerRunning) {
+			return
+		}
 	}
+}
+
+// Busy connections keep their worker between writes. A connection is busy
+// when its worker wrote busyStreak times in a row, each within busyGap of
+// the one before (a stream of broadcasts, a chat). The worker then waits
+// for the next write instead of ending; when the writes stop, the next
+// one (the heartbeat's PING at the latest) finds the streak broken, and
+// the worker ends after it. The handshake's OPEN and CONNECT replies do
+// not make a connection busy.
+//
+// Ending the worker costs a goroutine start, with a fresh stack, on the
+// next write; keeping it costs its stack (a few KiB) for as long as the
+// connection lives, and most connections are idle most of the time.
+const (
+	busyGap    = 100 * time.Millisecond
+	busyStreak = 3
+)
+
+// busy records a write by the worker and reports whether the connection
+// is busy. Only the worker calls it (one at a time).
+func (s *session) busy() bool {
+	now := time.Now()
+	if now.Sub(s.lastWrite) < busyGap {
+		s.streak++
+	} else {
+		s.streak = 0
+	}
+	s.lastWrite = now
+	return s.streak >= busyStreak-1
+}
+
+// pending reports whether the worker has something to do: the session is
+// closing, or a WebSocket session has packets it may take. A polling
+// session's packets wait for the client's GET, which the worker has woken.
+func (s *session) pending() bool {
+	if s.closed() {
+		return true
+	}
+	return s.transport.Load() == onWebSocket && s.ws.Load() != nil && s.q.ready()
+}
+
+// untilNextBeat is how long the heartbeat timer waits from now: to the
+// next heartbeat or the CONNECT deadline, whichever comes first. hbMu is
+// held.
+func (s *session) untilNextBeat(now time.Time) time.Duration {
+	d := s.beatAt
+	if !s.handshakeBy.IsZero() && s.handshakeBy.Before(d) {
+		d = s.handshakeBy
+	}
+	return d.Sub(now)
+}
+
+// heartbeat is the heartbeat timer's callback. One timer serves the PINGs,
+// the PONG deadline and the handshake timeout; it is armed for whichever
+// comes first.
+func (s *session) heartbeat() {
+	s.hbMu.Lock()
+	defer s.hbMu.Unlock()
+	if s.closed() {
+		return
+	}
+	now := time.Now()
+	if !s.handshakeBy.IsZero() && !now.Before(s.handshakeBy) {
+		s.handshakeBy = time.Time{}
+		if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
+			s.close(ErrHandshakeTimeout, false)
+			return
+		}
+	}
+	if !now.Before(s.beatAt) {
+		switch {
+		case !s.awaitingPong:
+			s.seen.Store(false)
+			s.q.pushControl(outPacket{data: pingPacket})
+			s.awaitingPong = true
+			s.beatAt = now.Add(s.cfg.PingTimeout)
+		case !s.seen.Load():
+			s.close(ErrHeartbeatTimeout, false)
+			return
+		default:
+			// Other traffic proves the peer alive; ask again.
+			s.awaitingPong = false
+			s.beatAt = now
+		}
+	}
+	s.hbTimer.Reset(s.untilNextBeat(now))
+}
+
+// pongReceived schedules the next PING PingInterval after a PONG.
+func (s *session) pongReceived() {
+	s.hbMu.Lock()
+	defer s.hbMu.Unlock()
+	if s.hbTimer == nil {
+		return
+	}
+	now := time.Now()
+	s.awaitingPong = false
+	s.beatAt = now.Add(s.cfg.PingInterval)
+	s.hbTimer.Reset(s.untilNextBeat(now))
 }
 
 var (
@@ -425,6 +530,13 @@ func (s *session) sendInline(p outPacket) error {
 // finish runs on the worker when the session closes: it flushes what it
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
+	defer s.eng.wg.Done()
+	defer close(s.workerDone)
+	s.hbMu.Lock()
+	if s.hbTimer != nil {
+		s.hbTimer.Stop()
+	}
+	s.hbMu.Unlock()
 	// From here on no upgrade can complete (upgradeTo sees the session
 	// closed); one in progress is dropped.
 	s.wsMu.Lock()
