@@ -103,9 +103,12 @@ type session struct {
 	// something to write, so an idle connection keeps no goroutine and no
 	// stack for its writes (see kick).
 	worker atomic.Int32
-	// lastWrite and streak are the worker's record of its writes (busy).
-	lastWrite time.Time
-	streak    int
+	// writes counts the WebSocket writes; lastWrite, lastWrites and
+	// streak are the worker's record of them (busy).
+	writes     atomic.Uint64
+	lastWrite  time.Time
+	lastWrites uint64
+	streak     int
 
 	// heartbeat: a runtime timer whose callback sends the PINGs and
 	// enforces the PONG and handshake deadlines, under hbMu. seen is set
@@ -366,9 +369,14 @@ const (
 	busyStreak = 3
 )
 
-// busy records a write by the worker and reports whether the connection
-// is busy. Only the worker calls it (one at a time).
+// busy records the writes since its last call and reports whether the
+// connection is busy. Only the worker calls it (one at a time).
 func (s *session) busy() bool {
+	n := s.writes.Load()
+	if n == s.lastWrites {
+		return s.streak >= busyStreak-1 // woken, but nothing was written
+	}
+	s.lastWrites = n
 	now := time.Now()
 	if now.Sub(s.lastWrite) < busyGap {
 		s.streak++
@@ -481,6 +489,9 @@ func (s *session) deliver() error {
 // writeQueued takes what is queued and writes it to ws; s.writeMu is held.
 func (s *session) writeQueued(ws *wsConn) error {
 	items := s.q.take()
+	if len(items) > 0 {
+		s.writes.Add(1)
+	}
 	err := ws.writePackets(items, s.writeTimeout())
 	s.q.recycle(items)
 	switch {
