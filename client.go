@@ -168,9 +168,15 @@ func (c *client) connect(pkt sioPacket) {
 	}
 	kws := newSocket(c, nsp, pkt.Data)
 	if c.prepareRecovery(kws, pkt.Data) && !c.sess.cfg.ConnectionStateRecovery.RunMiddlewares {
-		c.join(kws)
+		c.joinFrom(kws, true)
 		return
 	}
+	// The reply is written from here (the session's reader) when the
+	// middlewares call next before they return; an asynchronous one's
+	// goroutine leaves it to the worker.
+	var onReader atomic.Bool
+	onReader.Store(true)
+	defer onReader.Store(false)
 	nsp.runMiddlewares(kws, func(err error) {
 		if err != nil {
 			kws.abandon()
@@ -182,12 +188,16 @@ func (c *client) connect(pkt sioPacket) {
 			c.refuse(pkt.Nsp, err.Error(), data)
 			return
 		}
-		c.join(kws)
+		c.joinFrom(kws, onReader.Load())
 	})
 }
 
 // join makes kws a connected socket.
-func (c *client) join(kws *Websocket) {
+func (c *client) join(kws *Websocket) { c.joinFrom(kws, false) }
+
+// joinFrom is join; onReader is set when it runs on the session's reader,
+// which then writes the CONNECT reply itself (session.flushInline).
+func (c *client) joinFrom(kws *Websocket, onReader bool) {
 	if c.sess.closed() {
 		kws.abandon()
 		return
@@ -243,7 +253,12 @@ func (c *client) join(kws *Websocket) {
 		return
 	}
 	held = false
-	c.sess.q.release()
+	if onReader {
+		c.sess.q.releaseQuiet()
+		c.sess.flushInline()
+	} else {
+		c.sess.q.release()
+	}
 	if c.h.callback != nil {
 		func() {
 			defer func() {

@@ -237,13 +237,17 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	if w != nil {
 		s.ws.Store(w)
 		s.prepareConn(w)
-		s.q.pushTail(outPacket{data: e.openPacket(s.sid, false)})
+		_ = s.q.pushQuiet(outPacket{data: e.openPacket(s.sid, false)})
 	}
 	s.handler = e.newHandler(s)
 	e.sessions.Store(s.sid, s)
 	e.count.Add(1)
 	e.wg.Add(1) // until the session's finish
 	s.start()
+	if w != nil {
+		// On the connection's reader, before it reads: no worker needed.
+		s.flushInline()
+	}
 	return s
 }
 

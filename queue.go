@@ -252,10 +252,16 @@ func (q *sendQueue) hold() {
 
 // release ends a hold and wakes the consumer for what was queued meanwhile.
 func (q *sendQueue) release() {
+	q.releaseQuiet()
+	q.wake()
+}
+
+// releaseQuiet is release without the wake-up: the caller writes the queue
+// itself or wakes the consumer (session.flushInline).
+func (q *sendQueue) releaseQuiet() {
 	q.mu.Lock()
 	q.held--
 	q.mu.Unlock()
-	q.wake()
 }
 
 // recycle gives a taken slice back for reuse.

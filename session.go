@@ -174,8 +174,7 @@ func (s *session) kick() {
 	}
 }
 
-// start begins the session's life: its heartbeat and, for a packet
-// already queued (the OPEN of a WebSocket session), its worker.
+// start begins the session's life: its heartbeat timer.
 func (s *session) start() {
 	now := time.Now()
 	s.hbMu.Lock()
@@ -185,7 +184,6 @@ func (s *session) start() {
 	}
 	s.hbTimer = time.AfterFunc(s.untilNextBeat(now), s.heartbeat)
 	s.hbMu.Unlock()
-	s.kick()
 }
 
 // send queues an application packet. A full queue either drops the packet
@@ -505,13 +503,10 @@ func (s *session) writeQueued(ws *wsConn) error {
 	}
 }
 
-// sendInline queues p and, on WebSocket when no write is in progress,
-// writes the queue at once from the calling goroutine instead of waking
-// the worker: the hand-off to the worker costs about a tenth of an ack
-// round trip. Only the session's reader calls it (an ack sent while its
+// sendInline queues p and writes the queue from the calling goroutine
+// (flushInline). Only the session's reader calls it (an ack sent while its
 // listener runs), so a slow peer blocks nothing but its own reader, within
-// the write timeout. When the worker is writing, it is woken as usual and
-// writes p after what it holds.
+// the write timeout.
 func (s *session) sendInline(p outPacket) error {
 	if s.transport.Load() != onWebSocket {
 		return s.send(p)
@@ -519,23 +514,35 @@ func (s *session) sendInline(p outPacket) error {
 	if err := s.q.pushQuiet(p); err != nil {
 		return s.queued(err)
 	}
+	s.flushInline()
+	return nil
+}
+
+// flushInline writes what is queued from the calling goroutine when the
+// session is on WebSocket and no write is in progress, instead of waking
+// the worker: the hand-off to the worker (and, for an idle connection, a
+// goroutine start) costs about a tenth of an ack round trip. Otherwise,
+// or for what it could not take, it wakes the worker as a push does.
+func (s *session) flushInline() {
+	if s.transport.Load() != onWebSocket {
+		s.q.wake()
+		return
+	}
 	ws := s.ws.Load()
 	if ws == nil || s.closed() || !s.writeMu.TryLock() {
 		s.q.wake()
-		return nil
+		return
 	}
 	err := s.writeQueued(ws)
 	s.writeMu.Unlock()
 	if err != nil {
 		s.close(err, false)
 	}
-	// Packets queued meanwhile woke the worker themselves, and a hold's
-	// release wakes it; this only guards against a wake-up lost between
-	// the two.
+	// Packets queued meanwhile woke the worker themselves; this only
+	// guards against a wake-up lost between the two, or a hold.
 	if s.q.len() > 0 {
 		s.q.wake()
 	}
-	return nil
 }
 
 // finish runs on the worker when the session closes: it flushes what it
