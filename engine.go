@@ -64,6 +64,9 @@ type engine struct {
 	count      atomic.Int64
 	closing    atomic.Bool
 	wg         sync.WaitGroup
+	// ownReader: WebSocket frames are read by frameReader straight from
+	// the socket rather than by the websocket library.
+	ownReader bool
 }
 
 func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
@@ -81,6 +84,8 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 	if wc.ReadBufferSize == 0 {
 		wc.ReadBufferSize = wsReadBufferSize
 	}
+	// Compressed frames (permessage-deflate) are read by the library.
+	e.ownReader = !wc.EnableCompression
 	e.upgrader = websocket.New(e.serveWebSocket, wc)
 	return e
 }

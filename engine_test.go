@@ -914,6 +914,15 @@ func TestHostileInput(t *testing.T) {
 				w.t.Fatal(err)
 			}
 		}, ErrUnexpectedAttachment},
+		// Frames that break RFC 6455, written raw on the TCP connection.
+		{"unmasked frame", nil, rawFrame(clientFrame(opText, true, []byte(`42["echo"]`), unmasked)), ErrWebSocketProtocol},
+		{"reserved bit (no extension negotiated)", nil, rawFrame(clientFrame(opText, true, []byte(`42["echo"]`), rsv1)), ErrWebSocketProtocol},
+		{"reserved opcode", nil, rawFrame(clientFrame(3, true, []byte("x"))), ErrWebSocketProtocol},
+		{"fragmented ping", nil, rawFrame(clientFrame(opPing, false, []byte("x"))), ErrWebSocketProtocol},
+		{"continuation without a start", nil, rawFrame(clientFrame(opContinuation, true, []byte("x"))), ErrWebSocketProtocol},
+		{"fragments over MaxPayload", func(c *Config) { c.MaxPayload = 1000 }, rawFrame(append(
+			clientFrame(opText, false, []byte(`42["echo","`+strings.Repeat("x", 600))),
+			clientFrame(opContinuation, true, []byte(strings.Repeat("x", 600)+`"]`))...)), ErrMessageTooLarge},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -933,6 +942,32 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("%d sessions left, want the good one only", n)
 			}
 		})
+	}
+}
+
+// rawFrame writes frame bytes as they are on the client's TCP connection.
+func rawFrame(frame []byte) func(w *wsClient) {
+	return func(w *wsClient) {
+		if _, err := w.c.NetConn().Write(frame); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+// TestGoodMessageBeforeBadFrame: a message that arrived in the same read
+// as a frame breaking the protocol is still handled before the connection
+// closes.
+func TestGoodMessageBeforeBadFrame(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	w, id := connectWS(t, es.testServer)
+	stream := append(clientFrame(opText, true, []byte(`421["echo","last words"]`)),
+		clientFrame(opText, true, []byte("x"), unmasked)...)
+	rawFrame(stream)(w)
+	w.expect(`431["last words"]`)
+	w.expectClosed()
+	if err := es.disconnected(t, id); !errors.Is(err, ErrWebSocketProtocol) {
+		t.Errorf("disconnect reason %v, want ErrWebSocketProtocol", err)
 	}
 }
 

@@ -32,8 +32,12 @@ const upgradeTimeout = 10 * time.Second
 // The library's reader stays in charge of reading; its control-frame
 // replies are routed through the worker so nothing else writes.
 type wsConn struct {
-	conn      *websocket.Conn
-	raw       net.Conn
+	conn *websocket.Conn
+	raw  net.Conn
+	// fr and src, when not nil, read the client's frames instead of the
+	// library (see frameReader and socketSource).
+	fr        *frameReader
+	src       *socketSource
 	mu        sync.Mutex // guards buf and writes during shutdown
 	buf       []byte
 	deadline  time.Time // the write deadline last set
@@ -114,6 +118,10 @@ func (w *wsConn) shutdown(timeout time.Duration) {
 // readLoop reads messages until the connection fails, passing each
 // Engine.IO packet to the session.
 func (s *session) readLoop(w *wsConn) {
+	if w.fr != nil {
+		s.readFrames(w)
+		return
+	}
 	conn := w.conn
 	for {
 		mt, r, err := conn.NextReader()
@@ -132,6 +140,44 @@ func (s *session) readLoop(w *wsConn) {
 			return
 		}
 	}
+}
+
+// readFrames is readLoop with the server's own frame reader.
+func (s *session) readFrames(w *wsConn) {
+	var badPacket error
+	err := w.src.run(w.fr, func(m wsMessage) error {
+		mt := fws.TextMessage
+		if m.op == opBinary {
+			mt = fws.BinaryMessage
+		}
+		badPacket = s.receiveFrame(mt, m.data)
+		return badPacket
+	})
+	switch {
+	case badPacket != nil:
+		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
+	case errors.Is(err, ErrWebSocketProtocol), errors.Is(err, ErrMessageTooLarge):
+		s.cfg.log("warn", "closing session on bad WebSocket frame", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
+	default:
+		err = wsReadReason(err)
+	}
+	s.close(err, false)
+}
+
+// readMessage reads one message from w, with the server's frame reader
+// when it has one.
+func (w *wsConn) readMessage() (int, []byte, error) {
+	if w.fr == nil {
+		return w.conn.ReadMessage()
+	}
+	m, err := w.fr.next()
+	if err != nil {
+		return 0, nil, err
+	}
+	if m.op == opBinary {
+		return fws.BinaryMessage, m.data, nil
+	}
+	return fws.TextMessage, m.data, nil
 }
 
 // receiveFrame handles one WebSocket message: a binary message is one
@@ -210,11 +256,20 @@ func (s *session) prepareConn(w *wsConn) {
 	if s.cfg.MaxPayload > 0 {
 		conn.SetReadLimit(s.cfg.MaxPayload)
 	}
-	conn.SetPingHandler(func(data string) error {
-		s.q.pushControl(outPacket{data: []byte(data), ctrl: opPong})
+	onPing := func(data []byte) {
+		s.q.pushControl(outPacket{data: data, ctrl: opPong})
 		if h, ok := s.handler.(interface{ onWSPing([]byte) }); ok {
-			h.onWSPing([]byte(data))
+			h.onWSPing(data)
 		}
+	}
+	if s.eng.ownReader {
+		if src := newSocketSource(w.raw); src != nil {
+			w.src = src
+			w.fr = &frameReader{read: src.read, limit: s.cfg.MaxPayload, onPing: onPing}
+		}
+	}
+	conn.SetPingHandler(func(data string) error {
+		onPing([]byte(data))
 		return nil
 	})
 	conn.SetPongHandler(func(string) error { return nil })
@@ -227,7 +282,7 @@ func (s *session) prepareConn(w *wsConn) {
 func (s *session) serveUpgrade(w *wsConn) bool {
 	conn := w.conn
 	_ = conn.SetReadDeadline(time.Now().Add(upgradeTimeout))
-	mt, data, err := conn.ReadMessage()
+	mt, data, err := w.readMessage()
 	if err != nil || mt != fws.TextMessage || string(data) != "2probe" {
 		return false
 	}
@@ -240,7 +295,7 @@ func (s *session) serveUpgrade(w *wsConn) bool {
 	default:
 	}
 	for {
-		mt, data, err = conn.ReadMessage()
+		mt, data, err = w.readMessage()
 		if err != nil || mt != fws.TextMessage {
 			return false
 		}

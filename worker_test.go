@@ -4,10 +4,12 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
 )
 
@@ -61,10 +63,15 @@ func TestWebSocketConnOutlivesUpgradeHandler(t *testing.T) {
 		clients[u] = w
 	}
 	for _, u := range users {
-		mu.Lock()
-		kws := sockets[u]
-		mu.Unlock()
-		if kws == nil || kws.Conn == nil || kws.Conn.Conn == nil {
+		var kws *Websocket
+		// The callback runs after the CONNECT reply is written.
+		waitFor(t, "the callback for "+u, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			kws = sockets[u]
+			return kws != nil
+		})
+		if kws.Conn == nil || kws.Conn.Conn == nil {
 			t.Fatalf("%s: no WebSocket Conn on the socket", u)
 		}
 		if got := kws.Conn.Query("user"); got != u {
@@ -193,4 +200,45 @@ func TestBusyConnectionKeepsWorker(t *testing.T) {
 	if !kws.IsAlive() {
 		t.Fatal("session closed")
 	}
+}
+
+// TestCompressedFramesReadByLibrary: with EnableCompression, a client may
+// send compressed frames (RSV1 set), which only the websocket library
+// reads; the server's own reader stays out of such sessions.
+func TestCompressedFramesReadByLibrary(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	app := fiber.New()
+	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	})
+	d := wsDialer
+	d.EnableCompression = true
+	c, resp, err := d.Dial("ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	if ext := resp.Header.Get("Sec-WebSocket-Extensions"); !strings.Contains(ext, "permessage-deflate") {
+		t.Fatalf("compression not negotiated: %q", ext)
+	}
+	c.EnableWriteCompression(true)
+	c.SetCompressionLevel(9)
+	w := &wsClient{t: t, c: c}
+	parseOpen(t, w.read())
+	w.send("40")
+	connectReplySID(t, w.read(), "/")
+	long := strings.Repeat("compressible ", 200)
+	w.send(`421["echo","` + long + `"]`)
+	w.expect(`431["` + long + `"]`)
 }
