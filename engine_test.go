@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"reflect"
 	"sort"
@@ -109,20 +108,7 @@ func startServerAll(t *testing.T, srv *Server) *testServer {
 	t.Helper()
 	app := fiber.New()
 	app.All("/socket.io/", srv.Handler(nil))
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-	})
-	return &testServer{srv: srv, app: app, url: "http://" + ln.Addr().String()}
+	return serveApp(t, srv, app)
 }
 
 // shortHeartbeat sets the timers of the official test suites.

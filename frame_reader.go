@@ -32,8 +32,10 @@ type frameReader struct {
 
 	// pend holds the bytes of a frame not yet complete.
 	pend []byte
-	// ready holds messages parsed and not yet returned.
+	// ready[head:] holds messages parsed and not yet returned; the
+	// slice is reused once emptied.
 	ready []wsMessage
+	head  int
 	// err is the parse error that ended reading, returned once the
 	// messages parsed before it are taken.
 	err error
@@ -88,14 +90,17 @@ func (r *frameReader) next() (wsMessage, error) {
 
 // take returns the next message already parsed, if any.
 func (r *frameReader) take() (wsMessage, bool) {
-	if len(r.ready) == 0 {
+	if r.head == len(r.ready) {
 		return wsMessage{}, false
 	}
-	m := r.ready[0]
-	r.ready[0] = wsMessage{}
-	r.ready = r.ready[1:]
-	if len(r.ready) == 0 {
-		r.ready = nil
+	m := r.ready[r.head]
+	r.ready[r.head] = wsMessage{}
+	r.head++
+	if r.head == len(r.ready) {
+		r.ready, r.head = r.ready[:0], 0
+		if cap(r.ready) > 64 {
+			r.ready = nil // a large batch: give the array back
+		}
 	}
 	return m, true
 }
@@ -146,13 +151,13 @@ func (r *frameReader) fill() error {
 	}
 	buf, bp := r.readBuffer()
 	n, err := r.read(buf)
-	if perr := r.consume(buf, bp, n); perr != nil && len(r.ready) == 0 {
+	if perr := r.consume(buf, bp, n); perr != nil && r.head == len(r.ready) {
 		return perr
 	}
 	if n <= 0 && err == nil {
 		err = io.ErrNoProgress
 	}
-	if err != nil && len(r.ready) == 0 {
+	if err != nil && r.head == len(r.ready) {
 		return err
 	}
 	return nil

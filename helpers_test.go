@@ -58,6 +58,13 @@ func startServerApp(t testing.TB, srv *Server, callback func(*Websocket), appCfg
 	app.Get("/socket.io/", h)
 	app.Post("/socket.io/", h)
 	app.Options("/socket.io/", h)
+	return serveApp(t, srv, app)
+}
+
+// serveApp runs app, on which the caller mounted srv, on a fresh loopback
+// port and stops both when the test ends.
+func serveApp(t testing.TB, srv *Server, app *fiber.App) *testServer {
+	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -250,6 +250,8 @@ func splitArray(data []byte) ([][]byte, error) {
 	if i < len(data) && data[i] == ']' {
 		i++
 	} else {
+		// An event name and up to three arguments in one allocation.
+		elems = make([][]byte, 0, 4)
 		for {
 			start := i
 			end, err := scanValue(data, i)

@@ -127,8 +127,10 @@ type Websocket struct {
 	// (socket.id on the client) and the key of EmitTo.
 	UUID string
 	// Conn is the WebSocket the session started on; nil when the session
-	// started on polling. Do not write to it: the connection's worker owns
-	// every write.
+	// started on polling. Its request accessors (Locals, Params, Query,
+	// Cookies, Headers, IP) and addresses stay valid for the connection's
+	// life. Do not read from it or write to it: the session's reader and
+	// worker own both directions.
 	Conn *websocket.Conn
 	// Locals returns a local of the request that opened the session.
 	Locals func(key string) interface{}

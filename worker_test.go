@@ -1,8 +1,6 @@
 package socketio
 
 import (
-	"context"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -36,18 +34,8 @@ func TestWebSocketConnOutlivesUpgradeHandler(t *testing.T) {
 		mu.Unlock()
 	})
 	app.Get("/socket.io/", h)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-	})
-	base := "ws://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=websocket&user="
+	ts := serveApp(t, srv, app)
+	base := "ws" + strings.TrimPrefix(ts.url, "http") + "/socket.io/?EIO=4&transport=websocket&user="
 	users := []string{"alice", "bob", "carol"}
 	clients := map[string]*wsClient{}
 	for _, u := range users {
@@ -91,6 +79,24 @@ func TestWebSocketConnOutlivesUpgradeHandler(t *testing.T) {
 	}
 }
 
+// connectWatched starts srv, connects a raw WebSocket client (answering
+// PINGs when autoPong) and returns it with its socket.
+func connectWatched(t *testing.T, srv *Server, autoPong bool) (*wsClient, *Websocket) {
+	t.Helper()
+	got := make(chan *Websocket, 1)
+	ts := startServer(t, srv, func(kws *Websocket) { got <- kws })
+	conn, _, err := dialURL(ts.url, "EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	w := &wsClient{t: t, c: conn, autoPong: autoPong}
+	parseOpen(t, w.read())
+	w.send("40")
+	connectReplySID(t, w.read(), "/")
+	return w, <-got
+}
+
 // workerState returns the state of the worker of the session behind kws.
 func workerState(kws *Websocket) int32 { return kws.sess.worker.Load() }
 
@@ -102,18 +108,7 @@ func TestIdleConnectionKeepsNoWorker(t *testing.T) {
 	cfg := testConfig()
 	testHeartbeat(&cfg)
 	srv := NewServer(cfg)
-	got := make(chan *Websocket, 1)
-	ts := startServer(t, srv, func(kws *Websocket) { got <- kws })
-	conn, _, err := dialURL(ts.url, "EIO=4&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	w := &wsClient{t: t, c: conn}
-	parseOpen(t, w.read())
-	w.send("40")
-	connectReplySID(t, w.read(), "/")
-	kws := <-got
+	w, kws := connectWatched(t, srv, false)
 	waitFor(t, "the worker to end after the handshake", func() bool { return workerState(kws) == workerIdle })
 
 	kws.EmitEvent("one", []byte(`1`))
@@ -148,18 +143,8 @@ func TestBusyConnectionKeepsWorker(t *testing.T) {
 	cfg := testConfig()
 	testHeartbeat(&cfg)
 	srv := NewServer(cfg)
-	got := make(chan *Websocket, 1)
-	ts := startServer(t, srv, func(kws *Websocket) { got <- kws })
-	conn, _, err := dialURL(ts.url, "EIO=4&transport=websocket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	w := &wsClient{t: t, c: conn, autoPong: true}
-	parseOpen(t, w.read())
-	w.send("40")
-	connectReplySID(t, w.read(), "/")
-	kws := <-got
+	w, kws := connectWatched(t, srv, true)
+	conn := w.c
 
 	busySeen := false
 	for i := 0; i < 10; i++ {
@@ -211,20 +196,10 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
 	app := fiber.New()
 	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-	})
+	ts := serveApp(t, srv, app)
 	d := wsDialer
 	d.EnableCompression = true
-	c, resp, err := d.Dial("ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket", nil)
+	c, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
