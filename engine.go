@@ -330,6 +330,19 @@ func (e *engine) serveConn(conn *websocket.Conn) {
 		sid = newSID()
 	}
 	s := e.open(sid, requestFromConn(conn), w)
+	if w.fr != nil {
+		if !s.readHandshake(w) {
+			return
+		}
+		// A fresh goroutine, with a small stack, waits on the idle
+		// connection (see readHandshake).
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			s.readLoop(w)
+		}()
+		return
+	}
 	s.readLoop(w)
 	<-s.workerDone
 }

@@ -146,15 +146,52 @@ func (s *session) readLoop(w *wsConn) {
 func (s *session) readFrames(w *wsConn) {
 	var badPacket error
 	err := w.src.run(w.fr, func(m wsMessage) error {
-		mt := fws.TextMessage
-		if m.op == opBinary {
-			mt = fws.BinaryMessage
-		}
-		badPacket = s.receiveFrame(mt, m.data)
+		badPacket = s.receiveFrame(messageType(m.op), m.data)
 		return badPacket
 	})
+	s.endReading(err, badPacket != nil)
+}
+
+// readHandshake reads, with the server's frame reader, until the client
+// has connected a namespace, and reports whether the session is still
+// open then. The connection's reader then goes on in a goroutine of its
+// own (engine.serveConn): the handshake (namespace middlewares, the New
+// callback) grows the stack of the goroutine it runs on, and a goroutine's
+// stack stays at its largest size while more than a quarter of it is in
+// use, so an idle connection waiting on that one would keep a stack twice
+// the size it needs.
+func (s *session) readHandshake(w *wsConn) bool {
+	c, ok := s.handler.(interface{ connected() bool })
+	if !ok {
+		return false
+	}
+	for !c.connected() {
+		m, err := w.fr.next()
+		if err != nil {
+			s.endReading(err, false)
+			return false
+		}
+		if err := s.receiveFrame(messageType(m.op), m.data); err != nil {
+			s.endReading(err, true)
+			return false
+		}
+	}
+	return !s.closed()
+}
+
+// messageType is the websocket library's message type for an opcode.
+func messageType(op byte) int {
+	if op == opBinary {
+		return fws.BinaryMessage
+	}
+	return fws.TextMessage
+}
+
+// endReading closes the session when reading ended with err; badPacket
+// is set when err came from a packet the session refused.
+func (s *session) endReading(err error, badPacket bool) {
 	switch {
-	case badPacket != nil:
+	case badPacket:
 		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	case errors.Is(err, ErrWebSocketProtocol), errors.Is(err, ErrMessageTooLarge):
 		s.cfg.log("warn", "closing session on bad WebSocket frame", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
@@ -174,10 +211,7 @@ func (w *wsConn) readMessage() (int, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	if m.op == opBinary {
-		return fws.BinaryMessage, m.data, nil
-	}
-	return fws.TextMessage, m.data, nil
+	return messageType(m.op), m.data, nil
 }
 
 // receiveFrame handles one WebSocket message: a binary message is one
