@@ -105,11 +105,12 @@ func (r *frameReader) take() (wsMessage, bool) {
 	return m, true
 }
 
-// readBuffer returns where the next read goes: the free space of a large
-// frame in progress, or a pooled buffer (bp not nil), which consume gives
-// back.
+// readBuffer returns where the next read goes: the free space of a frame
+// in progress whose buffer was made to its size, or a pooled buffer (bp
+// not nil), which consume gives back. Reading no further than the frame's
+// end keeps the frame's buffer from being copied to a larger one.
 func (r *frameReader) readBuffer() (buf []byte, bp *[]byte) {
-	if free := cap(r.pend) - len(r.pend); free >= 512 {
+	if free := cap(r.pend) - len(r.pend); free > 0 {
 		return r.pend[len(r.pend):cap(r.pend)], nil
 	}
 	bp = frameReadBuffers.Get().(*[]byte)
