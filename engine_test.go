@@ -951,9 +951,33 @@ func TestGoodMessageBeforeBadFrame(t *testing.T) {
 		clientFrame(opText, true, []byte("x"), unmasked)...)
 	rawFrame(stream)(w)
 	w.expect(`431["last words"]`)
-	w.expectClosed()
+	expectCloseCode(w, fws.CloseProtocolError)
 	if err := es.disconnected(t, id); !errors.Is(err, ErrWebSocketProtocol) {
 		t.Errorf("disconnect reason %v, want ErrWebSocketProtocol", err)
+	}
+}
+
+// expectCloseCode reads the server's close frame and checks its status.
+func expectCloseCode(w *wsClient, code int) {
+	w.t.Helper()
+	_ = w.c.SetReadDeadline(time.Now().Add(rawTimeout))
+	_, msg, err := w.c.ReadMessage()
+	var ce *fws.CloseError
+	if !errors.As(err, &ce) || ce.Code != code {
+		w.t.Fatalf("got %q, %v; want a close frame with status %d", msg, err, code)
+	}
+}
+
+// TestMessageTooBigCloseCode: a message over MaxPayload is answered with a
+// close frame of status 1009, and the session ends with ErrMessageTooLarge.
+func TestMessageTooBigCloseCode(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) { c.MaxPayload = 1000 })
+	w, id := connectWS(t, es.testServer)
+	rawFrame(clientFrame(opText, true, []byte(`42["echo","`+strings.Repeat("x", 2000)+`"]`)))(w)
+	expectCloseCode(w, fws.CloseMessageTooBig)
+	if err := es.disconnected(t, id); !errors.Is(err, ErrMessageTooLarge) {
+		t.Errorf("disconnect reason %v, want ErrMessageTooLarge", err)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
@@ -42,6 +43,10 @@ type wsConn struct {
 	buf       []byte
 	deadline  time.Time // the write deadline last set
 	closeOnce sync.Once
+	// closeCode, when set, is the status of the close frame shutdown
+	// sends instead of 1000: 1002 after a protocol violation, 1009 after
+	// a message over MaxPayload.
+	closeCode atomic.Int32
 }
 
 func newWSConn(conn *websocket.Conn) *wsConn {
@@ -108,7 +113,11 @@ func (w *wsConn) shutdown(timeout time.Duration) {
 			w.mu.Lock()
 			w.deadline = time.Time{} // a hard close may have moved it to the past
 			w.mu.Unlock()
-			msg := fws.FormatCloseMessage(fws.CloseNormalClosure, "")
+			code := int(w.closeCode.Load())
+			if code == 0 {
+				code = fws.CloseNormalClosure
+			}
+			msg := fws.FormatCloseMessage(code, "")
 			_ = w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
 		}
 		_ = w.raw.Close()
@@ -149,7 +158,7 @@ func (s *session) readFrames(w *wsConn) {
 		badPacket = s.receiveFrame(messageType(m.op), m.data)
 		return badPacket
 	})
-	s.endReading(err, badPacket != nil)
+	s.endReading(w, err, badPacket != nil)
 }
 
 // readHandshake reads, with the server's frame reader, until the client
@@ -168,11 +177,11 @@ func (s *session) readHandshake(w *wsConn) bool {
 	for !c.connected() {
 		m, err := w.fr.next()
 		if err != nil {
-			s.endReading(err, false)
+			s.endReading(w, err, false)
 			return false
 		}
 		if err := s.receiveFrame(messageType(m.op), m.data); err != nil {
-			s.endReading(err, true)
+			s.endReading(w, err, true)
 			return false
 		}
 	}
@@ -187,13 +196,18 @@ func messageType(op byte) int {
 	return fws.TextMessage
 }
 
-// endReading closes the session when reading ended with err; badPacket
-// is set when err came from a packet the session refused.
-func (s *session) endReading(err error, badPacket bool) {
+// endReading closes the session on w when reading ended with err;
+// badPacket is set when err came from a packet the session refused.
+func (s *session) endReading(w *wsConn, err error, badPacket bool) {
 	switch {
 	case badPacket:
 		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	case errors.Is(err, ErrWebSocketProtocol), errors.Is(err, ErrMessageTooLarge):
+		code := int32(fws.CloseProtocolError)
+		if errors.Is(err, ErrMessageTooLarge) {
+			code = fws.CloseMessageTooBig
+		}
+		w.closeCode.Store(code)
 		s.cfg.log("warn", "closing session on bad WebSocket frame", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	default:
 		err = wsReadReason(err)
