@@ -322,7 +322,6 @@ func (e *engine) serveConn(conn *websocket.Conn) {
 			return
 		}
 		s.readLoop(w)
-		<-s.workerDone
 		return
 	}
 	sid, _ := conn.Locals(newSIDKey).(string)
@@ -344,7 +343,6 @@ func (e *engine) serveConn(conn *websocket.Conn) {
 		return
 	}
 	s.readLoop(w)
-	<-s.workerDone
 }
 
 // closeAll closes every session (Shutdown).

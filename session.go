@@ -128,19 +128,17 @@ type session struct {
 	closeReason error
 	graceful    bool
 	done        chan struct{}
-	workerDone  chan struct{}
 }
 
 func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session {
 	s := &session{
-		eng:        eng,
-		cfg:        eng.cfg,
-		sid:        sid,
-		req:        req,
-		pollWake:   make(chan struct{}, 1),
-		closeReq:   make(chan struct{}),
-		done:       make(chan struct{}),
-		workerDone: make(chan struct{}),
+		eng:      eng,
+		cfg:      eng.cfg,
+		sid:      sid,
+		req:      req,
+		pollWake: make(chan struct{}, 1),
+		closeReq: make(chan struct{}),
+		done:     make(chan struct{}),
 	}
 	limit := eng.cfg.PollQueueMaxFrames
 	if kind == onWebSocket {
@@ -549,7 +547,6 @@ func (s *session) flushInline() {
 // can, closes the transport, and tells the Socket.IO layer.
 func (s *session) finish() {
 	defer s.eng.wg.Done()
-	defer close(s.workerDone)
 	s.hbMu.Lock()
 	if s.hbTimer != nil {
 		s.hbTimer.Stop()
