@@ -10,6 +10,12 @@ import (
 // members and member to rooms, under one RWMutex. Selections are collected
 // under the read lock and delivered after it is released, so a listener run
 // by a delivery (EventError on overflow) may join or leave rooms.
+//
+// A socket's own room (the room named by its id, which every socket joins
+// on connect) is not stored in rooms: sids[id] == nil means the socket is
+// in its own room and no other, and a non-nil sids[id] lists its own room
+// like any other. rooms[r] never lists the socket whose id is r; members
+// adds it. That saves two small maps per connection.
 type memoryAdapter struct {
 	host  AdapterHost
 	mu    sync.RWMutex
@@ -37,12 +43,23 @@ func (a *memoryAdapter) AddAll(id string, rooms []string) {
 }
 
 func (a *memoryAdapter) addLocked(id string, rooms []string) {
-	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
+	mine, known := a.sids[id]
+	own := known && mine == nil
 	for _, r := range rooms {
+		if r == id {
+			if mine != nil {
+				mine[id] = struct{}{}
+			} else {
+				own = true
+			}
+			continue
+		}
+		if mine == nil {
+			mine = make(map[string]struct{}, len(rooms)+1)
+			if own {
+				mine[id] = struct{}{}
+			}
+		}
 		mine[r] = struct{}{}
 		members := a.rooms[r]
 		if members == nil {
@@ -51,6 +68,45 @@ func (a *memoryAdapter) addLocked(id string, rooms []string) {
 		}
 		members[id] = struct{}{}
 	}
+	switch {
+	case mine != nil:
+		a.sids[id] = mine
+	case own:
+		a.sids[id] = nil
+	case !known:
+		a.sids[id] = map[string]struct{}{}
+	}
+}
+
+// inOwnRoom reports whether socket id is a member of the room named by
+// its id. The caller holds a.mu.
+func (a *memoryAdapter) inOwnRoom(id string) bool {
+	mine, ok := a.sids[id]
+	if !ok {
+		return false
+	}
+	if mine == nil {
+		return true
+	}
+	_, in := mine[id]
+	return in
+}
+
+// socketRoomsLocked returns the rooms of socket id (nil when unknown).
+// The caller holds a.mu.
+func (a *memoryAdapter) socketRoomsLocked(id string) []string {
+	mine, ok := a.sids[id]
+	if !ok {
+		return nil
+	}
+	if mine == nil {
+		return []string{id}
+	}
+	out := make([]string, 0, len(mine))
+	for r := range mine {
+		out = append(out, r)
+	}
+	return out
 }
 
 func (a *memoryAdapter) Del(id, room string) {
@@ -60,7 +116,16 @@ func (a *memoryAdapter) Del(id, room string) {
 }
 
 func (a *memoryAdapter) delLocked(id, room string) {
-	if mine := a.sids[id]; mine != nil {
+	mine, known := a.sids[id]
+	if room == id {
+		if known && mine == nil {
+			a.sids[id] = map[string]struct{}{}
+		} else if mine != nil {
+			delete(mine, id)
+		}
+		return
+	}
+	if mine != nil {
 		delete(mine, room)
 	}
 	if members := a.rooms[room]; members != nil {
@@ -92,23 +157,20 @@ func (a *memoryAdapter) delAllLocked(id string) {
 func (a *memoryAdapter) SocketRooms(id string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	mine, ok := a.sids[id]
-	if !ok {
-		return nil
-	}
-	out := make([]string, 0, len(mine))
-	for r := range mine {
-		out = append(out, r)
-	}
-	return out
+	return a.socketRoomsLocked(id)
 }
 
 func (a *memoryAdapter) Rooms() []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.rooms))
+	out := make([]string, 0, len(a.rooms)+len(a.sids))
 	for r := range a.rooms {
 		out = append(out, r)
+	}
+	for id := range a.sids {
+		if _, listed := a.rooms[id]; !listed && a.inOwnRoom(id) {
+			out = append(out, id)
+		}
 	}
 	return out
 }
@@ -119,26 +181,27 @@ var idSlices = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s
 // selectLocked calls fn for every selected socket id, once each. The
 // caller holds a.mu (read or write).
 func (a *memoryAdapter) selectLocked(opts *BroadcastOptions, fn func(id string)) {
-	selectIn(a.rooms, a.sids, opts, fn)
+	selectIn(a.rooms, a.sids, a.inOwnRoom, opts, fn)
 }
 
 // selectIn calls fn for every id of the index (room to members, member to
-// rooms) that opts selects, once each.
-func selectIn(rooms, sids map[string]map[string]struct{}, opts *BroadcastOptions, fn func(id string)) {
-	var except map[string]struct{}
-	if len(opts.Except) == 1 {
-		except = rooms[opts.Except[0]]
-	} else if len(opts.Except) > 1 {
-		except = map[string]struct{}{}
-		for _, r := range opts.Except {
-			for id := range rooms[r] {
-				except[id] = struct{}{}
-			}
+// rooms) that opts selects, once each. own, when not nil, reports the
+// members of own rooms that rooms does not list (see memoryAdapter).
+func selectIn(rooms, sids map[string]map[string]struct{}, own func(id string) bool, opts *BroadcastOptions, fn func(id string)) {
+	// in reports whether id is a member of room r.
+	in := func(id, r string) bool {
+		if _, ok := rooms[r][id]; ok {
+			return true
 		}
+		return id == r && own != nil && own(id)
 	}
 	skip := func(id string) bool {
-		_, ok := except[id]
-		return ok
+		for _, r := range opts.Except {
+			if in(id, r) {
+				return true
+			}
+		}
+		return false
 	}
 	switch len(opts.Rooms) {
 	case 0:
@@ -148,20 +211,30 @@ func selectIn(rooms, sids map[string]map[string]struct{}, opts *BroadcastOptions
 			}
 		}
 	case 1:
-		for id := range rooms[opts.Rooms[0]] {
+		r := opts.Rooms[0]
+		for id := range rooms[r] {
 			if !skip(id) {
 				fn(id)
 			}
 		}
+		if own != nil && own(r) && !skip(r) {
+			fn(r)
+		}
 	default:
 		seen := map[string]struct{}{}
+		visit := func(id string) {
+			if _, dup := seen[id]; dup || skip(id) {
+				return
+			}
+			seen[id] = struct{}{}
+			fn(id)
+		}
 		for _, r := range opts.Rooms {
 			for id := range rooms[r] {
-				if _, dup := seen[id]; dup || skip(id) {
-					continue
-				}
-				seen[id] = struct{}{}
-				fn(id)
+				visit(id)
+			}
+			if own != nil && own(r) {
+				visit(r)
 			}
 		}
 	}
@@ -227,10 +300,7 @@ func (a *memoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	var out []RemoteSocket
 	a.mu.RLock()
 	a.selectLocked(&opts, func(id string) {
-		rs := RemoteSocket{ID: id, Rooms: make([]string, 0, len(a.sids[id]))}
-		for r := range a.sids[id] {
-			rs.Rooms = append(rs.Rooms, r)
-		}
+		rs := RemoteSocket{ID: id, Rooms: a.socketRoomsLocked(id)}
 		sort.Strings(rs.Rooms)
 		out = append(out, rs)
 	})

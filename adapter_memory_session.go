@@ -31,11 +31,8 @@ var _ SessionAwareAdapter = (*memoryAdapter)(nil)
 func (a *memoryAdapter) PersistSession(s *Session) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if mine, ok := a.sids[s.ID]; ok {
-		s.Rooms = s.Rooms[:0:0]
-		for r := range mine {
-			s.Rooms = append(s.Rooms, r)
-		}
+	if rooms := a.socketRoomsLocked(s.ID); rooms != nil {
+		s.Rooms = rooms
 		sort.Strings(s.Rooms)
 		a.delAllLocked(s.ID)
 	}
@@ -126,7 +123,7 @@ func (a *memoryAdapter) broadcastStored(enc *EncodedPacket, opts *BroadcastOptio
 	a.mu.RLock()
 	a.selectLocked(opts, func(id string) { *ids = append(*ids, id) })
 	if a.held != nil && len(a.held.byID) > 0 {
-		selectIn(a.held.rooms, a.held.sids, opts, func(id string) {
+		selectIn(a.held.rooms, a.held.sids, nil, opts, func(id string) {
 			if h := a.held.byID[id]; h != nil && h.s.buf != nil {
 				logs = append(logs, h.s.buf)
 			}

@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -279,4 +280,86 @@ func TestSocketSelfOperators(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("no callback")
 	}
+}
+
+// idsHost is an AdapterHost that records the ids a broadcast reaches.
+type idsHost struct{ got []string }
+
+func (h *idsHost) Name() string { return "/" }
+func (h *idsHost) Deliver(id string, _ *EncodedPacket, _ BroadcastFlags, _ func([]byte)) bool {
+	h.got = append(h.got, id)
+	return true
+}
+func (h *idsHost) DisconnectSocket(string, bool) {}
+func (h *idsHost) NextAckID() uint64             { return 0 }
+func (h *idsHost) Describe(string) (Handshake, json.RawMessage, bool) {
+	return Handshake{}, nil, false
+}
+func (h *idsHost) ServerSideEvent(string, [][]byte, func([]byte)) {}
+
+// TestMemoryAdapterOwnRooms: the adapter keeps a socket's own room without
+// storing it in its room index; every way of reaching, listing, leaving
+// and sharing such a room still behaves as with any other room.
+func TestMemoryAdapterOwnRooms(t *testing.T) {
+	h := &idsHost{}
+	a := NewMemoryAdapter(h)
+	a.AddAll("A", []string{"A"})
+	a.AddAll("B", []string{"B", "r"})
+	a.AddAll("C", []string{"r", "C"})
+	a.AddAll("D", nil) // known, in no room
+	reach := func(opts BroadcastOptions) []string {
+		h.got = nil
+		if err := a.Broadcast(&Packet{Nsp: "/", Event: "x"}, opts); err != nil {
+			t.Fatal(err)
+		}
+		return sortedStrings(h.got...)
+	}
+	check := func(what string, got, want []string) {
+		t.Helper()
+		if !equalStrings(got, sortedStrings(want...)) {
+			t.Errorf("%s: %q, want %q", what, got, sortedStrings(want...))
+		}
+	}
+	check("to A", reach(BroadcastOptions{Rooms: []string{"A"}}), []string{"A"})
+	check("to B", reach(BroadcastOptions{Rooms: []string{"B"}}), []string{"B"})
+	check("to A and r", reach(BroadcastOptions{Rooms: []string{"A", "r"}}), []string{"A", "B", "C"})
+	check("to r except B", reach(BroadcastOptions{Rooms: []string{"r"}, Except: []string{"B"}}), []string{"C"})
+	check("all except A and C", reach(BroadcastOptions{Except: []string{"A", "C"}}), []string{"B", "D"})
+	check("rooms of A", sortedStrings(a.SocketRooms("A")...), []string{"A"})
+	check("rooms of C", sortedStrings(a.SocketRooms("C")...), []string{"C", "r"})
+	check("rooms of D", a.SocketRooms("D"), nil)
+	check("all rooms", sortedStrings(a.Rooms()...), []string{"A", "B", "C", "r"})
+
+	// Another socket joins the room named by A's id: both are in it, once.
+	a.AddAll("B", []string{"A"})
+	check("to A after B joined it", reach(BroadcastOptions{Rooms: []string{"A"}}), []string{"A", "B"})
+	check("to A and B", reach(BroadcastOptions{Rooms: []string{"A", "B"}}), []string{"A", "B"})
+	check("all rooms, A shared", sortedStrings(a.Rooms()...), []string{"A", "B", "C", "r"})
+	check("everyone except A", reach(BroadcastOptions{Except: []string{"A"}}), []string{"C", "D"})
+
+	// A socket may leave its own room (Node's socket.leave(socket.id)).
+	a.Del("A", "A")
+	check("to A after A left it", reach(BroadcastOptions{Rooms: []string{"A"}}), []string{"B"})
+	check("rooms of A after leaving", a.SocketRooms("A"), nil)
+	check("everyone, A still connected", reach(BroadcastOptions{}), []string{"A", "B", "C", "D"})
+	a.AddAll("A", []string{"A"})
+	check("to A after rejoining", reach(BroadcastOptions{Rooms: []string{"A"}}), []string{"A", "B"})
+	a.Del("C", "C")
+	check("to C after C left it", reach(BroadcastOptions{Rooms: []string{"C"}}), nil)
+	check("rooms of C after leaving", a.SocketRooms("C"), []string{"r"})
+
+	socks, err := a.FetchSockets(context.Background(), BroadcastOptions{Rooms: []string{"A"}})
+	if err != nil || len(socks) != 2 {
+		t.Fatalf("FetchSockets: %v %v", socks, err)
+	}
+	for _, s := range socks {
+		want := map[string][]string{"A": {"A"}, "B": {"A", "B", "r"}}[s.ID]
+		check("FetchSockets rooms of "+s.ID, s.Rooms, want)
+	}
+
+	for _, id := range []string{"A", "B", "C", "D"} {
+		a.DelAll(id)
+	}
+	check("rooms after everyone left", a.Rooms(), nil)
+	check("to A after everyone left", reach(BroadcastOptions{Rooms: []string{"A"}}), nil)
 }

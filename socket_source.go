@@ -24,6 +24,11 @@ type socketSource struct {
 	// the upgrade request. A read through it that returns less than was
 	// asked has emptied it.
 	viaHJ bool
+
+	// run's state, for its read callback (readable).
+	fr      *frameReader
+	deliver func(wsMessage) error
+	result  error
 }
 
 // newSocketSource returns a source for the hijacked connection hj, or nil
@@ -87,64 +92,76 @@ func readFD(fd uintptr, p []byte) (int, error) {
 // run reads messages until the connection fails or deliver returns an
 // error, passing each to deliver (messages fr already holds first). It
 // returns the error that ended it.
+//
+// Its state lives in s, not in closures: they would stay on the heap,
+// held by the parked read, for as long as the connection idles.
 func (s *socketSource) run(fr *frameReader, deliver func(wsMessage) error) error {
-	flush := func() error {
-		for {
-			m, ok := fr.take()
-			if !ok {
-				return nil
-			}
-			if err := deliver(m); err != nil {
-				return err
-			}
-		}
-	}
-	if err := flush(); err != nil {
+	s.fr, s.deliver, s.result = fr, deliver, nil
+	defer func() { s.fr, s.deliver = nil, nil }()
+	if err := s.flush(); err != nil {
 		return err
 	}
 	for s.viaHJ {
 		if err := fr.fill(); err != nil {
 			return err
 		}
-		if err := flush(); err != nil {
+		if err := s.flush(); err != nil {
 			return err
 		}
 	}
-	var result error
-	err := s.rc.Read(func(fd uintptr) bool {
-		for {
-			buf, bp := fr.readBuffer()
-			n, rerr := readFD(fd, buf)
-			if rerr != nil || n == 0 {
-				_ = fr.consume(buf, bp, 0)
-				switch {
-				case rerr == syscall.EAGAIN:
-					return false // wait until readable
-				case rerr == nil:
-					result = io.EOF
-				default:
-					result = rerr
-				}
-				return true
-			}
-			perr := fr.consume(buf, bp, n)
-			// The messages parsed before a bad frame are delivered.
-			if result = flush(); result != nil {
-				return true
-			}
-			if perr != nil {
-				result = perr
-				return true
-			}
-			if n < len(buf) {
-				// Drained: wait until readable, without a read that
-				// would only say EAGAIN.
-				return false
-			}
-		}
-	})
-	if result == nil {
-		result = err
+	err := s.rc.Read(s.readable)
+	if s.result == nil {
+		s.result = err
 	}
-	return result
+	return s.result
+}
+
+// flush delivers the messages the frame reader holds.
+func (s *socketSource) flush() error {
+	for {
+		m, ok := s.fr.take()
+		if !ok {
+			return nil
+		}
+		if err := s.deliver(m); err != nil {
+			return err
+		}
+	}
+}
+
+// readable is run's syscall.RawConn.Read callback: it reads and delivers
+// until the socket is drained (false: wait until readable) or the
+// connection ends (true, with s.result set).
+func (s *socketSource) readable(fd uintptr) bool {
+	fr := s.fr
+	for {
+		buf, bp := fr.readBuffer()
+		n, rerr := readFD(fd, buf)
+		if rerr != nil || n == 0 {
+			_ = fr.consume(buf, bp, 0)
+			switch {
+			case rerr == syscall.EAGAIN:
+				return false // wait until readable
+			case rerr == nil:
+				s.result = io.EOF
+			default:
+				s.result = rerr
+			}
+			return true
+		}
+		perr := fr.consume(buf, bp, n)
+		// The messages parsed before a bad frame are delivered.
+		if s.result = s.flush(); s.result != nil {
+			return true
+		}
+		if perr != nil {
+			s.result = perr
+			return true
+		}
+		if n < len(buf) {
+			// Drained: wait until readable, without a read that would
+			// only say EAGAIN.
+			return false
+		}
+	}
 }
