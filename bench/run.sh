@@ -16,7 +16,9 @@
 #                 machine to be quiet: less than 15 % of its CPU busy over a
 #                 second while nothing of the bench runs (the machine may be
 #                 shared); 0 disables the wait
-#   SERVERS="fiber-socketio floor node"   which servers to run
+#   SERVERS="fiber-socketio fiber-socketio-lowmem floor node"   which servers
+#                 to run; fiber-socketio-lowmem is the same server with Fiber's
+#                 ReduceMemoryUsage set, run in the fanout-10k scenario only
 #   SCENARIOS="handshake echo fanout-1k fanout-10k poll-echo"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,7 +26,8 @@ cd "$(dirname "$0")"
 REPEAT=${REPEAT:-1}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-0}
-SERVERS=${SERVERS:-"fiber-socketio floor node"}
+ALL_SERVERS="fiber-socketio fiber-socketio-lowmem floor node"
+SERVERS=${SERVERS:-$ALL_SERVERS}
 QUIET_WAIT=${QUIET_WAIT:-30}
 SCENARIOS=${SCENARIOS:-"handshake echo fanout-1k fanout-10k poll-echo"}
 
@@ -40,7 +43,7 @@ if [ ! -d servers/node/node_modules/socket.io ] || [ servers/node/package-lock.j
 fi
 
 FULL=0
-if [ "$QUICK" != 1 ] && [ "$SERVERS" = "fiber-socketio floor node" ] &&
+if [ "$QUICK" != 1 ] && [ "$SERVERS" = "$ALL_SERVERS" ] &&
 	[ "$SCENARIOS" = "handshake echo fanout-1k fanout-10k poll-echo" ]; then
 	FULL=1
 fi
@@ -77,6 +80,10 @@ start_server() { # name scenario -> sets SERVER_PID, PORT
 		local prof=()
 		[ "$PROFILE" = 1 ] && prof=(-cpuprofile "results/ours-$scen.prof")
 		./bin/fiber-socketio -addr 127.0.0.1:$PORT "${prof[@]}" &
+		;;
+	fiber-socketio-lowmem)
+		PORT=$PORT_OURS
+		./bin/fiber-socketio -addr 127.0.0.1:$PORT -reduce-memory &
 		;;
 	floor)
 		PORT=$PORT_FLOOR
@@ -153,6 +160,9 @@ for scen in $SCENARIOS; do
 		for srv in $SERVERS; do
 			if [ "$srv" = floor ] && [ "$scen" = poll-echo ]; then
 				continue # the floor speaks WebSocket only
+			fi
+			if [ "$srv" = fiber-socketio-lowmem ] && [ "$scen" != fanout-10k ]; then
+				continue # a memory figure: only the idle-connection scenario
 			fi
 			wait_quiet
 			echo "== $scen / $srv (run $rep, load $(cut -d' ' -f1 /proc/loadavg))" >&2

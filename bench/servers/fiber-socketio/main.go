@@ -36,6 +36,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
 	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) and net/http/pprof's /debug/pprof/ on this loopback address")
+	reduceMemory := flag.Bool("reduce-memory", false, "set Fiber's ReduceMemoryUsage")
 	flag.Parse()
 	for _, a := range []string{*addr, *debugAddr} {
 		if a == *debugAddr && a == "" {
@@ -93,7 +94,7 @@ func main() {
 		serveDebug(srv, *debugAddr)
 	}
 
-	app := fiber.New()
+	app := fiber.New(fiber.Config{ReduceMemoryUsage: *reduceMemory})
 	h := srv.Handler(func(*socketio.Websocket) {})
 	app.Get("/socket.io/", h)
 	app.Post("/socket.io/", h)
