@@ -234,7 +234,10 @@ func (s *session) writable() bool {
 // queued (bounded by CloseTimeout); otherwise queued packets are dropped,
 // and a WebSocket write in progress is cut short, so a peer that stopped
 // reading cannot hold the worker.
-func (s *session) close(reason error, graceful bool) {
+func (s *session) close(reason error, graceful bool) { s.end(reason, graceful, true) }
+
+// end is close; kick says whether to wake the worker.
+func (s *session) end(reason error, graceful, kick bool) {
 	s.closeOnce.Do(func() {
 		s.closeReason = reason
 		s.graceful = graceful
@@ -242,11 +245,25 @@ func (s *session) close(reason error, graceful bool) {
 		if !graceful {
 			ws := s.ws.Load()
 			if ws != nil {
-				_ = ws.raw.SetWriteDeadline(time.Now())
+				ws.cutWrites()
 			}
 		}
-		s.kick()
+		if kick {
+			s.kick()
+		}
 	})
+}
+
+// closeOnReader is close (not graceful) for the reader once it has
+// stopped reading: when no worker runs, the reader finishes the session
+// itself rather than start one for that.
+func (s *session) closeOnReader(reason error) {
+	s.end(reason, false, false)
+	if s.worker.CompareAndSwap(workerIdle, workerRunning) {
+		s.run()
+		return
+	}
+	s.kick()
 }
 
 // abort ends the session now: its WebSocket is closed under the worker,

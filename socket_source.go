@@ -29,6 +29,12 @@ type socketSource struct {
 	fr      *frameReader
 	deliver func(wsMessage) error
 	result  error
+
+	// tryWrite's state, for its write callback (writeOnce, made once).
+	wp        []byte
+	wn        int
+	werr      error
+	writeOnce func(fd uintptr) bool
 }
 
 // newSocketSource returns a source for the hijacked connection hj, or nil
@@ -47,7 +53,34 @@ func newSocketSource(hj net.Conn) *socketSource {
 	if err != nil {
 		return nil
 	}
-	return &socketSource{hj: hj, rc: rc, viaHJ: true}
+	s := &socketSource{hj: hj, rc: rc, viaHJ: true}
+	s.writeOnce = s.writeFD
+	return s
+}
+
+// tryWrite writes what of p the socket takes without waiting; err is
+// syscall.EAGAIN when it took nothing. Writes are serialized by the
+// caller (wsConn.mu).
+func (s *socketSource) tryWrite(p []byte) (int, error) {
+	s.wp, s.wn, s.werr = p, 0, nil
+	err := s.rc.Write(s.writeOnce)
+	n, werr := s.wn, s.werr
+	s.wp, s.werr = nil, nil
+	if err != nil {
+		return 0, err
+	}
+	return n, werr
+}
+
+// writeFD is tryWrite's callback: one write(2), retried on EINTR only.
+func (s *socketSource) writeFD(fd uintptr) bool {
+	for {
+		n, err := syscall.Write(int(fd), s.wp)
+		if err != syscall.EINTR {
+			s.wn, s.werr = max(n, 0), err
+			return true
+		}
+	}
 }
 
 // read reads into p, as a net.Conn does (for frameReader.next).

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
@@ -41,8 +42,15 @@ type wsConn struct {
 	src       *socketSource
 	mu        sync.Mutex // guards buf and writes during shutdown
 	buf       []byte
-	deadline  time.Time // the write deadline last set
+	deadline  time.Time // the write deadline last set (without src)
 	closeOnce sync.Once
+	// With src, a write is first tried without blocking, and a deadline
+	// is set only when the socket cannot take it all (see write).
+	// blocking is set while such a write waits; cut once the session
+	// ended without grace: a waiting write fails at once, a later one
+	// gets no time.
+	blocking atomic.Bool
+	cut      atomic.Bool
 	// closeCode, when set, is the status of the close frame shutdown
 	// sends instead of 1000: 1002 after a protocol violation, 1009 after
 	// a message over MaxPayload.
@@ -86,23 +94,74 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		buf = appendFrameHeader(buf, op, len(p.data))
 		buf = append(buf, p.data...)
 	}
-	if timeout > 0 {
-		// Moving the deadline costs a timer update: do it only when less
-		// than half of the allowance is left. Every write is preceded by
-		// this check, so a deadline left behind never fails a later write.
-		now := time.Now()
-		if w.deadline.Sub(now) < timeout/2 {
-			w.deadline = now.Add(timeout)
-			_ = w.raw.SetWriteDeadline(w.deadline)
-		}
-	}
-	_, err := w.raw.Write(buf)
+	err := w.write(buf, timeout)
 	// Keep a modest buffer for the next burst; give big ones back.
 	if cap(buf) > 64<<10 {
 		buf = nil
 	}
 	w.buf = buf[:0]
 	return err
+}
+
+// write writes buf, within timeout when it is positive. w.mu is held.
+//
+// A deadline costs a runtime timer update to set and another to clear, so
+// on a plain TCP socket (src) the write is first tried without blocking:
+// it usually fits in the socket's buffer, and then no deadline is touched.
+// Only what does not fit is written with a deadline, cleared afterwards so
+// it cannot fail a later write.
+func (w *wsConn) write(buf []byte, timeout time.Duration) error {
+	if w.src == nil {
+		if timeout > 0 {
+			// Moving the deadline costs a timer update: do it only when
+			// less than half of the allowance is left. Every write is
+			// preceded by this check, so a deadline left behind never
+			// fails a later write.
+			now := time.Now()
+			if w.deadline.Sub(now) < timeout/2 {
+				w.deadline = now.Add(timeout)
+				_ = w.raw.SetWriteDeadline(w.deadline)
+			}
+		}
+		_, err := w.raw.Write(buf)
+		return err
+	}
+	n, err := w.src.tryWrite(buf)
+	if err == nil && n == len(buf) {
+		return nil
+	}
+	if err != nil && err != syscall.EAGAIN {
+		return err
+	}
+	buf = buf[n:]
+	if timeout > 0 {
+		w.blocking.Store(true)
+		defer w.blocking.Store(false)
+		_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
+		if w.cut.Load() {
+			_ = w.raw.SetWriteDeadline(time.Now())
+		}
+	}
+	if _, err = w.raw.Write(buf); err != nil {
+		return err
+	}
+	if timeout > 0 {
+		_ = w.raw.SetWriteDeadline(time.Time{})
+	}
+	return nil
+}
+
+// cutWrites makes a write in progress fail at once, and later ones fail
+// rather than wait for the peer (the session ended without grace).
+func (w *wsConn) cutWrites() {
+	if w.src == nil {
+		_ = w.raw.SetWriteDeadline(time.Now())
+		return
+	}
+	w.cut.Store(true)
+	if w.blocking.Load() {
+		_ = w.raw.SetWriteDeadline(time.Now())
+	}
 }
 
 // shutdown sends a normal close frame (when timeout > 0) and closes the
@@ -135,17 +194,17 @@ func (s *session) readLoop(w *wsConn) {
 	for {
 		mt, r, err := conn.NextReader()
 		if err != nil {
-			s.close(wsReadReason(err), false)
+			s.closeOnReader(wsReadReason(err))
 			return
 		}
 		data, err := readMessage(r)
 		if err != nil {
-			s.close(wsReadReason(err), false)
+			s.closeOnReader(wsReadReason(err))
 			return
 		}
 		if err := s.receiveFrame(mt, data); err != nil {
 			s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
-			s.close(err, false)
+			s.closeOnReader(err)
 			return
 		}
 	}
@@ -212,7 +271,7 @@ func (s *session) endReading(w *wsConn, err error, badPacket bool) {
 	default:
 		err = wsReadReason(err)
 	}
-	s.close(err, false)
+	s.closeOnReader(err)
 }
 
 // readMessage reads one message from w, with the server's frame reader
@@ -314,6 +373,7 @@ func (s *session) prepareConn(w *wsConn) {
 		if src := newSocketSource(w.raw); src != nil {
 			w.src = src
 			w.fr = &frameReader{read: src.read, limit: s.cfg.MaxPayload, onPing: onPing}
+			return // the library reads nothing: its handlers would never run
 		}
 	}
 	conn.SetPingHandler(func(data string) error {
