@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -264,6 +265,9 @@ func TestDynamicNamespaces(t *testing.T) {
 				mu.Unlock()
 				next(nil)
 			})
+			var connects, disconnects atomic.Int32
+			parent.On(EventConnect, func(*EventPayload) { connects.Add(1) })
+			parent.On(EventDisconnect, func(*EventPayload) { disconnects.Add(1) })
 			parent.On("whoami", func(ep *EventPayload) {
 				_ = ep.Ack([]byte(`"` + ep.Kws.Namespace() + `"`))
 			})
@@ -326,6 +330,11 @@ function next() {
 			}
 			waitFor(t, "children to leave their rooms", func() bool {
 				return len(c1.Adapter().Rooms()) == 0 && len(srv.Of("/dyn-22").Adapter().Rooms()) == 0
+			})
+			// The parent's connect and disconnect listeners run for the
+			// three sockets of its children.
+			waitFor(t, "the parent's connect and disconnect listeners", func() bool {
+				return connects.Load() == 3 && disconnects.Load() == 3
 			})
 			mu.Lock()
 			defer mu.Unlock()

@@ -481,6 +481,9 @@ func (kws *Websocket) logError(msg string, fields ...any) {
 
 // fireEvent runs the listeners of a lifecycle or custom event.
 func (kws *Websocket) fireEvent(event string, data []byte, err error) {
+	if !kws.listened(event) {
+		return // no payload to build for nobody
+	}
 	ep := &EventPayload{
 		Kws:              kws,
 		Name:             event,
@@ -496,6 +499,15 @@ func (kws *Websocket) fireEvent(event string, data []byte, err error) {
 		ep.HandshakeAuth = kws.auth
 	}
 	kws.dispatch(ep)
+}
+
+// listened reports whether dispatch would find a listener for event.
+func (kws *Websocket) listened(event string) bool {
+	if len(kws.srv.listeners.get(event)) > 0 || len(kws.nsp.listeners.get(event)) > 0 {
+		return true
+	}
+	p := kws.nsp.parent
+	return p != nil && len(p.listeners.get(event)) > 0
 }
 
 // dispatch runs the server-wide listeners, then the namespace's, then (for
