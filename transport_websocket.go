@@ -27,12 +27,14 @@ const (
 // upgrade, as the Node server's upgradeTimeout does.
 const upgradeTimeout = 10 * time.Second
 
-// wsConn is the write side of a WebSocket owned by a session's worker. The
-// worker frames packets itself and writes every queued frame with one write
-// on the raw connection, instead of one library call (and one syscall) per
-// packet. Server frames are never masked, so framing is a header and a copy.
-// The library's reader stays in charge of reading; its control-frame
-// replies are routed through the worker so nothing else writes.
+// wsConn is a session's WebSocket. Whoever holds the session's writeMu
+// (its worker, or its reader writing inline) frames packets itself and
+// writes every queued frame with one write on the raw connection, instead
+// of one library call (and one syscall) per packet. Server frames are never
+// masked, so framing is a header and a copy. On a plain TCP socket the
+// server's frame reader reads (fr, src); otherwise (TLS, compression) the
+// library's reader does, and its control-frame replies are routed through
+// the send queue so nothing else writes.
 type wsConn struct {
 	conn *websocket.Conn
 	raw  net.Conn
