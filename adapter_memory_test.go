@@ -3,7 +3,6 @@ package socketio
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -282,20 +281,17 @@ func TestSocketSelfOperators(t *testing.T) {
 	}
 }
 
-// idsHost is an AdapterHost that records the ids a broadcast reaches.
-type idsHost struct{ got []string }
+// idsHost is a countHost (rooms_bench_test.go) that records the ids a
+// broadcast reaches.
+type idsHost struct {
+	countHost
+	got []string
+}
 
-func (h *idsHost) Name() string { return "/" }
 func (h *idsHost) Deliver(id string, _ *EncodedPacket, _ BroadcastFlags, _ func([]byte)) bool {
 	h.got = append(h.got, id)
 	return true
 }
-func (h *idsHost) DisconnectSocket(string, bool) {}
-func (h *idsHost) NextAckID() uint64             { return 0 }
-func (h *idsHost) Describe(string) (Handshake, json.RawMessage, bool) {
-	return Handshake{}, nil, false
-}
-func (h *idsHost) ServerSideEvent(string, [][]byte, func([]byte)) {}
 
 // TestMemoryAdapterOwnRooms: the adapter keeps a socket's own room without
 // storing it in its room index; every way of reaching, listing, leaving

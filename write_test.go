@@ -31,13 +31,9 @@ func TestWriteDeadlineOnlyWhileBlocked(t *testing.T) {
 			w, id := connectSmallBufferWS(t, es.testServer)
 			w.send(`42["big"]`)
 			if !reads {
-				select {
-				case d := <-es.disconnects:
-					if d.socketID != id || !errors.Is(d.err, ErrTransportClosed) {
-						t.Errorf("disconnect %+v, want socket %s with %v", d, id, ErrTransportClosed)
-					}
-				case <-time.After(8 * time.Second):
-					t.Fatal("the server is still blocked writing to a client that does not read")
+				// Fails if the server is still blocked writing after 8 s.
+				if err := es.disconnectedWithin(t, id, 8*time.Second); !errors.Is(err, ErrTransportClosed) {
+					t.Errorf("disconnect reason %v, want %v", err, ErrTransportClosed)
 				}
 				return
 			}
