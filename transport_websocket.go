@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -105,7 +106,8 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	return err
 }
 
-// write writes buf, within timeout when it is positive. w.mu is held.
+// write writes buf within timeout (none left when it is not positive).
+// w.mu is held.
 //
 // A deadline costs a runtime timer update to set and another to clear, so
 // on a plain TCP socket (src) the write is first tried without blocking:
@@ -135,21 +137,19 @@ func (w *wsConn) write(buf []byte, timeout time.Duration) error {
 	if err != nil && err != syscall.EAGAIN {
 		return err
 	}
-	buf = buf[n:]
-	if timeout > 0 {
-		w.blocking.Store(true)
-		defer w.blocking.Store(false)
-		_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
-		if w.cut.Load() {
-			_ = w.raw.SetWriteDeadline(time.Now())
-		}
+	if timeout <= 0 {
+		return os.ErrDeadlineExceeded // no time left to wait for the peer
 	}
-	if _, err = w.raw.Write(buf); err != nil {
+	w.blocking.Store(true)
+	defer w.blocking.Store(false)
+	_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
+	if w.cut.Load() {
+		_ = w.raw.SetWriteDeadline(time.Now())
+	}
+	if _, err = w.raw.Write(buf[n:]); err != nil {
 		return err
 	}
-	if timeout > 0 {
-		_ = w.raw.SetWriteDeadline(time.Time{})
-	}
+	_ = w.raw.SetWriteDeadline(time.Time{})
 	return nil
 }
 
