@@ -18,8 +18,9 @@ import (
 // call less per message, and no read buffer is held while the connection
 // idles.
 type socketSource struct {
-	hj net.Conn // fasthttp's hijacked connection
-	rc syscall.RawConn
+	hj  net.Conn // fasthttp's hijacked connection
+	tcp net.Conn // the socket under it
+	rc  syscall.RawConn
 	// viaHJ: fasthttp's reader may still hold bytes that arrived with
 	// the upgrade request. A read through it that returns less than was
 	// asked has emptied it.
@@ -53,9 +54,18 @@ func newSocketSource(hj net.Conn) *socketSource {
 	if err != nil {
 		return nil
 	}
-	s := &socketSource{hj: hj, rc: rc, viaHJ: true}
+	s := &socketSource{hj: hj, tcp: tcp, rc: rc, viaHJ: true}
 	s.writeOnce = s.writeFD
+	s.leaveHJ()
 	return s
+}
+
+// leaveHJ stops reading through fasthttp's buffered reader once it holds
+// nothing, and lets that reader go (see dropHijackBuffer).
+func (s *socketSource) leaveHJ() {
+	if dropHijackBuffer(s.hj, s.tcp) {
+		s.viaHJ = false
+	}
 }
 
 // tryWrite writes what of p the socket takes without waiting; err is
@@ -88,7 +98,9 @@ func (s *socketSource) read(p []byte) (int, error) {
 	if s.viaHJ {
 		n, err := s.hj.Read(p)
 		if n < len(p) {
+			// fasthttp's reader is empty: read the socket from now on.
 			s.viaHJ = false
+			dropHijackBuffer(s.hj, s.tcp)
 		}
 		return n, err
 	}

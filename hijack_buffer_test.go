@@ -1,0 +1,129 @@
+package socketio
+
+import (
+	"io"
+	"net"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pipeliningConn sends extra right behind the first thing written on it
+// (the client's upgrade request), in the same write, so the server
+// receives frames that arrive with the request.
+type pipeliningConn struct {
+	net.Conn
+	extra []byte
+}
+
+func (c *pipeliningConn) Write(p []byte) (int, error) {
+	if c.extra == nil {
+		return c.Conn.Write(p)
+	}
+	buf := append(append([]byte(nil), p...), c.extra...)
+	c.extra = nil
+	if _, err := c.Conn.Write(buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// maskedTextFrame is a client's text frame (masked with a zero key, which
+// leaves the payload as it is).
+func maskedTextFrame(payload string) []byte {
+	return append([]byte{0x81, 0x80 | byte(len(payload)), 0, 0, 0, 0}, payload...)
+}
+
+// hijackReadsSocket reports, for the server side of a WebSocket, whether
+// fasthttp's hijacked connection reads the TCP socket directly (its request
+// reader dropped) and what it reads through. It must run where nothing
+// reads the connection concurrently: on the goroutine a listener runs on.
+func hijackReadsSocket(kws *Websocket) (bool, string) {
+	hj := kws.Conn.NetConn()
+	slot := hijackReaderSlot(hj)
+	if slot == nil {
+		return false, reflect.TypeOf(hj).String() + " (layout unknown)"
+	}
+	_, ok := (*slot).(*net.TCPConn)
+	return ok, reflect.TypeOf(*slot).String()
+}
+
+// TestWebSocketDropsFasthttpReader: once fasthttp's request reader holds
+// no bytes, the hijacked connection reads the socket directly and the
+// reader's 4 KiB buffer is let go, both when the client waits for the
+// upgrade's answer and when its first frames arrive with the request
+// (those are read first, in order).
+func TestWebSocketDropsFasthttpReader(t *testing.T) {
+	for _, pipelined := range []bool{false, true} {
+		name := map[bool]string{false: "after the upgrade", true: "frames with the upgrade request"}[pipelined]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			es := newEchoServer(t, nil)
+			type report struct {
+				raw  bool
+				what string
+			}
+			reports := make(chan report, 1)
+			es.srv.On("which", func(ep *EventPayload) {
+				raw, what := hijackReadsSocket(ep.Kws)
+				reports <- report{raw, what}
+			})
+			var w *wsClient
+			if pipelined {
+				extra := append(maskedTextFrame("40"), maskedTextFrame(`421["echo","first"]`)...)
+				d := wsDialer
+				d.NetDial = func(network, addr string) (net.Conn, error) {
+					c, err := wsDialer.NetDial(network, addr)
+					if err != nil {
+						return nil, err
+					}
+					return &pipeliningConn{Conn: c, extra: extra}, nil
+				}
+				c, _, err := d.Dial("ws"+strings.TrimPrefix(es.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = c.Close() })
+				w = &wsClient{t: t, c: c}
+				parseOpen(t, w.read())
+				connectReplySID(t, w.read(), "/")
+				w.expect(`431["first"]`)
+			} else {
+				w, _ = connectWS(t, es.testServer)
+			}
+			w.send(`42["which"]`)
+			select {
+			case r := <-reports:
+				if !r.raw {
+					t.Fatalf("the hijacked connection reads through %s, want the TCP socket", r.what)
+				}
+			case <-time.After(rawTimeout):
+				t.Fatal("no report")
+			}
+			w.roundTrip("after")
+		})
+	}
+}
+
+// TestDropHijackBufferLeavesOthersAlone: connections that are not
+// fasthttp's hijacked ones, and readers that still hold bytes, are not
+// touched.
+func TestDropHijackBufferLeavesOthersAlone(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	if dropHijackBuffer(a, b) {
+		t.Fatal("dropHijackBuffer changed a net.Pipe")
+	}
+	if f := lookupHijackReaderField(reflect.TypeOf(a)); f.ok {
+		t.Fatalf("%T taken for fasthttp's hijacked connection", a)
+	}
+	type lookalike struct {
+		net.Conn
+		r io.Reader
+	}
+	if f := lookupHijackReaderField(reflect.TypeOf(&lookalike{})); f.ok {
+		t.Fatal("a type of another package taken for fasthttp's hijacked connection")
+	}
+}
