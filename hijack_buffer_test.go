@@ -37,7 +37,8 @@ func maskedTextFrame(payload string) []byte {
 
 // hijackReadsSocket reports, for the server side of a WebSocket, whether
 // fasthttp's hijacked connection reads the TCP socket directly (its request
-// reader dropped) and what it reads through. It must run where nothing
+// reader dropped) and what it reads through. The server's reader pool, where
+// the reader goes back, must be found too. It must run where nothing
 // reads the connection concurrently: on the goroutine a listener runs on.
 func hijackReadsSocket(kws *Websocket) (bool, string) {
 	hj := kws.Conn.NetConn()
@@ -45,13 +46,16 @@ func hijackReadsSocket(kws *Websocket) (bool, string) {
 	if slot == nil {
 		return false, reflect.TypeOf(hj).String() + " (layout unknown)"
 	}
+	if hijackReaderPool(hj) == nil {
+		return false, "fasthttp's reader pool not found"
+	}
 	_, ok := (*slot).(*net.TCPConn)
 	return ok, reflect.TypeOf(*slot).String()
 }
 
 // TestWebSocketDropsFasthttpReader: once fasthttp's request reader holds
 // no bytes, the hijacked connection reads the socket directly and the
-// reader's 4 KiB buffer is let go, both when the client waits for the
+// reader goes back to fasthttp's pool, both when the client waits for the
 // upgrade's answer and when its first frames arrive with the request
 // (those are read first, in order).
 func TestWebSocketDropsFasthttpReader(t *testing.T) {
@@ -116,14 +120,14 @@ func TestDropHijackBufferLeavesOthersAlone(t *testing.T) {
 	if dropHijackBuffer(a, b) {
 		t.Fatal("dropHijackBuffer changed a net.Pipe")
 	}
-	if f := lookupHijackReaderField(reflect.TypeOf(a)); f.ok {
+	if f := lookupHijackFields(reflect.TypeOf(a)); f.ok {
 		t.Fatalf("%T taken for fasthttp's hijacked connection", a)
 	}
 	type lookalike struct {
 		net.Conn
 		r io.Reader
 	}
-	if f := lookupHijackReaderField(reflect.TypeOf(&lookalike{})); f.ok {
+	if f := lookupHijackFields(reflect.TypeOf(&lookalike{})); f.ok {
 		t.Fatal("a type of another package taken for fasthttp's hijacked connection")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -172,11 +173,25 @@ func broadcast(msg []byte) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3003", "listen address (loopback)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
 	}
 	fdlimit.Raise(1 << 16)
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	s := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if string(ctx.Path()) != "/socket.io/" || string(ctx.QueryArgs().Peek("transport")) != "websocket" {
