@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v3"
 )
 
 // pipeliningConn sends extra right behind the first thing written on it
@@ -57,24 +59,35 @@ func hijackReadsSocket(kws *Websocket) (bool, string) {
 // no bytes, the hijacked connection reads the socket directly and the
 // reader goes back to fasthttp's pool, both when the client waits for the
 // upgrade's answer and when its first frames arrive with the request
-// (those are read first, in order).
+// (those are read first, in order). With Fiber's ReduceMemoryUsage,
+// fasthttp hands over the socket itself, which is left as it is.
 func TestWebSocketDropsFasthttpReader(t *testing.T) {
-	for _, pipelined := range []bool{false, true} {
-		name := map[bool]string{false: "after the upgrade", true: "frames with the upgrade request"}[pipelined]
-		t.Run(name, func(t *testing.T) {
+	cases := []struct {
+		name      string
+		pipelined bool
+		appCfg    fiber.Config
+	}{
+		{name: "after the upgrade"},
+		{name: "frames with the upgrade request", pipelined: true},
+		{name: "ReduceMemoryUsage", appCfg: fiber.Config{ReduceMemoryUsage: true}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			es := newEchoServer(t, nil)
+			srv := NewServer(testConfig())
+			srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
 			type report struct {
 				raw  bool
 				what string
 			}
 			reports := make(chan report, 1)
-			es.srv.On("which", func(ep *EventPayload) {
+			srv.On("which", func(ep *EventPayload) {
 				raw, what := hijackReadsSocket(ep.Kws)
 				reports <- report{raw, what}
 			})
+			ts := startServerApp(t, srv, nil, tc.appCfg)
 			var w *wsClient
-			if pipelined {
+			if tc.pipelined {
 				extra := append(maskedTextFrame("40"), maskedTextFrame(`421["echo","first"]`)...)
 				d := wsDialer
 				d.NetDial = func(network, addr string) (net.Conn, error) {
@@ -84,7 +97,7 @@ func TestWebSocketDropsFasthttpReader(t *testing.T) {
 					}
 					return &pipeliningConn{Conn: c, extra: extra}, nil
 				}
-				c, _, err := d.Dial("ws"+strings.TrimPrefix(es.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+				c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -94,7 +107,7 @@ func TestWebSocketDropsFasthttpReader(t *testing.T) {
 				connectReplySID(t, w.read(), "/")
 				w.expect(`431["first"]`)
 			} else {
-				w, _ = connectWS(t, es.testServer)
+				w, _ = connectWS(t, ts)
 			}
 			w.send(`42["which"]`)
 			select {
