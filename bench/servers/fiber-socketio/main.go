@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/fiber-socketio/socketio"
+	"github.com/fiber-socketio/socketio/bench/internal/cpuprof"
 	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
 	"github.com/gofiber/fiber/v3"
 )
@@ -48,19 +49,7 @@ func main() {
 	}
 	fdlimit.Raise(1 << 16)
 
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-		}()
-	}
+	defer cpuprof.Start(*cpuprofile)()
 
 	cfg := socketio.DefaultConfig()
 	// A broadcast burst queues count packets per connection at once; the

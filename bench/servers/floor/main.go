@@ -15,13 +15,13 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 
 	"github.com/fasthttp/websocket"
+	"github.com/fiber-socketio/socketio/bench/internal/cpuprof"
 	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
 	"github.com/valyala/fasthttp"
 )
@@ -179,19 +179,7 @@ func main() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
 	}
 	fdlimit.Raise(1 << 16)
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			_ = f.Close()
-		}()
-	}
+	defer cpuprof.Start(*cpuprofile)()
 	s := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if string(ctx.Path()) != "/socket.io/" || string(ctx.QueryArgs().Peek("transport")) != "websocket" {
