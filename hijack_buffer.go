@@ -112,7 +112,10 @@ func hijackReaderSlot(hj net.Conn) *io.Reader {
 	return (*io.Reader)(unsafe.Add(p, f.readerOffset))
 }
 
-// hijackReaderPool returns the reader pool of hj's server, or nil.
+// hijackReaderPool returns the reader pool of hj's server, or nil. It is
+// nil too when the server does not keep hijacked connections: fasthttp
+// then puts the reader back itself when the handler returns, and a reader
+// put back twice would be handed to two connections.
 func hijackReaderPool(hj net.Conn) *sync.Pool {
 	f := hijackFieldsOf(hj)
 	if f == nil || !f.pool {
@@ -123,7 +126,7 @@ func hijackReaderPool(hj net.Conn) *sync.Pool {
 		return nil
 	}
 	srv := *(**fasthttp.Server)(unsafe.Add(p, f.serverOffset))
-	if srv == nil {
+	if srv == nil || !srv.KeepHijackedConns {
 		return nil
 	}
 	return (*sync.Pool)(unsafe.Add(unsafe.Pointer(srv), f.poolOffset))
