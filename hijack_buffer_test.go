@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
 )
 
 // pipeliningConn sends extra right behind the first thing written on it
@@ -142,5 +143,48 @@ func TestDropHijackBufferLeavesOthersAlone(t *testing.T) {
 	}
 	if f := lookupHijackFields(reflect.TypeOf(&lookalike{})); f.ok {
 		t.Fatal("a type of another package taken for fasthttp's hijacked connection")
+	}
+}
+
+// TestHijackReaderPoolOnlyWhenKept: fasthttp's reader pool is used only
+// when the server keeps hijacked connections; otherwise fasthttp puts the
+// reader back itself, and putting it back twice would hand it to two
+// connections.
+func TestHijackReaderPoolOnlyWhenKept(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		found := make(chan bool, 1)
+		srv := &fasthttp.Server{
+			KeepHijackedConns: keep,
+			Handler: func(ctx *fasthttp.RequestCtx) {
+				ctx.Hijack(func(c net.Conn) {
+					found <- hijackReaderPool(c) != nil
+					if keep {
+						_ = c.Close()
+					}
+				})
+			},
+		}
+		ln, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() { _ = srv.Serve(ln) }()
+		c, err := net.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+		select {
+		case got := <-found:
+			if got != keep {
+				t.Errorf("KeepHijackedConns %v: reader pool found %v, want %v", keep, got, keep)
+			}
+		case <-time.After(rawTimeout):
+			t.Fatalf("KeepHijackedConns %v: no hijack", keep)
+		}
+		_ = c.Close()
+		if err := srv.Shutdown(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
