@@ -193,6 +193,7 @@ func (s *session) readLoop(w *wsConn) {
 		return
 	}
 	conn := w.conn
+	requestReader := true // fasthttp's request reader may still be in use
 	for {
 		mt, r, err := conn.NextReader()
 		if err != nil {
@@ -204,12 +205,28 @@ func (s *session) readLoop(w *wsConn) {
 			s.closeOnReader(wsReadReason(err))
 			return
 		}
+		if requestReader {
+			requestReader = !w.dropRequestReader()
+		}
 		if err := s.receiveFrame(mt, data); err != nil {
 			s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 			s.closeOnReader(err)
 			return
 		}
 	}
+}
+
+// dropRequestReader lets fasthttp's request reader go when the library
+// reads the connection (TLS, compression) and the reader holds nothing
+// (see dropHijackBuffer). It runs on the reader between messages, and
+// reports whether there is nothing left to try: the reader is gone, or
+// the connection is not fasthttp's as this package knows it.
+func (w *wsConn) dropRequestReader() bool {
+	u, ok := w.raw.(interface{ UnsafeConn() net.Conn })
+	if !ok || hijackReaderSlot(w.raw) == nil {
+		return true
+	}
+	return dropHijackBuffer(w.raw, u.UnsafeConn())
 }
 
 // readFrames is readLoop with the server's own frame reader.

@@ -194,6 +194,14 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	t.Parallel()
 	srv := NewServer(testConfig())
 	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	reports := make(chan string, 1)
+	srv.On("which", func(ep *EventPayload) {
+		raw, what := hijackReadsSocket(ep.Kws)
+		if raw {
+			what = ""
+		}
+		reports <- what
+	})
 	app := fiber.New()
 	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
 	ts := serveApp(t, srv, app)
@@ -216,4 +224,15 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	long := strings.Repeat("compressible ", 200)
 	w.send(`421["echo","` + long + `"]`)
 	w.expect(`431["` + long + `"]`)
+	// fasthttp's request reader is gone once it held nothing between two
+	// messages, as with the server's own reader.
+	w.send(`42["which"]`)
+	select {
+	case r := <-reports:
+		if r != "" {
+			t.Fatalf("the hijacked connection reads through %s, want the TCP socket", r)
+		}
+	case <-time.After(rawTimeout):
+		t.Fatal("no report")
+	}
 }
