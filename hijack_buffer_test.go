@@ -56,6 +56,36 @@ func hijackReadsSocket(kws *Websocket) (bool, string) {
 	return ok, reflect.TypeOf(*slot).String()
 }
 
+// reportHijackReader registers the event "which" on srv: its listener
+// sends hijackReadsSocket's answer for the socket on the channel returned
+// ("" when the connection reads the socket directly).
+func reportHijackReader(srv *Server) chan string {
+	reports := make(chan string, 1)
+	srv.On("which", func(ep *EventPayload) {
+		raw, what := hijackReadsSocket(ep.Kws)
+		if raw {
+			what = ""
+		}
+		reports <- what
+	})
+	return reports
+}
+
+// expectReadsSocket emits "which" on w and fails unless the server reports
+// that the hijacked connection reads the socket directly.
+func expectReadsSocket(t *testing.T, w *wsClient, reports chan string) {
+	t.Helper()
+	w.send(`42["which"]`)
+	select {
+	case what := <-reports:
+		if what != "" {
+			t.Fatalf("the hijacked connection reads through %s, want the TCP socket", what)
+		}
+	case <-time.After(rawTimeout):
+		t.Fatal("no report from the server")
+	}
+}
+
 // TestWebSocketDropsFasthttpReader: once fasthttp's request reader holds
 // no bytes, the hijacked connection reads the socket directly and the
 // reader goes back to fasthttp's pool, both when the client waits for the
@@ -77,15 +107,7 @@ func TestWebSocketDropsFasthttpReader(t *testing.T) {
 			t.Parallel()
 			srv := NewServer(testConfig())
 			srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
-			type report struct {
-				raw  bool
-				what string
-			}
-			reports := make(chan report, 1)
-			srv.On("which", func(ep *EventPayload) {
-				raw, what := hijackReadsSocket(ep.Kws)
-				reports <- report{raw, what}
-			})
+			reports := reportHijackReader(srv)
 			ts := startServerApp(t, srv, nil, tc.appCfg)
 			var w *wsClient
 			if tc.pipelined {
@@ -110,15 +132,7 @@ func TestWebSocketDropsFasthttpReader(t *testing.T) {
 			} else {
 				w, _ = connectWS(t, ts)
 			}
-			w.send(`42["which"]`)
-			select {
-			case r := <-reports:
-				if !r.raw {
-					t.Fatalf("the hijacked connection reads through %s, want the TCP socket", r.what)
-				}
-			case <-time.After(rawTimeout):
-				t.Fatal("no report")
-			}
+			expectReadsSocket(t, w, reports)
 			w.roundTrip("after")
 		})
 	}

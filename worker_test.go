@@ -194,14 +194,7 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	t.Parallel()
 	srv := NewServer(testConfig())
 	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
-	reports := make(chan string, 1)
-	srv.On("which", func(ep *EventPayload) {
-		raw, what := hijackReadsSocket(ep.Kws)
-		if raw {
-			what = ""
-		}
-		reports <- what
-	})
+	reports := reportHijackReader(srv)
 	app := fiber.New()
 	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
 	ts := serveApp(t, srv, app)
@@ -226,13 +219,5 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	w.expect(`431["` + long + `"]`)
 	// fasthttp's request reader is gone once it held nothing between two
 	// messages, as with the server's own reader.
-	w.send(`42["which"]`)
-	select {
-	case r := <-reports:
-		if r != "" {
-			t.Fatalf("the hijacked connection reads through %s, want the TCP socket", r)
-		}
-	case <-time.After(rawTimeout):
-		t.Fatal("no report")
-	}
+	expectReadsSocket(t, w, reports)
 }
