@@ -36,14 +36,6 @@ var libraryWriteBuffers = &sync.Pool{}
 // nothing (measured: 770 bytes less per idle connection).
 const wsReadBufferSize = 256
 
-// refusedUpgradeKey marks, in the request locals, a WebSocket that is
-// accepted only to be closed (its session was upgraded already).
-const refusedUpgradeKey = "socketio.refusedUpgrade"
-
-// newSIDKey carries, in the request locals, the id of the session a
-// WebSocket handshake opens (chosen before the upgrade, for the cookie).
-const newSIDKey = "socketio.sid"
-
 var engineErrorMessages = [...]string{
 	"Transport unknown",
 	"Session ID unknown",
@@ -118,20 +110,20 @@ func (e *engine) serve(c fiber.Ctx) error {
 			if s == nil || s.closed() {
 				return e.httpError(c, codeUnknownSID, "sid", sid)
 			}
+			u := &wsUpgrade{}
 			if s.transport.Load() != onPolling || !s.claimUpgrade() {
 				// As the Node server does: accept, then close at once.
 				e.cfg.log("warn", "websocket refused: session already upgraded or upgrading", "sid", sid, "remote", c.IP())
-				c.Locals(refusedUpgradeKey, true)
+				u.refused = true
 			}
-			return e.upgrader(c)
+			return e.upgrade(c, u)
 		}
 		if done, err := e.allowHandshake(c); done {
 			return err
 		}
-		sid := newSID()
-		c.Locals(newSIDKey, sid)
-		e.setSessionCookie(c, sid)
-		return e.upgrader(c)
+		u := &wsUpgrade{sid: newSID()}
+		e.setSessionCookie(c, u.sid)
+		return e.upgrade(c, u)
 	}
 	if sid == "" {
 		if c.Method() != fiber.MethodGet {
@@ -283,6 +275,16 @@ func (e *engine) handshakePolling(c fiber.Ctx) error {
 	return c.Send(e.openPacket(s.sid, true))
 }
 
+// upgrade hands c to the websocket middleware, with u in its locals.
+func (e *engine) upgrade(c fiber.Ctx, u *wsUpgrade) error {
+	c.Locals(wsUpgradeKey, u)
+	if err := e.upgrader(c); err != nil {
+		return err
+	}
+	u.deferResponse(c)
+	return nil
+}
+
 // serveWebSocket is the websocket middleware's handler. It runs on the
 // goroutine fasthttp started for the hijacked connection, which holds the
 // request context (a few KiB) until the handler returns. So it hands the
@@ -293,17 +295,28 @@ func (e *engine) handshakePolling(c fiber.Ctx) error {
 func (e *engine) serveWebSocket(conn *websocket.Conn) {
 	own := new(websocket.Conn)
 	*own = *conn
+	u, _ := conn.Locals(wsUpgradeKey).(*wsUpgrade)
+	response := u.takeResponse()
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.serveConn(own)
+		e.serveConn(own, u, response)
 	}()
 }
 
-// serveConn runs on an upgraded connection until it closes.
-func (e *engine) serveConn(conn *websocket.Conn) {
+// serveConn runs on an upgraded connection until it closes. response,
+// when not nil, is the 101 response still to be written: a new session
+// sends it with its OPEN packet; any other connection first.
+func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *[]byte) {
 	w := newWSConn(conn)
-	if refused, _ := conn.Locals(refusedUpgradeKey).(bool); refused {
+	w.response = response
+	if u == nil || u.sid == "" {
+		if err := w.writeResponse(); err != nil {
+			w.shutdown(0)
+			return
+		}
+	}
+	if u != nil && u.refused {
 		w.shutdown(upgradeTimeout)
 		return
 	}
@@ -324,9 +337,9 @@ func (e *engine) serveConn(conn *websocket.Conn) {
 		s.readLoop(w)
 		return
 	}
-	sid, _ := conn.Locals(newSIDKey).(string)
-	if sid == "" {
-		sid = newSID()
+	sid := newSID()
+	if u != nil && u.sid != "" {
+		sid = u.sid
 	}
 	s := e.open(sid, requestFromConn(conn), w)
 	if w.fr != nil {

@@ -69,6 +69,12 @@ func serveApp(t testing.TB, srv *Server, app *fiber.App) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveAppOn(t, srv, app, ln)
+}
+
+// serveAppOn is serveApp on the listener ln.
+func serveAppOn(t testing.TB, srv *Server, app *fiber.App, ln net.Listener) *testServer {
+	t.Helper()
 	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
 	ts := &testServer{srv: srv, app: app, url: "http://" + ln.Addr().String()}
 	t.Cleanup(func() {

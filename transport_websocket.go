@@ -58,6 +58,10 @@ type wsConn struct {
 	// sends instead of 1000: 1002 after a protocol violation, 1009 after
 	// a message over MaxPayload.
 	closeCode atomic.Int32
+	// response, when not nil, is the HTTP 101 response to the upgrade,
+	// left by fasthttp to the connection (see wsUpgrade): the first
+	// write sends it ahead of its frames, and gives the buffer back.
+	response *[]byte
 }
 
 func newWSConn(conn *websocket.Conn) *wsConn {
@@ -86,6 +90,11 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	buf := w.buf[:0]
+	response := w.response
+	if response != nil {
+		w.response = nil
+		buf = *response
+	}
 	for _, p := range items {
 		op := opText
 		switch {
@@ -98,11 +107,31 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		buf = append(buf, p.data...)
 	}
 	err := w.write(buf, timeout)
+	if response != nil {
+		releaseResponse(response, buf)
+		return err
+	}
 	// Keep a modest buffer for the next burst; give big ones back.
 	if cap(buf) > 64<<10 {
 		buf = nil
 	}
 	w.buf = buf[:0]
+	return err
+}
+
+// writeResponse writes the 101 response if it is still to be written,
+// with no deadline, as fasthttp writes it by default: it is the first
+// write on the connection, and a socket's buffer takes it whole.
+func (w *wsConn) writeResponse() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	response := w.response
+	if response == nil {
+		return nil
+	}
+	w.response = nil
+	_, err := w.raw.Write(*response)
+	releaseResponse(response, *response)
 	return err
 }
 

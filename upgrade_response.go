@@ -1,0 +1,80 @@
+package socketio
+
+import (
+	"sync"
+
+	"github.com/gofiber/fiber/v3"
+	"github.com/valyala/fasthttp"
+)
+
+// wsUpgradeKey carries, in the request locals, the *wsUpgrade of a
+// WebSocket handshake from the endpoint to the upgraded connection.
+const wsUpgradeKey = "socketio.upgrade"
+
+// wsUpgrade is what the endpoint hands to the connection it upgrades. The
+// websocket middleware copies the request locals before it upgrades, so
+// the endpoint puts a pointer there and fills in ctx once the middleware
+// has accepted the upgrade.
+type wsUpgrade struct {
+	// sid is the id of the session a handshake opens (chosen before the
+	// upgrade, for the cookie); empty on an upgrade of a polling session.
+	sid string
+	// refused marks a WebSocket accepted only to be closed (its session
+	// was upgraded already).
+	refused bool
+	// ctx is the request being upgraded, set when fasthttp was told not
+	// to write the 101 response: the connection writes it instead (see
+	// takeResponse). Cleared once read: fasthttp reuses the context
+	// when the hijack handler returns.
+	ctx *fasthttp.RequestCtx
+}
+
+// deferResponse asks fasthttp, once the websocket middleware accepted
+// the upgrade of c, to leave the 101 response to the connection: a new
+// session writes it together with its OPEN packet, one write instead of
+// two. fasthttp writes the response after every handler has returned and
+// hands the hijacked connection over after that, so the response takes
+// what an enclosing middleware sets after this handler, and the context
+// is still whole when the connection reads it.
+func (u *wsUpgrade) deferResponse(c fiber.Ctx) {
+	rc := c.RequestCtx()
+	if !rc.Hijacked() {
+		return // the middleware refused the upgrade and answered it
+	}
+	rc.HijackSetNoResponse(true)
+	u.ctx = rc
+}
+
+// takeResponse returns the 101 response fasthttp left to the connection
+// (nil when fasthttp wrote it), in a buffer of upgradeResponses. It runs
+// in the hijack handler, while the request context is still valid: the
+// bytes are what fasthttp would have written.
+func (u *wsUpgrade) takeResponse() *[]byte {
+	if u == nil || u.ctx == nil {
+		return nil
+	}
+	p := upgradeResponses.Get().(*[]byte)
+	*p = u.ctx.Response.Header.AppendBytes((*p)[:0])
+	u.ctx = nil
+	return p
+}
+
+// upgradeResponses holds the buffers of 101 responses waiting for the
+// first frames of their connection. A buffer goes back after that first
+// write, so an idle connection keeps none.
+var upgradeResponses = sync.Pool{New: func() any {
+	b := make([]byte, 0, 512)
+	return &b
+}}
+
+// maxPooledResponse is the largest buffer upgradeResponses takes back.
+const maxPooledResponse = 4 << 10
+
+// releaseResponse returns the buffer of a written 101 response.
+func releaseResponse(p *[]byte, buf []byte) {
+	if cap(buf) > maxPooledResponse {
+		return
+	}
+	*p = buf[:0]
+	upgradeResponses.Put(p)
+}
