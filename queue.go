@@ -94,12 +94,21 @@ func (q *sendQueue) pushShared(p outPacket, b *burst) error {
 }
 
 // count records a packet just queued, direct when b is nil, and reports
-// whether the consumer need not be woken for it: a broadcast packet while
-// the consumer waits for the burst to end. q.mu is held.
+// whether the consumer need not be woken for it: any packet while a hold
+// keeps the consumer from taking it (release wakes it, or its caller
+// writes the queue), and a broadcast packet while the consumer waits for
+// the burst to end. q.mu is held.
+//
+// A wake-up under a hold would start a worker for nothing on every
+// handshake: the CONNECT reply is queued under one (client.joinFrom).
 func (q *sendQueue) count(b *burst) bool {
 	if b == nil {
 		q.direct++
-		return false
+		return q.held > 0
+	}
+	if q.held > 0 {
+		q.burst = b
+		return true
 	}
 	q.burst = b
 	return q.lingering && len(q.items) < q.lingerMax()

@@ -103,6 +103,8 @@ type session struct {
 	// something to write, so an idle connection keeps no goroutine and no
 	// stack for its writes (see kick).
 	worker atomic.Int32
+	// workerStarts counts the goroutines kick started for the worker.
+	workerStarts atomic.Uint32
 	// writes counts the WebSocket writes; lastWrite, lastWrites and
 	// streak are the worker's record of them (busy).
 	writes     atomic.Uint64
@@ -163,6 +165,7 @@ const (
 // the end of a hold call it.
 func (s *session) kick() {
 	if s.worker.CompareAndSwap(workerIdle, workerRunning) {
+		s.workerStarts.Add(1)
 		go s.run()
 		return
 	}

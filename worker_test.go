@@ -221,3 +221,22 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	// messages, as with the server's own reader.
 	expectReadsSocket(t, w, reports)
 }
+
+// TestHandshakeStartsNoWorker: the reader writes the OPEN packet and the
+// CONNECT reply itself; queuing the reply under the join's hold must not
+// start a worker that would find nothing to take.
+func TestHandshakeStartsNoWorker(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PingInterval = time.Minute // no PING during the test
+	srv := NewServer(cfg)
+	w, kws := connectWatched(t, srv, false)
+	if n := kws.sess.workerStarts.Load(); n != 0 {
+		t.Fatalf("the handshake started %d worker goroutines, want none", n)
+	}
+	kws.EmitEvent("one", []byte(`1`))
+	w.expect(`42["one",1]`)
+	if n := kws.sess.workerStarts.Load(); n != 1 {
+		t.Fatalf("an emit from outside the reader started %d workers, want 1", n)
+	}
+}
