@@ -75,7 +75,8 @@ func (c *client) closeIfIdle() {
 // (EventClose, a DISCONNECT to the client, EventDisconnecting,
 // EventDisconnect), then the session, gracefully.
 func (c *client) closeAll() {
-	for _, kws := range c.snapshot() {
+	var few [fewSockets]*Websocket
+	for _, kws := range c.appendSockets(few[:0]) {
 		if kws.alive.Load() {
 			kws.fireEvent(EventClose, nil, nil)
 			kws.disconnect(nil, true)
@@ -171,13 +172,18 @@ func (c *client) connect(pkt sioPacket) {
 		c.joinFrom(kws, true)
 		return
 	}
+	mws := nsp.middlewareChain()
+	if len(mws) == 0 {
+		c.joinFrom(kws, true)
+		return
+	}
 	// The reply is written from here (the session's reader) when the
 	// middlewares call next before they return; an asynchronous one's
 	// goroutine leaves it to the worker.
 	var onReader atomic.Bool
 	onReader.Store(true)
 	defer onReader.Store(false)
-	nsp.runMiddlewares(kws, func(err error) {
+	runMiddlewares(mws, kws, func(err error) {
 		if err != nil {
 			kws.abandon()
 			var data []byte
@@ -222,7 +228,7 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 		}
 	}()
 	kws.alive.Store(true)
-	connect := appendConnect(nil, kws.nsp.name, kws.id, kws.pid)
+	connect := appendConnect(make([]byte, 0, connectReplySize(kws.nsp.name, kws.id, kws.pid)), kws.nsp.name, kws.id, kws.pid)
 	if kws.rlog != nil {
 		// The CONNECT reply, then the packets a recovered socket missed,
 		// then what is emitted from now on, in this order.
@@ -275,7 +281,8 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 
 // onClose disconnects every socket of the session.
 func (c *client) onClose(s *session, reason error) {
-	socks := c.snapshot()
+	var few [fewSockets]*Websocket
+	socks := c.appendSockets(few[:0])
 	if reason != nil {
 		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
 	}
@@ -293,21 +300,26 @@ func (c *client) onPong() { c.fireAll(EventPong, nil) }
 
 // fireAll fires a lifecycle event on every socket of the session.
 func (c *client) fireAll(event string, data []byte) {
-	for _, kws := range c.snapshot() {
+	var few [fewSockets]*Websocket
+	for _, kws := range c.appendSockets(few[:0]) {
 		kws.fireEvent(event, data, nil)
 	}
 }
 
-// snapshot returns the session's sockets.
-func (c *client) snapshot() []*Websocket {
+// appendSockets appends the session's sockets to dst. Callers pass an
+// array on their stack, which holds the usual one or two namespaces
+// without an allocation.
+func (c *client) appendSockets(dst []*Websocket) []*Websocket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	socks := make([]*Websocket, 0, len(c.sockets))
 	for _, kws := range c.sockets {
-		socks = append(socks, kws)
+		dst = append(dst, kws)
 	}
-	return socks
+	return dst
 }
+
+// fewSockets is the size of the arrays passed to appendSockets.
+const fewSockets = 4
 
 // onEvent dispatches an inbound EVENT or BINARY_EVENT to the listeners.
 func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {

@@ -185,7 +185,7 @@ const queryOK = -1
 func parseEngineQuery(args *fasthttp.Args, polling bool) (q engineQuery, code int) {
 	q = engineQuery{
 		eio:       string(args.Peek("EIO")),
-		transport: string(args.Peek("transport")),
+		transport: transportName(args.Peek("transport")),
 		sid:       string(args.Peek("sid")),
 	}
 	if q.transport != "websocket" && (q.transport != "polling" || !polling) {
@@ -195,6 +195,18 @@ func parseEngineQuery(args *fasthttp.Args, polling bool) (q engineQuery, code in
 		return q, codeUnsupportedVersion
 	}
 	return q, queryOK
+}
+
+// transportName is string(b), without an allocation for the two names
+// every request carries.
+func transportName(b []byte) string {
+	switch string(b) {
+	case "websocket":
+		return "websocket"
+	case "polling":
+		return "polling"
+	}
+	return string(b)
 }
 
 // httpError answers an Engine.IO HTTP error and logs why.

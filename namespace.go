@@ -132,11 +132,10 @@ func (n *Namespace) middlewareChain() []Middleware {
 	return append(inherited[:len(inherited):len(inherited)], own...)
 }
 
-// runMiddlewares runs the middlewares in order, then done(nil); the first
-// error stops the chain and goes to done. A panicking middleware refuses
-// the connection.
-func (n *Namespace) runMiddlewares(kws *Websocket, done func(error)) {
-	mws := n.middlewareChain()
+// runMiddlewares runs the middlewares mws (a namespace's
+// middlewareChain) in order, then done(nil); the first error stops the
+// chain and goes to done. A panicking middleware refuses the connection.
+func runMiddlewares(mws []Middleware, kws *Websocket, done func(error)) {
 	var step func(i int)
 	step = func(i int) {
 		if i == len(mws) {

@@ -670,6 +670,12 @@ func appendAck(dst []byte, nsp string, id uint64, args [][]byte) []byte {
 	return append(dst, ']')
 }
 
+// connectReplySize is about the length of a CONNECT reply: enough for
+// appendConnect not to grow its buffer when no character needs escaping.
+func connectReplySize(nsp, sid, pid string) int {
+	return len(nsp) + len(sid) + len(pid) + 32
+}
+
 // appendConnect appends the CONNECT reply carrying the socket id (and, when
 // pid is not empty, the private session id used by connection-state
 // recovery).

@@ -37,11 +37,13 @@ type sendQueue struct {
 	direct    int
 	burst     *burst
 	lingering bool
-	// notify holds at most one pending wake-up for the consumer; kick,
-	// when set, is called instead to wake it (a session's worker runs
-	// only while it has work, see session.kick).
+	// notify holds at most one pending wake-up for the consumer; owner,
+	// when set, is kicked instead to wake it (a session's worker runs
+	// only while it has work, see session.kick). An interface holding
+	// the session, not a method value: that would be an allocation per
+	// session.
 	notify chan struct{}
-	kick   func()
+	owner  interface{ kick() }
 }
 
 // errQueueFull is the internal signal that push refused a packet because the
@@ -176,8 +178,8 @@ func (q *sendQueue) pushTail(p outPacket) {
 }
 
 func (q *sendQueue) wake() {
-	if q.kick != nil {
-		q.kick()
+	if q.owner != nil {
+		q.owner.kick()
 		return
 	}
 	select {

@@ -447,6 +447,9 @@ func (c *client) restore(kws *Websocket, sa SessionAwareAdapter, rec *RecoveryCo
 		kws.held = v.(*heldLog)
 	}
 	kws.recovered = true
+	if len(s.Data) > 0 && kws.attributes == nil {
+		kws.attributes = make(map[string]any, len(s.Data))
+	}
 	for k, v := range s.Data {
 		kws.attributes[k] = v
 	}

@@ -147,7 +147,7 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 		limit = eng.cfg.SendQueueSize
 	}
 	s.q = newSendQueue(limit)
-	s.q.kick = s.kick
+	s.q.owner = s
 	s.transport.Store(kind)
 	return s
 }

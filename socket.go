@@ -180,18 +180,17 @@ type Websocket struct {
 func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
 	req := c.sess.req
 	kws := &Websocket{
-		UUID:       uuid.NewString(),
-		srv:        c.srv,
-		nsp:        nsp,
-		client:     c,
-		sess:       c.sess,
-		attributes: map[string]any{},
-		Locals:     req.Local,
-		Params:     req.Param,
-		Query:      req.Query,
-		Cookies:    req.Cookie,
-		Conn:       req.conn,
-		created:    time.Now(),
+		UUID:    uuid.NewString(),
+		srv:     c.srv,
+		nsp:     nsp,
+		client:  c,
+		sess:    c.sess,
+		Locals:  req.Local,
+		Params:  req.Param,
+		Query:   req.Query,
+		Cookies: req.Cookie,
+		Conn:    req.conn,
+		created: time.Now(),
 	}
 	kws.id = kws.UUID
 	if len(auth) > 0 {
@@ -227,6 +226,9 @@ func (kws *Websocket) SetUUID(id string) error {
 // SetAttribute stores a value on the socket.
 func (kws *Websocket) SetAttribute(key string, attribute interface{}) {
 	kws.mu.Lock()
+	if kws.attributes == nil {
+		kws.attributes = map[string]any{}
+	}
 	kws.attributes[key] = attribute
 	kws.mu.Unlock()
 }

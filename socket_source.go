@@ -31,6 +31,13 @@ type socketSource struct {
 	deliver func(wsMessage) error
 	result  error
 
+	// read's state, for its read callback (readOnce, made at the first
+	// read: most connections read only through run).
+	rp       []byte
+	rn       int
+	rerr     error
+	readOnce func(fd uintptr) bool
+
 	// tryWrite's state, for its write callback (writeOnce, made once).
 	wp        []byte
 	wn        int
@@ -104,14 +111,13 @@ func (s *socketSource) read(p []byte) (int, error) {
 		}
 		return n, err
 	}
-	var (
-		n    int
-		rerr error
-	)
-	err := s.rc.Read(func(fd uintptr) bool {
-		n, rerr = readFD(fd, p)
-		return rerr != syscall.EAGAIN
-	})
+	if s.readOnce == nil {
+		s.readOnce = s.readInto
+	}
+	s.rp, s.rn, s.rerr = p, 0, nil
+	err := s.rc.Read(s.readOnce)
+	n, rerr := s.rn, s.rerr
+	s.rp, s.rerr = nil, nil
 	if err == nil {
 		err = rerr
 	}
@@ -122,6 +128,13 @@ func (s *socketSource) read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// readInto is read's callback: one read(2) into s.rp, or false to wait
+// until the socket is readable.
+func (s *socketSource) readInto(fd uintptr) bool {
+	s.rn, s.rerr = readFD(fd, s.rp)
+	return s.rerr != syscall.EAGAIN
 }
 
 // readFD is read(2), retried on EINTR.

@@ -95,6 +95,10 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		w.response = nil
 		buf = *response
 	}
+	if need := framedSize(items); cap(buf)-len(buf) < need {
+		// One allocation of the right size, not a few growing ones.
+		buf = append(make([]byte, 0, len(buf)+need), buf...)
+	}
 	for _, p := range items {
 		op := opText
 		switch {
@@ -118,6 +122,18 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	w.buf = buf[:0]
 	return err
 }
+
+// framedSize is the length of items framed by writePackets.
+func framedSize(items []outPacket) int {
+	n := 0
+	for _, p := range items {
+		n += maxFrameHeader + len(p.data)
+	}
+	return n
+}
+
+// maxFrameHeader is the longest unmasked frame header.
+const maxFrameHeader = 10
 
 // writeResponse writes the 101 response if it is still to be written,
 // with no deadline, as fasthttp writes it by default: it is the first
@@ -386,8 +402,7 @@ func readMessage(r io.Reader) ([]byte, error) {
 // frame (1000, 1001, no status) is a client close; a read limit breach is
 // reported as such; anything else is the transport closing.
 func wsReadReason(err error) error {
-	var ce *fws.CloseError
-	if errors.As(err, &ce) {
+	if ce := closeErrorOf(err); ce != nil {
 		switch ce.Code {
 		case fws.CloseNormalClosure, fws.CloseGoingAway, fws.CloseNoStatusReceived:
 			return errClientClose
@@ -398,6 +413,24 @@ func wsReadReason(err error) error {
 		return ErrMessageTooLarge
 	}
 	return ErrTransportClosed
+}
+
+// closeErrorOf is errors.As for a *fws.CloseError, without the
+// allocation of its target: every connection ends through here.
+func closeErrorOf(err error) *fws.CloseError {
+	switch e := err.(type) {
+	case *fws.CloseError:
+		return e
+	case interface{ Unwrap() error }:
+		return closeErrorOf(e.Unwrap())
+	case interface{ Unwrap() []error }:
+		for _, inner := range e.Unwrap() {
+			if ce := closeErrorOf(inner); ce != nil {
+				return ce
+			}
+		}
+	}
+	return nil
 }
 
 // ErrMessageTooLarge is the disconnect reason when a WebSocket message
