@@ -147,7 +147,7 @@ args_for() {
 		return
 	fi
 	case $scen in
-	handshake) echo "-scenario handshake -clients 50 -n 5000 -duration 20s -timeout 60s" ;;
+	handshake) echo "-scenario handshake -clients 50 -warmup 2000 -n 20000 -duration 60s -timeout 120s" ;;
 	echo) echo "-scenario echo -clients 50 -duration 10s -timeout 60s" ;;
 	fanout-1k) echo "-scenario fanout -clients 1000 -count 500 -settle 2s -timeout 90s" ;;
 	fanout-10k) echo "-scenario fanout -clients 10000 -count 40 -settle 3s -timeout 120s" ;;

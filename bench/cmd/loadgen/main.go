@@ -79,6 +79,7 @@ type options struct {
 	pid      int
 	clients  int
 	n        int
+	warmup   int
 	duration time.Duration
 	count    int
 	payload  int
@@ -98,6 +99,7 @@ func main() {
 	flag.IntVar(&o.pid, "pid", 0, "server process id (for CPU and RSS)")
 	flag.IntVar(&o.clients, "clients", 50, "concurrent clients (handshake workers, echo clients, fan-out receivers)")
 	flag.IntVar(&o.n, "n", 5000, "handshake: how many")
+	flag.IntVar(&o.warmup, "warmup", 0, "handshake: how many to do first, outside the measurement")
 	flag.DurationVar(&o.duration, "duration", 5*time.Second, "echo: measured window; handshake: upper bound")
 	flag.IntVar(&o.count, "count", 100, "fanout: broadcasts (each to every client)")
 	flag.IntVar(&o.payload, "payload", 32, "payload string length in bytes")

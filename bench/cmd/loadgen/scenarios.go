@@ -80,48 +80,20 @@ func connectMany(ctx context.Context, o options, n int, onConnect func(i int, c 
 // runHandshake opens and closes sessions (Engine.IO OPEN + Socket.IO
 // CONNECT over WebSocket) from o.clients workers until o.n are done or
 // o.duration has passed. The server's CPU is read until 500 ms after the
-// last one, so the closing work is counted too.
+// last one, so the closing work is counted too. With o.warmup, that many
+// are done first, and the measurement starts 500 ms after them: the
+// figure is then the steady cost of a handshake, without the server's
+// start-up (its heap and pools growing to size, a JIT compiling).
 func runHandshake(ctx context.Context, o options) (result, error) {
-	var (
-		done    atomic.Int64
-		errs    errorLog
-		mu      sync.Mutex
-		samples = make([]time.Duration, 0, o.n)
-		wg      sync.WaitGroup
-	)
+	if o.warmup > 0 {
+		handshakes(ctx, o, o.warmup)
+		time.Sleep(500 * time.Millisecond)
+	}
 	cw, err := startCPU(o.pid)
 	if err != nil {
 		return result{}, err
 	}
-	end := time.Now().Add(o.duration)
-	var issued atomic.Int64
-	for w := 0; w < o.clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := make([]time.Duration, 0, o.n/o.clients+1)
-			defer func() {
-				mu.Lock()
-				samples = append(samples, local...)
-				mu.Unlock()
-			}()
-			for issued.Add(1) <= int64(o.n) && time.Now().Before(end) && ctx.Err() == nil {
-				t0 := time.Now()
-				c, err := connectWS(ctx, o.t)
-				if err != nil {
-					errs.add(err)
-					if errs.n.Load() > int64(o.n/10+10) {
-						return
-					}
-					continue
-				}
-				local = append(local, time.Since(t0))
-				done.Add(1)
-				c.close()
-			}
-		}()
-	}
-	wg.Wait()
+	samples, errs := handshakes(ctx, o, o.n)
 	elapsed := time.Since(cw.t0)
 	time.Sleep(500 * time.Millisecond)
 	cpu, err := cw.stop()
@@ -130,11 +102,51 @@ func runHandshake(ctx context.Context, o options) (result, error) {
 	}
 	p50, p99 := percentiles(samples)
 	return result{
-		Clients: o.clients, Ops: done.Load(), Seconds: elapsed.Seconds(),
+		Clients: o.clients, Ops: int64(len(samples)), Seconds: elapsed.Seconds(),
 		P50us: p50, P99us: p99, CPUus: cpu,
 		Errors: errs.n.Load(), FirstError: errs.first,
 		reads: cw.reads, writes: cw.writes,
 	}, nil
+}
+
+// handshakes does n handshakes (fewer when o.duration passes first or
+// ctx ends) from o.clients workers and returns the time each took.
+func handshakes(ctx context.Context, o options, n int) ([]time.Duration, *errorLog) {
+	var (
+		errs    = new(errorLog)
+		mu      sync.Mutex
+		samples = make([]time.Duration, 0, n)
+		wg      sync.WaitGroup
+	)
+	end := time.Now().Add(o.duration)
+	var issued atomic.Int64
+	for w := 0; w < o.clients; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, n/o.clients+1)
+			defer func() {
+				mu.Lock()
+				samples = append(samples, local...)
+				mu.Unlock()
+			}()
+			for issued.Add(1) <= int64(n) && time.Now().Before(end) && ctx.Err() == nil {
+				t0 := time.Now()
+				c, err := connectWS(ctx, o.t)
+				if err != nil {
+					errs.add(err)
+					if errs.n.Load() > int64(n/10+10) {
+						return
+					}
+					continue
+				}
+				local = append(local, time.Since(t0))
+				c.close()
+			}
+		}()
+	}
+	wg.Wait()
+	return samples, errs
 }
 
 // echoExchange builds one echo request and the exact ack it must bring
