@@ -31,11 +31,14 @@ var (
 // client is the Socket.IO side of one Engine.IO session: it holds the
 // session's sockets, one per connected namespace, and routes packets.
 type client struct {
-	srv     *Server
-	h       *handler
-	sess    *session
-	mu      sync.Mutex
-	sockets map[string]*Websocket
+	srv  *Server
+	h    *handler
+	sess *session
+	mu   sync.Mutex
+	// sockets are the connected sockets, one per namespace: a slice, as
+	// a client connects few namespaces, backed by first for the first.
+	sockets []*Websocket
+	first   [1]*Websocket
 	// everConnected turns true at the first namespace connect; until then
 	// HandshakeTimeout applies.
 	everConnected atomic.Bool
@@ -49,13 +52,30 @@ func (c *client) connected() bool { return c.everConnected.Load() }
 func (c *client) socket(nsp string) *Websocket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sockets[nsp]
+	if i := c.socketIndex(nsp); i >= 0 {
+		return c.sockets[i]
+	}
+	return nil
+}
+
+// socketIndex is the index in c.sockets of the socket of namespace nsp,
+// or -1. c.mu is held.
+func (c *client) socketIndex(nsp string) int {
+	for i, kws := range c.sockets {
+		if kws.nsp.name == nsp {
+			return i
+		}
+	}
+	return -1
 }
 
 func (c *client) removeSocket(kws *Websocket) {
 	c.mu.Lock()
-	if c.sockets[kws.nsp.name] == kws {
-		delete(c.sockets, kws.nsp.name)
+	if i := c.socketIndex(kws.nsp.name); i >= 0 && c.sockets[i] == kws {
+		last := len(c.sockets) - 1
+		c.sockets[i] = c.sockets[last]
+		c.sockets[last] = nil
+		c.sockets = c.sockets[:last]
 	}
 	c.mu.Unlock()
 }
@@ -209,10 +229,14 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 		return
 	}
 	c.mu.Lock()
-	if c.sockets == nil {
-		c.sockets = map[string]*Websocket{}
+	if i := c.socketIndex(kws.nsp.name); i >= 0 {
+		c.sockets[i] = kws
+	} else {
+		if c.sockets == nil {
+			c.sockets = c.first[:0]
+		}
+		c.sockets = append(c.sockets, kws)
 	}
-	c.sockets[kws.nsp.name] = kws
 	c.mu.Unlock()
 	c.everConnected.Store(true)
 	// The client must not read the CONNECT reply before the socket is

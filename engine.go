@@ -317,11 +317,12 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 }
 
 // serveConn runs on an upgraded connection until it closes. response,
-// when not nil, is the 101 response still to be written: a new session
-// sends it with its OPEN packet; any other connection first.
-func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *[]byte) {
+// when not nil, is the header of the 101 response still to be written
+// (see takeResponse): a new session sends it with its OPEN packet; any
+// other connection first.
+func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthttp.ResponseHeader) {
 	w := newWSConn(conn)
-	w.response = response
+	w.response = responseBytes(response)
 	if u == nil || u.sid == "" {
 		if err := w.writeResponse(); err != nil {
 			w.shutdown(0)

@@ -304,7 +304,7 @@ func (r *frameReader) frame(hdr, payload []byte) error {
 func closeFrameError(data []byte) error {
 	switch {
 	case len(data) == 0:
-		return &fws.CloseError{Code: fws.CloseNoStatusReceived}
+		return errCloseNoStatus
 	case len(data) == 1:
 		return ErrWebSocketProtocol
 	}
@@ -313,8 +313,24 @@ func closeFrameError(data []byte) error {
 	if !utf8.Valid(text) || !validCloseCode(code) {
 		return ErrWebSocketProtocol
 	}
+	if len(text) == 0 {
+		switch code {
+		case fws.CloseNormalClosure:
+			return errCloseNormal
+		case fws.CloseGoingAway:
+			return errCloseGoingAway
+		}
+	}
 	return &fws.CloseError{Code: code, Text: string(text)}
 }
+
+// The close errors of the usual CLOSE frames, made once: every
+// connection ends with one.
+var (
+	errCloseNoStatus  = &fws.CloseError{Code: fws.CloseNoStatusReceived}
+	errCloseNormal    = &fws.CloseError{Code: fws.CloseNormalClosure}
+	errCloseGoingAway = &fws.CloseError{Code: fws.CloseGoingAway}
+)
 
 // validCloseCode reports whether a peer may send code (RFC 6455 section
 // 7.4).

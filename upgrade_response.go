@@ -45,17 +45,38 @@ func (u *wsUpgrade) deferResponse(c fiber.Ctx) {
 	u.ctx = rc
 }
 
-// takeResponse returns the 101 response fasthttp left to the connection
-// (nil when fasthttp wrote it), in a buffer of upgradeResponses. It runs
-// in the hijack handler, while the request context is still valid: the
-// bytes are what fasthttp would have written.
-func (u *wsUpgrade) takeResponse() *[]byte {
+// takeResponse returns a copy of the header of the 101 response fasthttp
+// left to the connection (nil when fasthttp wrote it), for
+// responseBytes. It runs in the hijack handler, while the request context
+// is still valid: the response is what fasthttp would have written.
+//
+// It copies the header rather than serializing it: fasthttp's
+// serialization needs a 1 KiB stack frame, which would grow the stack of
+// the hijack handler's fresh goroutine for that alone; the connection's
+// own goroutine serializes it where its stack grows anyway.
+func (u *wsUpgrade) takeResponse() *fasthttp.ResponseHeader {
 	if u == nil || u.ctx == nil {
 		return nil
 	}
-	p := upgradeResponses.Get().(*[]byte)
-	*p = u.ctx.Response.Header.AppendBytes((*p)[:0])
+	h := responseHeaders.Get().(*fasthttp.ResponseHeader)
+	u.ctx.Response.Header.CopyTo(h)
 	u.ctx = nil
+	return h
+}
+
+// responseHeaders holds the header copies of takeResponse.
+var responseHeaders = sync.Pool{New: func() any { return new(fasthttp.ResponseHeader) }}
+
+// responseBytes serializes a header from takeResponse into a buffer of
+// upgradeResponses, and gives the header back (nil for nil).
+func responseBytes(h *fasthttp.ResponseHeader) *[]byte {
+	if h == nil {
+		return nil
+	}
+	p := upgradeResponses.Get().(*[]byte)
+	*p = h.AppendBytes((*p)[:0])
+	h.Reset()
+	responseHeaders.Put(h)
 	return p
 }
 
