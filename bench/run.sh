@@ -19,7 +19,7 @@
 #   SERVERS="fiber-socketio fiber-socketio-lowmem floor node"   which servers
 #                 to run; fiber-socketio-lowmem is the same server with Fiber's
 #                 ReduceMemoryUsage set, run in the fanout-10k scenario only
-#   SCENARIOS="handshake echo fanout-1k fanout-10k poll-echo"
+#   SCENARIOS="handshake handshake-warm echo fanout-1k fanout-10k poll-echo"
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -29,7 +29,7 @@ PROFILE=${PROFILE:-0}
 ALL_SERVERS="fiber-socketio fiber-socketio-lowmem floor node"
 SERVERS=${SERVERS:-$ALL_SERVERS}
 QUIET_WAIT=${QUIET_WAIT:-30}
-SCENARIOS=${SCENARIOS:-"handshake echo fanout-1k fanout-10k poll-echo"}
+SCENARIOS=${SCENARIOS:-"handshake handshake-warm echo fanout-1k fanout-10k poll-echo"}
 
 # 10,000 connections per process: raise the descriptor limit as far as the
 # hard limit allows (the Go programs raise their own too).
@@ -44,7 +44,7 @@ fi
 
 FULL=0
 if [ "$QUICK" != 1 ] && [ "$SERVERS" = "$ALL_SERVERS" ] &&
-	[ "$SCENARIOS" = "handshake echo fanout-1k fanout-10k poll-echo" ]; then
+	[ "$SCENARIOS" = "handshake handshake-warm echo fanout-1k fanout-10k poll-echo" ]; then
 	FULL=1
 fi
 # Only a full run replaces results/latest.*; others write results/partial.*.
@@ -139,6 +139,7 @@ args_for() {
 	if [ "$QUICK" = 1 ]; then
 		case $scen in
 		handshake) echo "-scenario handshake -clients 20 -n 300 -duration 10s" ;;
+		handshake-warm) echo "-scenario handshake -clients 20 -warmup 100 -n 300 -duration 10s" ;;
 		echo) echo "-scenario echo -clients 10 -duration 1s" ;;
 		fanout-1k) echo "-scenario fanout -clients 100 -count 20 -settle 200ms -timeout 30s" ;;
 		fanout-10k) echo "-scenario fanout -clients 500 -count 4 -settle 200ms -timeout 30s" ;;
@@ -147,7 +148,8 @@ args_for() {
 		return
 	fi
 	case $scen in
-	handshake) echo "-scenario handshake -clients 50 -warmup 2000 -n 20000 -duration 60s -timeout 120s" ;;
+	handshake) echo "-scenario handshake -clients 50 -n 5000 -duration 20s -timeout 60s" ;;
+	handshake-warm) echo "-scenario handshake -clients 50 -warmup 2000 -n 20000 -duration 60s -timeout 120s" ;;
 	echo) echo "-scenario echo -clients 50 -duration 10s -timeout 60s" ;;
 	fanout-1k) echo "-scenario fanout -clients 1000 -count 500 -settle 2s -timeout 90s" ;;
 	fanout-10k) echo "-scenario fanout -clients 10000 -count 40 -settle 3s -timeout 120s" ;;
