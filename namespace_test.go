@@ -358,3 +358,45 @@ func quickConfig() Config {
 	c.CloseTimeout = 2 * time.Second
 	return c
 }
+
+// TestSessionSocketsAcrossNamespaces: a session's sockets, one per
+// namespace, stay reachable when one of them leaves, whichever it is,
+// and a namespace left can be joined again.
+func TestSessionSocketsAcrossNamespaces(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	echo := func(ep *EventPayload) { _ = ep.Ack(ep.Args...) }
+	srv.On("echo", echo)
+	srv.Of("/a").On("echo", echo)
+	srv.Of("/b").On("echo", echo)
+	ts := startServer(t, srv, nil)
+	w, _ := connectWS(t, ts)
+	w.send("40/a,")
+	connectReplySID(t, w.read(), "/a")
+	w.send("40/b,")
+	connectReplySID(t, w.read(), "/b")
+
+	id := 0
+	roundTrip := func(nsp string) {
+		t.Helper()
+		id++
+		prefix := ""
+		if nsp != "/" {
+			prefix = nsp + ","
+		}
+		arg := `"` + nsp + `-` + itoa(id) + `"`
+		w.send("42" + prefix + itoa(id) + `["echo",` + arg + `]`)
+		w.expect("43" + prefix + itoa(id) + `[` + arg + `]`)
+	}
+	w.send("41") // the main namespace, joined first, leaves
+	roundTrip("/a")
+	roundTrip("/b")
+	w.send("40")
+	connectReplySID(t, w.read(), "/")
+	roundTrip("/")
+	w.send("41/b,") // the last one joined leaves
+	roundTrip("/")
+	roundTrip("/a")
+	w.send("41/a,")
+	roundTrip("/")
+}
