@@ -65,9 +65,9 @@ func ours(s string) bool { return strings.HasPrefix(s, "fiber-socketio") }
 var targets = map[string][2]float64{
 	"handshake":      {1.1, 0.25},
 	"handshake-warm": {1.1, 0.25},
-	"echo":       {1.05, 0.5},
-	"fanout-1k":  {0.5, 0},
-	"fanout-10k": {0.5, 0},
+	"echo":           {1.05, 0.5},
+	"fanout-1k":      {0.5, 0},
+	"fanout-10k":     {0.5, 0},
 }
 
 // memTargetBytes is issue 4's memory target: at most 12 KiB per idle
