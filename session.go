@@ -630,6 +630,7 @@ func (s *session) finish() {
 	ws := s.ws.Load()
 	if ws != nil {
 		ws.shutdown(0)
+		ws.linger()
 	}
 }
 

@@ -58,6 +58,14 @@ type wsConn struct {
 	// sends instead of 1000: 1002 after a protocol violation, 1009 after
 	// a message over MaxPayload.
 	closeCode atomic.Int32
+	// refused is set when the server stopped reading because it refused
+	// what the client sent (a bad packet or frame, a message over
+	// MaxPayload): the rest of it may still be arriving, so the close
+	// lingers (see linger).
+	refused atomic.Bool
+	// lingering is set once shutdown sent the close frame and half-closed
+	// the socket, leaving the rest to linger.
+	lingering bool
 	// response, when not nil, is the HTTP 101 response to the upgrade,
 	// left by fasthttp to the connection (see wsUpgrade): the first
 	// write sends it ahead of its frames, and gives the buffer back.
@@ -224,10 +232,72 @@ func (w *wsConn) shutdown(timeout time.Duration) {
 				code = fws.CloseNormalClosure
 			}
 			msg := fws.FormatCloseMessage(code, "")
-			_ = w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
+			err := w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
+			if err == nil && w.refused.Load() && w.closeWrite() {
+				w.lingering = true
+				return // linger reads the rest, then closes
+			}
 		}
 		_ = w.raw.Close()
 	})
+}
+
+// lingerTimeout bounds how long linger reads what a refused client still
+// sends after the close frame.
+const lingerTimeout = 2 * time.Second
+
+// lingerMaxBytes bounds how much linger reads and discards.
+const lingerMaxBytes = 64 << 20
+
+// closeWrite half-closes the TCP connection, a FIN after the close frame;
+// false when it is not a plain TCP socket as this package knows it (TLS,
+// say), which is then closed at once.
+func (w *wsConn) closeWrite() bool {
+	tcp, ok := w.tcpConn()
+	return ok && tcp.CloseWrite() == nil
+}
+
+// tcpConn returns the TCP socket under the hijacked connection.
+func (w *wsConn) tcpConn() (*net.TCPConn, bool) {
+	if w.src != nil {
+		tcp, ok := w.src.tcp.(*net.TCPConn)
+		return tcp, ok
+	}
+	u, ok := w.raw.(interface{ UnsafeConn() net.Conn })
+	if !ok {
+		return nil, false
+	}
+	tcp, ok := u.UnsafeConn().(*net.TCPConn)
+	return tcp, ok
+}
+
+// linger ends a shutdown that sent its close frame after the server
+// refused what the client sent (see refused): it reads and discards what
+// still arrives until the client closes its side, lingerTimeout passes or
+// lingerMaxBytes were read, and then closes the connection. Closing a
+// socket with bytes unread would answer them with a TCP reset, and a reset
+// can destroy the close frame (and its status, 1009 say) before the client
+// reads it; Node's ws server reads on after its close frame for the same
+// reason. linger runs on the session's worker once the session has ended;
+// abort (Shutdown) cuts it short by closing the connection.
+func (w *wsConn) linger() {
+	if !w.lingering {
+		return
+	}
+	w.lingering = false
+	defer func() { _ = w.raw.Close() }()
+	if w.raw.SetReadDeadline(time.Now().Add(lingerTimeout)) != nil {
+		return
+	}
+	bp := frameReadBuffers.Get().(*[]byte)
+	defer frameReadBuffers.Put(bp)
+	for read := 0; read < lingerMaxBytes; {
+		n, err := w.raw.Read(*bp)
+		read += n
+		if err != nil {
+			return
+		}
+	}
 }
 
 // readLoop reads messages until the connection fails, passing each
@@ -324,6 +394,7 @@ func messageType(op byte) int {
 func (s *session) endReading(w *wsConn, err error, badPacket bool) {
 	switch {
 	case badPacket:
+		w.refused.Store(true)
 		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	case errors.Is(err, ErrWebSocketProtocol), errors.Is(err, ErrMessageTooLarge):
 		code := int32(fws.CloseProtocolError)
@@ -331,6 +402,7 @@ func (s *session) endReading(w *wsConn, err error, badPacket bool) {
 			code = fws.CloseMessageTooBig
 		}
 		w.closeCode.Store(code)
+		w.refused.Store(true)
 		s.cfg.log("warn", "closing session on bad WebSocket frame", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	default:
 		err = wsReadReason(err)
