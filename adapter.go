@@ -40,8 +40,9 @@ type BroadcastFlags struct {
 	// adapters only).
 	Local bool
 	// Compress is the value given to Compress. It is carried to the adapter
-	// but the transports of this package do not compress (no
-	// permessage-deflate), so locally it has no effect.
+	// but has no effect locally: WebSocket frames are not compressed (no
+	// permessage-deflate) and polling responses are compressed by size
+	// (HTTPCompressionThreshold).
 	Compress bool
 	// Timeout bounds EmitWithAck and remote requests (FetchSockets on a
 	// multi-node adapter); zero means the server's OutboundAckTimeout.

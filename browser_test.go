@@ -129,3 +129,52 @@ function next() {
 		t.Errorf("refused origin must fail to connect; got %q", res.lines)
 	}
 }
+
+// TestBrowserPollingCompression: a browser on polling (which sends
+// Accept-Encoding) gets the large responses gzipped and reads them: an
+// ack of 100,000 characters, and a message of 50,000, arrive intact.
+func TestBrowserPollingCompression(t *testing.T) {
+	cfg := testConfig()
+	cfg.CORS = CORSConfig{AllowOriginFunc: func(string) bool { return true }}
+	srv := NewServer(cfg)
+	srv.On("echo", func(ep *EventPayload) {
+		_ = ep.Ack(ep.Args...)
+		ep.Kws.EmitArgs("big", []byte(`"`+strings.Repeat("ab", 25_000)+`"`))
+	})
+	var gzipped atomic.Int32
+	app := fiber.New()
+	app.Use(func(c fiber.Ctx) error {
+		err := c.Next()
+		if string(c.Response().Header.Peek(fiber.HeaderContentEncoding)) == "gzip" {
+			gzipped.Add(1)
+		}
+		return err
+	})
+	handler := srv.Handler(nil)
+	app.Get("/socket.io/", handler)
+	app.Post("/socket.io/", handler)
+	app.Options("/socket.io/", handler)
+	ts := serveApp(t, srv, app)
+
+	page := strings.ReplaceAll(`<!doctype html><script src="/socket.io.min.js"></script><script>
+const socket = io("SERVER", { transports: ["polling"] });
+let sent = "";
+for (let i = 0; sent.length < 100000; i++) sent += "line " + i + ": the quick brown fox\n";
+const r = {};
+socket.on("connect_error", (e) => { window.result = { error: e.message }; });
+socket.on("big", (m) => { r.big = m === "ab".repeat(25000); done(); });
+socket.on("connect", () => socket.emit("echo", sent, (a) => { r.ack = a === sent; done(); }));
+function done() {
+  if (r.big === undefined || r.ack === undefined) return;
+  window.result = { ack: r.ack, big: r.big, transport: socket.io.engine.transport.name };
+}
+</script>`, "SERVER", ts.url)
+	res := runBrowser(t, servePage(t, page))
+	want := `{"ack":true,"big":true,"transport":"polling"}`
+	if len(res.lines) == 0 || res.lines[len(res.lines)-1] != want {
+		t.Errorf("got %q, want %s", res.lines, want)
+	}
+	if gzipped.Load() == 0 {
+		t.Error("no polling response was gzipped")
+	}
+}

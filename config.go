@@ -129,6 +129,8 @@ type Config struct {
 	PollingMaxBufferSize int
 	MaxPollWait          time.Duration
 	PollQueueMaxFrames   int
+	// HTTPCompressionThreshold: see the package-level variable.
+	HTTPCompressionThreshold int
 	// Logger receives warnings and errors; nil is silent.
 	Logger func(level, msg string, fields ...any)
 	// CORS is the cross-origin policy for both transports.
@@ -147,28 +149,29 @@ type Config struct {
 // DefaultConfig returns the current values of the package-level tunables.
 func DefaultConfig() Config {
 	return Config{
-		PingInterval:         PingInterval,
-		PingTimeout:          PingTimeout,
-		HandshakeTimeout:     HandshakeTimeout,
-		CloseTimeout:         CloseTimeout,
-		WriteTimeout:         WriteTimeout,
-		MaxPayload:           MaxPayload,
-		MaxAuthPayload:       MaxAuthPayload,
-		MaxBatchPackets:      MaxBatchPackets,
-		MaxEventNameLength:   MaxEventNameLength,
-		MaxEventArgs:         MaxEventArgs,
-		MaxAttachments:       MaxAttachments,
-		OutboundAckTimeout:   OutboundAckTimeout,
-		SendQueueSize:        SendQueueSize,
-		DropFramesOnOverflow: DropFramesOnOverflow,
-		EnablePolling:        EnablePolling,
-		PollingMaxBufferSize: PollingMaxBufferSize,
-		MaxPollWait:          MaxPollWait,
-		PollQueueMaxFrames:   PollQueueMaxFrames,
-		Logger:               Logger,
-		CORS:                 CORS,
-		AllowRequest:         AllowRequest,
-		Cookie:               SessionCookie,
+		PingInterval:             PingInterval,
+		PingTimeout:              PingTimeout,
+		HandshakeTimeout:         HandshakeTimeout,
+		CloseTimeout:             CloseTimeout,
+		WriteTimeout:             WriteTimeout,
+		MaxPayload:               MaxPayload,
+		MaxAuthPayload:           MaxAuthPayload,
+		MaxBatchPackets:          MaxBatchPackets,
+		MaxEventNameLength:       MaxEventNameLength,
+		MaxEventArgs:             MaxEventArgs,
+		MaxAttachments:           MaxAttachments,
+		OutboundAckTimeout:       OutboundAckTimeout,
+		SendQueueSize:            SendQueueSize,
+		DropFramesOnOverflow:     DropFramesOnOverflow,
+		EnablePolling:            EnablePolling,
+		PollingMaxBufferSize:     PollingMaxBufferSize,
+		MaxPollWait:              MaxPollWait,
+		PollQueueMaxFrames:       PollQueueMaxFrames,
+		HTTPCompressionThreshold: HTTPCompressionThreshold,
+		Logger:                   Logger,
+		CORS:                     CORS,
+		AllowRequest:             AllowRequest,
+		Cookie:                   SessionCookie,
 		// The pointer is copied by normalized, so later changes to the
 		// tunable do not reach a server.
 		ConnectionStateRecovery: ConnectionStateRecovery,
@@ -194,6 +197,9 @@ func (c Config) normalized() Config {
 	}
 	if c.PollQueueMaxFrames <= 0 {
 		c.PollQueueMaxFrames = 1 << 30
+	}
+	if c.HTTPCompressionThreshold == 0 {
+		c.HTTPCompressionThreshold = 1024
 	}
 	if c.PollingMaxBufferSize <= 0 {
 		c.PollingMaxBufferSize = int(c.MaxPayload)

@@ -139,7 +139,7 @@ func (e *engine) serve(c fiber.Ctx) error {
 		if c.Method() == fiber.MethodGet && s.endLinger() {
 			// A GET that raced the client's CLOSE gets the NOOP it would
 			// have got had it arrived first.
-			return writePayload(c, []outPacket{{data: noopPacket}})
+			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 		// A session closed without a flush is gone even while its worker
 		// has not yet unregistered it; a graceful close keeps serving its

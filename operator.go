@@ -54,8 +54,9 @@ func (o BroadcastOperator) Volatile() BroadcastOperator {
 }
 
 // Compress records whether the packet may be compressed. It is carried to
-// the adapter, but this package's transports do not compress, so it has no
-// effect on the wire.
+// the adapter but has no effect on the wire: WebSocket frames are not
+// compressed, and polling responses are compressed by size
+// (HTTPCompressionThreshold) whatever the flag.
 func (o BroadcastOperator) Compress(compress bool) BroadcastOperator {
 	o.flags.Compress = compress
 	return o

@@ -29,10 +29,10 @@ func (s *session) pollGet(c fiber.Ctx) error {
 			return s.endPoll(c)
 		}
 		if items := s.q.takeUpTo(s.cfg.PollingMaxBufferSize); len(items) > 0 {
-			return writePayload(c, items)
+			return writePayload(c, items, s.cfg.HTTPCompressionThreshold)
 		}
 		if s.upgrading.Load() || s.transport.Load() != onPolling {
-			return writePayload(c, []outPacket{{data: noopPacket}})
+			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 		select {
 		case <-s.done:
@@ -47,7 +47,7 @@ func (s *session) pollGet(c fiber.Ctx) error {
 			closeReq = nil
 		case <-s.done:
 		case <-wait.C:
-			return writePayload(c, []outPacket{{data: noopPacket}})
+			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 	}
 }
@@ -57,13 +57,14 @@ func (s *session) pollGet(c fiber.Ctx) error {
 func (s *session) endPoll(c fiber.Ctx) error {
 	s.endLinger()
 	if s.closeReason == errClientClose {
-		return writePayload(c, []outPacket{{data: noopPacket}})
+		return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 	}
-	return writePayload(c, []outPacket{{data: closePacket}})
+	return writePayload(c, []outPacket{{data: closePacket}}, noCompression)
 }
 
-// writePayload writes packets as a polling payload.
-func writePayload(c fiber.Ctx, items []outPacket) error {
+// writePayload writes packets as a polling payload, compressed when it
+// reaches threshold (see sendPayload).
+func writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
 	size := 0
 	for _, p := range items {
 		size += len(p.data)*4/3 + 4
@@ -87,8 +88,7 @@ func writePayload(c fiber.Ctx, items []outPacket) error {
 	if first {
 		body = append(body, noopPacket...)
 	}
-	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
-	return c.Send(body)
+	return sendPayload(c, body, threshold)
 }
 
 // pollPost handles a polling POST: every packet of the payload is decoded
