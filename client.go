@@ -175,19 +175,26 @@ func (c *client) refuse(nsp, message string, data []byte) {
 // connect handles a CONNECT for a namespace: check it, run the middlewares,
 // reply, then run the New callback and the EventConnect listeners.
 func (c *client) connect(pkt sioPacket) {
-	nsp := c.srv.lookupNamespace(pkt.Nsp)
+	nsp, ref := c.srv.connectNamespace(pkt.Nsp)
 	if nsp == nil {
 		c.refuse(pkt.Nsp, "Invalid namespace", nil)
 		return
 	}
 	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
+		if ref {
+			nsp.release()
+		}
 		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
 		return
 	}
 	if c.socket(pkt.Nsp) != nil {
+		if ref {
+			nsp.release()
+		}
 		return // already connected: a duplicate CONNECT changes nothing
 	}
 	kws := newSocket(c, nsp, pkt.Data)
+	kws.nspRef.Store(ref)
 	if c.prepareRecovery(kws, pkt.Data) && !c.sess.cfg.ConnectionStateRecovery.RunMiddlewares {
 		c.joinFrom(kws, true)
 		return
@@ -280,6 +287,7 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 		kws.nsp.remove(kws)
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
 		kws.leaveAll()
+		kws.releaseNamespace()
 		return
 	}
 	held = false

@@ -131,6 +131,8 @@ type Config struct {
 	PollQueueMaxFrames   int
 	// HTTPCompressionThreshold: see the package-level variable.
 	HTTPCompressionThreshold int
+	// CleanupEmptyChildNamespaces: see the package-level variable.
+	CleanupEmptyChildNamespaces bool
 	// Logger receives warnings and errors; nil is silent.
 	Logger func(level, msg string, fields ...any)
 	// CORS is the cross-origin policy for both transports.
@@ -149,29 +151,30 @@ type Config struct {
 // DefaultConfig returns the current values of the package-level tunables.
 func DefaultConfig() Config {
 	return Config{
-		PingInterval:             PingInterval,
-		PingTimeout:              PingTimeout,
-		HandshakeTimeout:         HandshakeTimeout,
-		CloseTimeout:             CloseTimeout,
-		WriteTimeout:             WriteTimeout,
-		MaxPayload:               MaxPayload,
-		MaxAuthPayload:           MaxAuthPayload,
-		MaxBatchPackets:          MaxBatchPackets,
-		MaxEventNameLength:       MaxEventNameLength,
-		MaxEventArgs:             MaxEventArgs,
-		MaxAttachments:           MaxAttachments,
-		OutboundAckTimeout:       OutboundAckTimeout,
-		SendQueueSize:            SendQueueSize,
-		DropFramesOnOverflow:     DropFramesOnOverflow,
-		EnablePolling:            EnablePolling,
-		PollingMaxBufferSize:     PollingMaxBufferSize,
-		MaxPollWait:              MaxPollWait,
-		PollQueueMaxFrames:       PollQueueMaxFrames,
-		HTTPCompressionThreshold: HTTPCompressionThreshold,
-		Logger:                   Logger,
-		CORS:                     CORS,
-		AllowRequest:             AllowRequest,
-		Cookie:                   SessionCookie,
+		PingInterval:                PingInterval,
+		PingTimeout:                 PingTimeout,
+		HandshakeTimeout:            HandshakeTimeout,
+		CloseTimeout:                CloseTimeout,
+		WriteTimeout:                WriteTimeout,
+		MaxPayload:                  MaxPayload,
+		MaxAuthPayload:              MaxAuthPayload,
+		MaxBatchPackets:             MaxBatchPackets,
+		MaxEventNameLength:          MaxEventNameLength,
+		MaxEventArgs:                MaxEventArgs,
+		MaxAttachments:              MaxAttachments,
+		OutboundAckTimeout:          OutboundAckTimeout,
+		SendQueueSize:               SendQueueSize,
+		DropFramesOnOverflow:        DropFramesOnOverflow,
+		EnablePolling:               EnablePolling,
+		PollingMaxBufferSize:        PollingMaxBufferSize,
+		MaxPollWait:                 MaxPollWait,
+		PollQueueMaxFrames:          PollQueueMaxFrames,
+		HTTPCompressionThreshold:    HTTPCompressionThreshold,
+		CleanupEmptyChildNamespaces: CleanupEmptyChildNamespaces,
+		Logger:                      Logger,
+		CORS:                        CORS,
+		AllowRequest:                AllowRequest,
+		Cookie:                      SessionCookie,
 		// The pointer is copied by normalized, so later changes to the
 		// tunable do not reach a server.
 		ConnectionStateRecovery: ConnectionStateRecovery,

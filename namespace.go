@@ -59,6 +59,14 @@ type Namespace struct {
 	childMu  sync.Mutex
 	children []*Namespace
 	isParent bool
+
+	// ephemeral: the namespace was created for a client's CONNECT and is
+	// removed once nothing holds it (see namespace_cleanup.go); refs and
+	// removed are guarded by srv.nsps.mu.
+	ephemeral     atomic.Bool
+	refs          int
+	removed       bool
+	adapterClosed atomic.Bool
 }
 
 // adapterRef boxes an Adapter for atomic replacement.
@@ -190,23 +198,33 @@ func (s *Server) Of(name string) *Namespace {
 	if name != "/" {
 		s.nsps.declared.Store(true)
 	}
-	return s.namespace(name, nil)
+	return s.namespace(name, nil, false)
 }
 
 // namespace returns the namespace called name, creating it (as a child of
-// parent when parent is not nil) before anyone can see it.
-func (s *Server) namespace(name string, parent *Namespace) *Namespace {
+// parent when parent is not nil) before anyone can see it. An ephemeral
+// one is removed once nothing holds it (namespace_cleanup.go); asking for
+// a namespace that is not ephemeral keeps one that was.
+func (s *Server) namespace(name string, parent *Namespace, ephemeral bool) *Namespace {
 	if v, ok := s.nsps.byName.Load(name); ok {
-		return v.(*Namespace)
+		if n := v.(*Namespace); ephemeral || !n.ephemeral.Load() {
+			return n
+		}
 	}
 	s.nsps.mu.Lock()
 	defer s.nsps.mu.Unlock()
 	if v, ok := s.nsps.byName.Load(name); ok {
-		return v.(*Namespace)
+		n := v.(*Namespace)
+		if !ephemeral {
+			n.ephemeral.Store(false) // declared (Of): kept from now on
+		}
+		return n
 	}
 	n := newNamespace(s, name, parent)
 	if name == "/" {
 		n.listeners = &s.listeners
+	} else {
+		n.ephemeral.Store(ephemeral)
 	}
 	s.nsps.byName.Store(name, n)
 	if parent != nil {
@@ -243,14 +261,16 @@ func (s *Server) lookupNamespace(name string) *Namespace {
 		return v.(*Namespace)
 	}
 	if name == "/" || !s.nsps.declared.Load() {
-		return s.namespace(name, nil)
+		// Undeclared names are served while none is declared; each lives
+		// while it has sockets (a client could make any number).
+		return s.namespace(name, nil, true)
 	}
 	s.nsps.mu.Lock()
 	dyn := s.nsps.dynamic
 	s.nsps.mu.Unlock()
 	for _, d := range dyn {
 		if d.match(name) {
-			return s.namespace(name, d.parent)
+			return s.namespace(name, d.parent, s.config().CleanupEmptyChildNamespaces)
 		}
 	}
 	return nil

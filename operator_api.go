@@ -63,7 +63,7 @@ func (n *Namespace) DisconnectSockets(closeConn bool) error {
 }
 
 // main returns the main namespace.
-func (s *Server) main() *Namespace { return s.namespace("/", nil) }
+func (s *Server) main() *Namespace { return s.namespace("/", nil, false) }
 
 // To returns an operator addressing the sockets of the main namespace in
 // rooms.

@@ -282,20 +282,32 @@ type heldLog struct {
 	log   *recoveryLog
 	gen   uint64
 	timer *time.Timer
+	// ref: the entry holds a reference on its (ephemeral) namespace,
+	// given back when the entry is removed.
+	ref bool
 }
 
 // hold indexes the buffer of the lost socket id until d passes; then, if
 // no restore claimed it, it is released. A restore that claimed it removes
 // the index entry itself (unhold), once its socket is indexed or abandoned.
 func (n *Namespace) hold(id string, log *recoveryLog, gen uint64, d time.Duration) {
-	h := &heldLog{log: log, gen: gen}
+	h := &heldLog{log: log, gen: gen, ref: n.retain()}
 	h.timer = time.AfterFunc(d, func() {
-		if log.expire(gen) {
-			n.held.CompareAndDelete(id, h)
+		if log.expire(gen) && n.held.CompareAndDelete(id, h) {
+			n.unref(h)
 		}
 	})
 	if old, loaded := n.held.Swap(id, h); loaded {
 		old.(*heldLog).timer.Stop()
+		n.unref(old.(*heldLog))
+	}
+}
+
+// unref gives back the namespace reference of a removed index entry.
+func (n *Namespace) unref(h *heldLog) {
+	if h.ref {
+		h.ref = false
+		n.release()
 	}
 }
 
@@ -311,6 +323,7 @@ func (n *Namespace) heldBuffer(id string) *recoveryLog {
 func (n *Namespace) unhold(id string, h *heldLog) {
 	if h != nil && n.held.CompareAndDelete(id, h) {
 		h.timer.Stop()
+		n.unref(h)
 	}
 }
 
@@ -388,6 +401,7 @@ func (kws *Websocket) lose(reason error) {
 		})
 		kws.acks.failAll(ErrAckDisconnected, kws.logError)
 		kws.fireEvent(EventDisconnect, nil, reason)
+		kws.releaseNamespace() // the held buffer holds the namespace now
 	})
 }
 
@@ -467,6 +481,7 @@ func (kws *Websocket) abandon() {
 		kws.nsp.adp().DelAll(kws.id)
 		kws.nsp.unhold(kws.id, kws.held)
 	}
+	kws.releaseNamespace()
 }
 
 // eventBuf returns a buffer for an EVENT of name and args, sized for the

@@ -165,8 +165,10 @@ type Websocket struct {
 	mu         sync.RWMutex
 	attributes map[string]any
 	alive      atomic.Bool
-	acks       ackTable
-	once       sync.Once
+	// nspRef: the socket holds a reference on its (ephemeral) namespace.
+	nspRef atomic.Bool
+	acks   ackTable
+	once   sync.Once
 
 	// connection-state recovery (recovery.go): the private session id,
 	// the buffer of stored packets (nil when recovery is off), and whether
@@ -474,6 +476,7 @@ func (kws *Websocket) disconnect(reason error, notify bool) {
 			kws.rlog.discard()
 		}
 		kws.fireEvent(EventDisconnect, nil, reason)
+		kws.releaseNamespace()
 	})
 }
 

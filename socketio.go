@@ -53,7 +53,7 @@ type handler struct {
 func NewServer(cfg Config) *Server {
 	s := &Server{cfg: cfg.normalized()}
 	s.recovery.Store(s.cfg.ConnectionStateRecovery)
-	s.namespace("/", nil)
+	s.namespace("/", nil, false)
 	return s
 }
 
@@ -270,10 +270,7 @@ func (s *Server) failGathers() {
 func (s *Server) closeAdapters() {
 	s.nsps.byName.Range(func(_, v any) bool {
 		v.(*Namespace).releaseHeld()
-		if err := v.(*Namespace).adp().Close(); err != nil {
-			cfg := s.config()
-			cfg.log("error", "adapter close failed", "namespace", v.(*Namespace).name, "error", err.Error())
-		}
+		v.(*Namespace).closeAdapter()
 		return true
 	})
 }
