@@ -135,8 +135,8 @@ type RemoteSocket struct {
 }
 
 // Handshake describes the request that opened a socket's connection, as
-// Node's socket.handshake does. For a session that started on WebSocket,
-// Headers and Query hold what the upgrade request kept (possibly nothing).
+// Node's socket.handshake does: the first polling request, or the
+// WebSocket upgrade request of a session that started on WebSocket.
 type Handshake struct {
 	// Headers are the request headers, names lower-cased.
 	Headers map[string]string `json:"headers"`

@@ -25,18 +25,23 @@ func (h nspHost) ServerSideEvent(event string, args [][]byte, ack func([]byte)) 
 // handshake describes the request that opened the socket's session.
 func (kws *Websocket) handshake() Handshake {
 	req := kws.sess.req
+	headers, query := req.headers, req.query
+	if req.conn != nil {
+		// A session started on WebSocket reads the middleware's copies.
+		headers, query = connCopy(req.conn, "headers"), connCopy(req.conn, "queries")
+	}
 	hs := Handshake{
-		Headers: make(map[string]string, len(req.headers)),
+		Headers: make(map[string]string, len(headers)),
 		Time:    kws.created.UTC().Format("Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"),
 		Address: req.ip,
 		Issued:  kws.created.UnixMilli(),
-		Query:   make(map[string]string, len(req.query)),
+		Query:   make(map[string]string, len(query)),
 		Auth:    kws.auth,
 	}
-	for k, v := range req.headers {
+	for k, v := range headers {
 		hs.Headers[strings.ToLower(k)] = v
 	}
-	for k, v := range req.query {
+	for k, v := range query {
 		hs.Query[k] = v
 	}
 	if hs.Auth == nil {

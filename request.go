@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"reflect"
 	"strings"
 
 	"github.com/gofiber/contrib/v3/websocket"
@@ -107,4 +108,28 @@ func (r *requestInfo) Header(key string, def ...string) string {
 		return def[0]
 	}
 	return ""
+}
+
+// stringMapType is the type of the request copies the websocket middleware
+// keeps in its Conn.
+var stringMapType = reflect.TypeOf(map[string]string(nil))
+
+// connCopy returns a copy of the map the websocket middleware filled from
+// the upgrade request into conn's unexported field name ("headers",
+// "queries"): its Conn has accessors by key only, and a socket's Handshake
+// lists them all. nil when the field is not there as this package knows it.
+// The middleware writes these maps before the upgrade only.
+func connCopy(conn *websocket.Conn, name string) map[string]string {
+	if conn == nil {
+		return nil
+	}
+	f := reflect.ValueOf(conn).Elem().FieldByName(name)
+	if !f.IsValid() || f.Type() != stringMapType || f.IsNil() {
+		return nil
+	}
+	m := make(map[string]string, f.Len())
+	for it := f.MapRange(); it.Next(); {
+		m[it.Key().String()] = it.Value().String()
+	}
+	return m
 }

@@ -45,3 +45,31 @@ func TestWebSocketRequestOutlivesUpgrade(t *testing.T) {
 		w.expect(`431[["` + user + `","` + user + `","` + user + `","` + user + `","` + user + `"]]`)
 	}
 }
+
+// TestWebSocketHandshakeInFetchSockets: the Handshake of a socket whose
+// session started on WebSocket lists the upgrade request's headers (names
+// lower-cased) and query, as Node's socket.handshake does.
+func TestWebSocketHandshakeInFetchSockets(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	ts := startServer(t, srv, nil)
+	u := "ws" + ts.url[len("http"):] + "/socket.io/?EIO=4&transport=websocket&user=ann"
+	c, _, err := wsDialer.Dial(u, http.Header{"X-User": {"ann"}, "Origin": {"http://app.example"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	w := &wsClient{t: t, c: c}
+	parseOpen(t, w.read())
+	w.send("40")
+	id := connectReplySID(t, w.read(), "/")
+	socks, err := srv.FetchSockets()
+	if err != nil || len(socks) != 1 || socks[0].ID != id {
+		t.Fatalf("FetchSockets: %+v, %v", socks, err)
+	}
+	hs := socks[0].Handshake
+	if hs.Headers["x-user"] != "ann" || hs.Headers["origin"] != "http://app.example" || !hs.XDomain ||
+		hs.Query["user"] != "ann" || hs.Query["transport"] != "websocket" {
+		t.Errorf("handshake headers %v, query %v, xdomain %v", hs.Headers, hs.Query, hs.XDomain)
+	}
+}
