@@ -137,8 +137,11 @@ func TestDynamicChildCleanup(t *testing.T) {
 			w, _ := connectWS(t, ts)
 			a := connectNsp(w, "/dyn-1")
 			b := connectNsp(w, "/dyn-2")
-			if a == "" || b == "" || len(parent.children) != 2 {
-				t.Fatalf("children %d", len(parent.children))
+			parent.childMu.Lock()
+			children := len(parent.children)
+			parent.childMu.Unlock()
+			if a == "" || b == "" || children != 2 {
+				t.Fatalf("children %d", children)
 			}
 			w.send("41/dyn-1,")
 			w.send(`42/dyn-2,1["echo","x"]`)
