@@ -13,15 +13,7 @@ func TestWebSocketHandshakeInFetchSockets(t *testing.T) {
 	srv := NewServer(testConfig())
 	ts := startServer(t, srv, nil)
 	u := "ws" + ts.url[len("http"):] + "/socket.io/?EIO=4&transport=websocket&user=ann"
-	c, _, err := wsDialer.Dial(u, http.Header{"X-User": {"ann"}, "Origin": {"http://app.example"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	w := &wsClient{t: t, c: c}
-	parseOpen(t, w.read())
-	w.send("40")
-	id := connectReplySID(t, w.read(), "/")
+	_, id := connectWSURL(t, u, http.Header{"X-User": {"ann"}, "Origin": {"http://app.example"}})
 	socks, err := srv.FetchSockets()
 	if err != nil || len(socks) != 1 || socks[0].ID != id {
 		t.Fatalf("FetchSockets: %+v, %v", socks, err)

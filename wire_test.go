@@ -260,6 +260,22 @@ func dialWSTCP(t testing.TB, ts *testServer, query string, prep func(*net.TCPCon
 	return &wsClient{t: t, c: c}
 }
 
+// connectWSURL opens a WebSocket session at the endpoint URL u (ws://...,
+// query included) with the request headers h, connects it to the main
+// namespace and returns the client and the socket id.
+func connectWSURL(t testing.TB, u string, h http.Header) (*wsClient, string) {
+	t.Helper()
+	c, _, err := wsDialer.Dial(u, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	w := &wsClient{t: t, c: c}
+	parseOpen(t, w.read())
+	w.send("40")
+	return w, connectReplySID(t, w.read(), "/")
+}
+
 // connectSmallBufferWS is connectWS over a TCP connection with a small
 // receive buffer, so a client that stops reading stalls the server soon.
 func connectSmallBufferWS(t testing.TB, ts *testServer) (*wsClient, string) {

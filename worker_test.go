@@ -39,16 +39,7 @@ func TestWebSocketConnOutlivesUpgradeHandler(t *testing.T) {
 	users := []string{"alice", "bob", "carol"}
 	clients := map[string]*wsClient{}
 	for _, u := range users {
-		c, _, err := wsDialer.Dial(base+u, http.Header{"X-Who": {"header-" + u}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		w := &wsClient{t: t, c: c}
-		parseOpen(t, w.read())
-		w.send("40")
-		connectReplySID(t, w.read(), "/")
-		clients[u] = w
+		clients[u], _ = connectWSURL(t, base+u, http.Header{"X-Who": {"header-" + u}})
 	}
 	for _, u := range users {
 		var kws *Websocket
