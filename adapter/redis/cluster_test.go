@@ -99,11 +99,17 @@ func TestCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 		p.waitEvent("n1", "toR1butA")
+		// A socket's own room: from node B to a1, which is on node A.
+		if err := c.b.srv.To(c.ids["a1"]).Emit("toA1", []byte(`1`)); err != nil {
+			t.Fatal(err)
+		}
+		p.waitEvent("a1", "toA1")
 		quiet()
 		for ev, want := range map[string]map[string]int{
 			"toR1":      {"a1": 1, "b1": 0, "n1": 1},
 			"toR1fromN": {"a1": 1, "b1": 0, "n1": 1},
 			"toR1butA":  {"a1": 0, "b1": 0, "n1": 1},
+			"toA1":      {"a1": 1, "b1": 0, "n1": 0},
 		} {
 			for cl, n := range want {
 				if got := p.count(cl, ev); got != n {
@@ -176,6 +182,11 @@ func TestCluster(t *testing.T) {
 		}
 		if !strings.Contains(string(b1.Data), `"node":"B"`) || !strings.Contains(string(b1.Handshake.Auth), `"b1"`) {
 			t.Errorf("b1 data %s, auth %s", b1.Data, b1.Handshake.Auth)
+		}
+		// b1 connected over WebSocket: its upgrade request's headers and
+		// query travel with it.
+		if b1.Handshake.Headers["host"] == "" || b1.Handshake.Query["EIO"] != "4" || b1.Handshake.Query["transport"] != "websocket" {
+			t.Errorf("b1 handshake headers %v, query %v", b1.Handshake.Headers, b1.Handshake.Query)
 		}
 		n1 := byID[c.ids["n1"]]
 		if !slices.Contains(n1.Rooms, "r1") || !strings.Contains(string(n1.Data), `"node":"node"`) || n1.Handshake.Address == "" {
