@@ -9,6 +9,8 @@ import (
 	"time"
 
 	fws "github.com/fasthttp/websocket"
+	"github.com/gofiber/contrib/v3/websocket"
+	"github.com/gofiber/fiber/v3"
 )
 
 // TestRefusedMessageLingers: when the server refuses a message that is
@@ -16,20 +18,52 @@ import (
 // and reads and discards what the client still sends: the client's writes
 // go on succeeding (no TCP reset, which could destroy the close frame
 // before the client reads it), and it reads the end of the stream after
-// the close frame.
+// the close frame. Both readers: the server's own, and the websocket
+// library's (with compression negotiated).
 func TestRefusedMessageLingers(t *testing.T) {
 	t.Parallel()
-	es := newEchoServer(t, func(c *Config) { c.MaxPayload = 1000 })
-	w, id := connectWS(t, es.testServer)
+	t.Run("own reader", func(t *testing.T) {
+		t.Parallel()
+		es := newEchoServer(t, func(c *Config) { c.MaxPayload = 1000 })
+		w, id := connectWS(t, es.testServer)
+		refuseBigMessage(t, w)
+		if err := es.disconnected(t, id); !errors.Is(err, ErrMessageTooLarge) {
+			t.Errorf("disconnect reason %v, want ErrMessageTooLarge", err)
+		}
+	})
+	t.Run("library reader", func(t *testing.T) {
+		t.Parallel()
+		cfg := testConfig()
+		cfg.MaxPayload = 1000
+		srv := NewServer(cfg)
+		app := fiber.New()
+		app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
+		ts := serveApp(t, srv, app)
+		d := wsDialer
+		d.EnableCompression = true
+		c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		w := &wsClient{t: t, c: c}
+		parseOpen(t, w.read())
+		w.send("40")
+		connectReplySID(t, w.read(), "/")
+		refuseBigMessage(t, w)
+	})
+}
+
+// refuseBigMessage sends the start of a 256 KiB message to a server whose
+// MaxPayload is 1000, reads the close frame (1009), then sends the rest:
+// the server must take it (a server that closed its socket answers the
+// first write with a reset, which fails the second) and close its side.
+func refuseBigMessage(t *testing.T, w *wsClient) {
+	t.Helper()
 	big := clientFrame(opText, true, []byte(`42["echo","`+strings.Repeat("x", 256<<10)+`"]`))
 	nc := w.c.NetConn()
 	rawFrame(big[:2048])(w)
 	expectCloseCode(w, fws.CloseMessageTooBig)
-	if err := es.disconnected(t, id); !errors.Is(err, ErrMessageTooLarge) {
-		t.Errorf("disconnect reason %v, want ErrMessageTooLarge", err)
-	}
-	// The rest of the message, in two writes: a server that closed its
-	// socket answers the first with a reset, which fails the second.
 	writeAfterClose(t, nc, big[2048:128<<10])
 	time.Sleep(100 * time.Millisecond)
 	writeAfterClose(t, nc, big[128<<10:])

@@ -312,23 +312,36 @@ func (s *session) readLoop(w *wsConn) {
 	for {
 		mt, r, err := conn.NextReader()
 		if err != nil {
-			s.closeOnReader(wsReadReason(err))
+			s.endLibraryRead(w, err)
 			return
 		}
 		data, err := readMessage(r)
 		if err != nil {
-			s.closeOnReader(wsReadReason(err))
+			s.endLibraryRead(w, err)
 			return
 		}
 		if requestReader {
 			requestReader = !w.dropRequestReader()
 		}
 		if err := s.receiveFrame(mt, data); err != nil {
+			w.refused.Store(true)
 			s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 			s.closeOnReader(err)
 			return
 		}
 	}
+}
+
+// endLibraryRead closes the session on w when the websocket library's
+// reader failed with err. After a message over the read limit the library
+// has sent its close frame (1009) and the rest of the message may still be
+// arriving: the close lingers (see wsConn.linger).
+func (s *session) endLibraryRead(w *wsConn, err error) {
+	reason := wsReadReason(err)
+	if reason == ErrMessageTooLarge {
+		w.refused.Store(true)
+	}
+	s.closeOnReader(reason)
 }
 
 // dropRequestReader lets fasthttp's request reader go when the library
