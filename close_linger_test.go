@@ -9,8 +9,6 @@ import (
 	"time"
 
 	fws "github.com/fasthttp/websocket"
-	"github.com/gofiber/contrib/v3/websocket"
-	"github.com/gofiber/fiber/v3"
 )
 
 // TestRefusedMessageLingers: when the server refuses a message that is
@@ -35,21 +33,8 @@ func TestRefusedMessageLingers(t *testing.T) {
 		t.Parallel()
 		cfg := testConfig()
 		cfg.MaxPayload = 1000
-		srv := NewServer(cfg)
-		app := fiber.New()
-		app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
-		ts := serveApp(t, srv, app)
-		d := wsDialer
-		d.EnableCompression = true
-		c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		w := &wsClient{t: t, c: c}
-		parseOpen(t, w.read())
-		w.send("40")
-		connectReplySID(t, w.read(), "/")
+		d, u := serveCompressed(t, NewServer(cfg))
+		w, _ := connectWSWith(t, d, u, nil)
 		refuseBigMessage(t, w)
 	})
 }

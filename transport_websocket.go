@@ -63,6 +63,10 @@ type wsConn struct {
 	// MaxPayload): the rest of it may still be arriving, so the close
 	// lingers (see linger).
 	refused atomic.Bool
+	// libraryClosed is set when the websocket library's reader sent the
+	// close frame itself (a message over its read limit): shutdown sends
+	// none.
+	libraryClosed atomic.Bool
 	// lingering is set once shutdown sent the close frame and half-closed
 	// the socket, leaving the rest to linger.
 	lingering bool
@@ -231,8 +235,11 @@ func (w *wsConn) shutdown(timeout time.Duration) {
 			if code == 0 {
 				code = fws.CloseNormalClosure
 			}
-			msg := fws.FormatCloseMessage(code, "")
-			err := w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
+			var err error
+			if !w.libraryClosed.Load() {
+				msg := fws.FormatCloseMessage(code, "")
+				err = w.writePackets([]outPacket{{data: msg, ctrl: opClose}}, timeout)
+			}
 			if err == nil && w.refused.Load() && w.closeWrite() {
 				w.lingering = true
 				return // linger reads the rest, then closes
@@ -334,11 +341,13 @@ func (s *session) readLoop(w *wsConn) {
 
 // endLibraryRead closes the session on w when the websocket library's
 // reader failed with err. After a message over the read limit the library
-// has sent its close frame (1009) and the rest of the message may still be
-// arriving: the close lingers (see wsConn.linger).
+// has sent its close frame (1009), so the session sends none, and the rest
+// of the message may still be arriving: the close lingers (see
+// wsConn.linger).
 func (s *session) endLibraryRead(w *wsConn, err error) {
 	reason := wsReadReason(err)
 	if reason == ErrMessageTooLarge {
+		w.libraryClosed.Store(true)
 		w.refused.Store(true)
 	}
 	s.closeOnReader(reason)

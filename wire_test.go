@@ -265,7 +265,13 @@ func dialWSTCP(t testing.TB, ts *testServer, query string, prep func(*net.TCPCon
 // namespace and returns the client and the socket id.
 func connectWSURL(t testing.TB, u string, h http.Header) (*wsClient, string) {
 	t.Helper()
-	c, _, err := wsDialer.Dial(u, h)
+	return connectWSWith(t, wsDialer, u, h)
+}
+
+// connectWSWith is connectWSURL with the dialer d.
+func connectWSWith(t testing.TB, d fws.Dialer, u string, h http.Header) (*wsClient, string) {
+	t.Helper()
+	c, _, err := d.Dial(u, h)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
 )
@@ -178,6 +179,19 @@ func TestBusyConnectionKeepsWorker(t *testing.T) {
 	}
 }
 
+// serveCompressed serves srv with permessage-deflate offered (the
+// websocket library then reads its sessions) and returns a dialer that
+// accepts it and the WebSocket endpoint's URL.
+func serveCompressed(t testing.TB, srv *Server) (fws.Dialer, string) {
+	t.Helper()
+	app := fiber.New()
+	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
+	ts := serveApp(t, srv, app)
+	d := wsDialer
+	d.EnableCompression = true
+	return d, "ws" + strings.TrimPrefix(ts.url, "http") + "/socket.io/?EIO=4&transport=websocket"
+}
+
 // TestCompressedFramesReadByLibrary: with EnableCompression, a client may
 // send compressed frames (RSV1 set), which only the websocket library
 // reads; the server's own reader stays out of such sessions.
@@ -186,12 +200,8 @@ func TestCompressedFramesReadByLibrary(t *testing.T) {
 	srv := NewServer(testConfig())
 	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
 	reports := reportHijackReader(srv)
-	app := fiber.New()
-	app.Get("/socket.io/", srv.Handler(nil, websocket.Config{EnableCompression: true}))
-	ts := serveApp(t, srv, app)
-	d := wsDialer
-	d.EnableCompression = true
-	c, resp, err := d.Dial("ws"+strings.TrimPrefix(ts.url, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+	d, u := serveCompressed(t, srv)
+	c, resp, err := d.Dial(u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
