@@ -28,6 +28,9 @@ func (s *Server) connectNamespace(name string) (*Namespace, bool) {
 		if n == nil || !n.ephemeral.Load() {
 			return n, false
 		}
+		if testHookEphemeralLookup != nil {
+			testHookEphemeralLookup(n)
+		}
 		s.nsps.mu.Lock()
 		if !n.removed {
 			n.refs++
@@ -37,6 +40,10 @@ func (s *Server) connectNamespace(name string) (*Namespace, bool) {
 		s.nsps.mu.Unlock()
 	}
 }
+
+// testHookEphemeralLookup, when set (by tests), runs between the lookup of
+// an ephemeral namespace and the reference taken on it.
+var testHookEphemeralLookup func(n *Namespace)
 
 // retain adds a reference to n when it is ephemeral, and reports whether it
 // did. The caller holds one already (n cannot be removed meanwhile).

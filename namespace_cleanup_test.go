@@ -228,3 +228,37 @@ socket.on("connect_error", (e) => fail("connect_error " + e.message));
 		return !ok
 	})
 }
+
+// TestConnectToNamespaceRemovedMeanwhile: a CONNECT that found an
+// ephemeral namespace which is removed before it takes its reference (its
+// last socket left in between) gets a new namespace, the one the server
+// serves, not the removed one.
+func TestConnectToNamespaceRemovedMeanwhile(t *testing.T) {
+	// Not parallel: the hook is package state.
+	srv := NewServer(testConfig())
+	n, ref := srv.connectNamespace("/gone")
+	if n == nil || !ref {
+		t.Fatalf("connectNamespace: %v, %v", n, ref)
+	}
+	var once sync.Once
+	testHookEphemeralLookup = func(found *Namespace) {
+		once.Do(func() {
+			if found != n {
+				t.Errorf("looked up %p, want %p", found, n)
+			}
+			n.release() // the last reference: n is removed
+		})
+	}
+	defer func() { testHookEphemeralLookup = nil }()
+	got, ref := srv.connectNamespace("/gone")
+	if got == n || !ref {
+		t.Fatalf("got the removed namespace (%v) or no reference (%v)", got == n, ref)
+	}
+	if v, ok := srv.nsps.byName.Load("/gone"); !ok || v.(*Namespace) != got {
+		t.Fatal("the namespace returned is not the one the server serves")
+	}
+	got.release()
+	if _, ok := srv.nsps.byName.Load("/gone"); ok {
+		t.Fatal("the namespace outlived its last reference")
+	}
+}
