@@ -67,6 +67,18 @@ var (
 	// upgrade from polling to WebSocket). Unlike the middleware this package
 	// replaces, it defaults to true: the official client starts on polling.
 	EnablePolling = true
+	// Transports lists the Engine.IO transports served, as Node's
+	// transports option: "polling" and "websocket" (the default, both). A
+	// request for a transport not listed is refused with the Engine.IO
+	// error "Transport unknown" (400). Polling is served only when it is
+	// listed and EnablePolling is true. Nil or empty means both; other
+	// names are ignored.
+	Transports = []string{"polling", "websocket"}
+	// AllowUpgrades lets a session started on polling upgrade to
+	// WebSocket (Node's allowUpgrades, default true). When false the
+	// handshake advertises no upgrade and an upgrade request is accepted
+	// and closed at once, as for a session already upgraded.
+	AllowUpgrades = true
 	// PollingMaxBufferSize bounds one polling response body, in bytes;
 	// packets beyond it wait for the next GET. An inbound POST is bounded by
 	// MaxPayload.
@@ -126,6 +138,12 @@ type Config struct {
 	SendQueueSize        int
 	DropFramesOnOverflow bool
 	EnablePolling        bool
+	// Transports: see the package-level variable. A Config built by hand
+	// (not from DefaultConfig) with a nil Transports serves both.
+	Transports []string
+	// AllowUpgrades: see the package-level variable. Like EnablePolling,
+	// its zero value is false: start from DefaultConfig.
+	AllowUpgrades        bool
 	PollingMaxBufferSize int
 	MaxPollWait          time.Duration
 	PollQueueMaxFrames   int
@@ -166,6 +184,8 @@ func DefaultConfig() Config {
 		SendQueueSize:               SendQueueSize,
 		DropFramesOnOverflow:        DropFramesOnOverflow,
 		EnablePolling:               EnablePolling,
+		Transports:                  append([]string(nil), Transports...),
+		AllowUpgrades:               AllowUpgrades,
 		PollingMaxBufferSize:        PollingMaxBufferSize,
 		MaxPollWait:                 MaxPollWait,
 		PollQueueMaxFrames:          PollQueueMaxFrames,
@@ -212,6 +232,20 @@ func (c Config) normalized() Config {
 	}
 	c.ConnectionStateRecovery = c.ConnectionStateRecovery.normalized()
 	return c
+}
+
+// serves reports whether transport is listed in c.Transports (nil or empty
+// lists both).
+func (c *Config) serves(transport string) bool {
+	if len(c.Transports) == 0 {
+		return true
+	}
+	for _, t := range c.Transports {
+		if t == transport {
+			return true
+		}
+	}
+	return false
 }
 
 // log reports through the configured Logger, never letting a faulty hook

@@ -59,10 +59,17 @@ type engine struct {
 	// ownReader: WebSocket frames are read by frameReader straight from
 	// the socket rather than by the websocket library.
 	ownReader bool
+	// polling and websocket are the transports served; upgrades whether a
+	// polling session may upgrade (Transports, EnablePolling,
+	// AllowUpgrades).
+	polling, websocket, upgrades bool
 }
 
 func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
 	e := &engine{cfg: cfg, newHandler: newHandler}
+	e.polling = cfg.EnablePolling && cfg.serves("polling")
+	e.websocket = cfg.serves("websocket")
+	e.upgrades = e.polling && e.websocket && cfg.AllowUpgrades
 	var wc websocket.Config
 	if len(wsConfig) > 0 {
 		wc = wsConfig[0]
@@ -85,7 +92,7 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 // serve is the fiber handler: GET and POST for polling, GET with an upgrade
 // for WebSocket, OPTIONS for preflight.
 func (e *engine) serve(c fiber.Ctx) error {
-	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.cfg.EnablePolling)
+	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.polling, e.websocket)
 	switch code {
 	case codeUnknownTransport:
 		return e.httpError(c, code, "transport", q.transport)
@@ -111,7 +118,10 @@ func (e *engine) serve(c fiber.Ctx) error {
 				return e.httpError(c, codeUnknownSID, "sid", sid)
 			}
 			u := &wsUpgrade{}
-			if s.transport.Load() != onPolling || !s.claimUpgrade() {
+			if !e.upgrades {
+				e.cfg.log("warn", "websocket refused: upgrades are not allowed (AllowUpgrades)", "sid", sid, "remote", c.IP())
+				u.refused = true
+			} else if s.transport.Load() != onPolling || !s.claimUpgrade() {
 				// As the Node server does: accept, then close at once.
 				e.cfg.log("warn", "websocket refused: session already upgraded or upgrading", "sid", sid, "remote", c.IP())
 				u.refused = true
@@ -178,17 +188,18 @@ type engineQuery struct {
 const queryOK = -1
 
 // parseEngineQuery reads the Engine.IO parameters of a query and checks
-// them as the Node server does, in its order: the transport first
-// (websocket, or polling when polling is enabled), then the protocol
-// version (4 only). It returns queryOK or the Engine.IO error code; q
+// them as the Node server does, in its order: the transport first (one of
+// those served), then the protocol version (4 only). It returns queryOK or the Engine.IO error code; q
 // carries the values read either way, for the log.
-func parseEngineQuery(args *fasthttp.Args, polling bool) (q engineQuery, code int) {
+func parseEngineQuery(args *fasthttp.Args, polling, ws bool) (q engineQuery, code int) {
 	q = engineQuery{
 		eio:       string(args.Peek("EIO")),
 		transport: transportName(args.Peek("transport")),
 		sid:       string(args.Peek("sid")),
 	}
-	if q.transport != "websocket" && (q.transport != "polling" || !polling) {
+	switch {
+	case q.transport == "websocket" && ws, q.transport == "polling" && polling:
+	default:
 		return q, codeUnknownTransport
 	}
 	if q.eio != "4" {
@@ -284,7 +295,7 @@ func (e *engine) handshakePolling(c fiber.Ctx) error {
 	s := e.open(newSID(), requestFromCtx(c), nil)
 	e.setSessionCookie(c, s.sid)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
-	return c.Send(e.openPacket(s.sid, true))
+	return c.Send(e.openPacket(s.sid, e.upgrades))
 }
 
 // upgrade hands c to the websocket middleware, with u in its locals.

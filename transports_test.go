@@ -1,0 +1,154 @@
+package socketio
+
+// Transports and AllowUpgrades, as Node's transports and allowUpgrades
+// options: raw requests check the Engine.IO answers, the real client
+// checks that it connects and stays on what it was allowed.
+
+import (
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// refusedTransport checks that an HTTP request for query is answered with
+// the Engine.IO error "Transport unknown".
+func refusedTransport(t *testing.T, ts *testServer, query string, header http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, ts.eioURL(query), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body strings.Builder
+	buf := make([]byte, 512)
+	n, _ := resp.Body.Read(buf)
+	body.Write(buf[:n])
+	if resp.StatusCode != http.StatusBadRequest || body.String() != `{"code":0,"message":"Transport unknown"}` {
+		t.Errorf("%s: status %d, body %q, want 400 Transport unknown", query, resp.StatusCode, body.String())
+	}
+}
+
+// wsUpgradeHeader is what a WebSocket handshake request carries.
+var wsUpgradeHeader = http.Header{
+	"Connection":            {"Upgrade"},
+	"Upgrade":               {"websocket"},
+	"Sec-Websocket-Version": {"13"},
+	"Sec-Websocket-Key":     {"dGhlIHNhbXBsZSBub25jZQ=="},
+}
+
+// clientTransportScript connects the real client with the options opts,
+// emits an echo with ack, waits a second (time enough for an upgrade) and
+// prints the transport it ends on.
+const clientTransportScript = `
+const s = io(URL, OPTS);
+s.on("connect_error", (e) => { out({ connectError: e.message }); process.exit(0); });
+s.on("connect", () => {
+  s.emit("echo", "x", (v) => {
+    out({ echoed: v });
+    setTimeout(() => { out({ transport: s.io.engine.transport.name }); s.close(); }, 1000);
+  });
+});
+`
+
+func runClientTransport(t *testing.T, ts *testServer, opts string) nodeResult {
+	t.Helper()
+	return runNode(t, ts.url, strings.Replace(clientTransportScript, "OPTS", opts, 1), 15*time.Second)
+}
+
+func TestTransportsPollingOnly(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) { c.Transports = []string{"polling"} })
+	ts := es.testServer
+	refusedTransport(t, ts, "transport=websocket", wsUpgradeHeader)
+	sid := openPolling(t, ts)
+	refusedTransport(t, ts, "transport=websocket&sid="+sid, wsUpgradeHeader)
+	status, body := mustHTTP(t, http.MethodGet, ts.eioURL("transport=polling"), "")
+	if h := parseOpen(t, body); status != http.StatusOK || !reflect.DeepEqual(h.Upgrades, []string{}) {
+		t.Errorf("polling OPEN with Transports=[polling]: status %d, upgrades %q, want []", status, h.Upgrades)
+	}
+
+	res := runClientTransport(t, ts, `{}`)
+	if !res.has(`{"echoed":"x"}`) || !res.has(`{"transport":"polling"}`) {
+		t.Errorf("default client: got %q, want the echo and to stay on polling", res.lines)
+	}
+	res = runClientTransport(t, ts, `{ transports: ["websocket"] }`)
+	if !res.has(`{"connectError":"websocket error"}`) {
+		t.Errorf("websocket-only client: got %q, want a connect_error", res.lines)
+	}
+}
+
+func TestTransportsWebSocketOnly(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) { c.Transports = []string{"websocket"} })
+	ts := es.testServer
+	refusedTransport(t, ts, "transport=polling", nil)
+	w, _ := connectWS(t, ts)
+	w.roundTrip("websocket served")
+
+	res := runClientTransport(t, ts, `{ transports: ["websocket"] }`)
+	if !res.has(`{"echoed":"x"}`) || !res.has(`{"transport":"websocket"}`) {
+		t.Errorf("websocket client: got %q", res.lines)
+	}
+	res = runClientTransport(t, ts, `{ transports: ["polling"] }`)
+	if !res.has(`{"connectError":"xhr poll error"}`) {
+		t.Errorf("polling-only client: got %q, want a connect_error", res.lines)
+	}
+}
+
+func TestAllowUpgradesFalse(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) { c.AllowUpgrades = false })
+	ts := es.testServer
+	status, body := mustHTTP(t, http.MethodGet, ts.eioURL("transport=polling"), "")
+	if h := parseOpen(t, body); status != http.StatusOK || !reflect.DeepEqual(h.Upgrades, []string{}) {
+		t.Errorf("polling OPEN with AllowUpgrades=false: status %d, upgrades %q, want []", status, h.Upgrades)
+	}
+	// An upgrade asked for anyway is accepted and closed at once; the
+	// session goes on on polling.
+	sid, _ := connectPolling(t, ts)
+	w := dialWS(t, ts, "&sid="+sid)
+	w.send("2probe")
+	if seen := w.expectClosed(); len(seen) > 0 {
+		t.Errorf("refused upgrade got %q", seen)
+	}
+	post(t, ts, sid, `421["echo","p"]`)
+	get(t, ts, sid, `431["p"]`)
+	// A session that starts on WebSocket is still served.
+	ws, _ := connectWS(t, ts)
+	ws.roundTrip("websocket handshake")
+
+	res := runClientTransport(t, ts, `{}`)
+	if !res.has(`{"echoed":"x"}`) || !res.has(`{"transport":"polling"}`) {
+		t.Errorf("default client: got %q, want the echo and to stay on polling", res.lines)
+	}
+}
+
+// TestTransportsDefault: the defaults serve both transports and advertise
+// the upgrade; an unknown transport is refused.
+func TestTransportsDefault(t *testing.T) {
+	t.Parallel()
+	cfg := DefaultConfig()
+	if !reflect.DeepEqual(cfg.Transports, []string{"polling", "websocket"}) || !cfg.AllowUpgrades {
+		t.Fatalf("DefaultConfig: Transports %q, AllowUpgrades %v", cfg.Transports, cfg.AllowUpgrades)
+	}
+	es := newEchoServer(t, nil)
+	ts := es.testServer
+	refusedTransport(t, ts, "transport=flashsocket", nil)
+	status, body := mustHTTP(t, http.MethodGet, ts.eioURL("transport=polling"), "")
+	if h := parseOpen(t, body); status != http.StatusOK || !reflect.DeepEqual(h.Upgrades, []string{"websocket"}) {
+		t.Errorf("polling OPEN: status %d, upgrades %q, want [websocket]", status, h.Upgrades)
+	}
+	res := runClientTransport(t, ts, `{}`)
+	if !res.has(`{"echoed":"x"}`) || !res.has(`{"transport":"websocket"}`) {
+		t.Errorf("default client: got %q, want the echo and the upgrade", res.lines)
+	}
+}
