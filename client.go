@@ -175,16 +175,13 @@ func (c *client) refuse(nsp, message string, data []byte) {
 // connect handles a CONNECT for a namespace: check it, run the middlewares,
 // reply, then run the New callback and the EventConnect listeners.
 func (c *client) connect(pkt sioPacket) {
-	nsp, ref := c.srv.connectNamespace(pkt.Nsp)
-	if nsp == nil {
-		c.refuse(pkt.Nsp, "Invalid namespace", nil)
+	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
+		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
 		return
 	}
-	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
-		if ref {
-			nsp.release()
-		}
-		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
+	nsp, ref := c.srv.connectNamespace(pkt.Nsp, pkt.Data)
+	if nsp == nil {
+		c.refuse(pkt.Nsp, "Invalid namespace", nil)
 		return
 	}
 	if c.socket(pkt.Nsp) != nil {

@@ -174,7 +174,7 @@ func runMiddlewares(mws []Middleware, kws *Websocket, done func(error)) {
 
 // dynamicNamespace matches namespace names that were not declared.
 type dynamicNamespace struct {
-	match func(name string) bool
+	match func(name string, auth []byte) bool
 	// parent holds the listeners and middlewares every child uses.
 	parent *Namespace
 }
@@ -241,6 +241,18 @@ func (s *Server) namespace(name string, parent *Namespace, ephemeral bool) *Name
 // child; each matching name gets its own child Namespace, with its own
 // sockets and rooms, the first time a client connects to it.
 func (s *Server) OfFunc(match func(name string) bool) *Namespace {
+	return s.OfFuncAuth(func(name string, _ []byte) bool { return match(name) })
+}
+
+// OfFuncAuth is OfFunc with a matcher that also sees the auth payload of
+// the CONNECT (its raw JSON object, nil when the client sent none), as
+// Node's io.of((name, auth, next) => ...). As there, the matcher decides
+// whether a child is created: once it exists, a CONNECT to that name finds
+// it without asking the matcher again (unless CleanupEmptyChildNamespaces
+// removed it meanwhile), so checks that must hold for every client belong
+// in the parent's middlewares (Use). It runs on the connecting session's
+// reader and may block it, not other sessions.
+func (s *Server) OfFuncAuth(match func(name string, auth []byte) bool) *Namespace {
 	parent := &Namespace{srv: s, listeners: &registry{}, isParent: true}
 	s.nsps.mu.Lock()
 	s.nsps.dynamic = append(s.nsps.dynamic, dynamicNamespace{match: match, parent: parent})
@@ -254,9 +266,9 @@ func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 	return s.OfFunc(re.MatchString)
 }
 
-// lookupNamespace returns the namespace a CONNECT asks for, or nil when it
-// is not served.
-func (s *Server) lookupNamespace(name string) *Namespace {
+// lookupNamespace returns the namespace a CONNECT with the auth payload
+// auth asks for, or nil when it is not served.
+func (s *Server) lookupNamespace(name string, auth []byte) *Namespace {
 	if v, ok := s.nsps.byName.Load(name); ok {
 		return v.(*Namespace)
 	}
@@ -269,7 +281,7 @@ func (s *Server) lookupNamespace(name string) *Namespace {
 	dyn := s.nsps.dynamic
 	s.nsps.mu.Unlock()
 	for _, d := range dyn {
-		if d.match(name) {
+		if d.match(name, auth) {
 			return s.namespace(name, d.parent, s.config().CleanupEmptyChildNamespaces)
 		}
 	}

@@ -19,12 +19,12 @@ var CleanupEmptyChildNamespaces = false
 // closes its adapter. A CONNECT that finds it removed looks the name up
 // again and gets a new one.
 
-// connectNamespace returns the namespace a CONNECT asks for (nil when it is
-// not served), and whether the connect holds a reference on it, to hand
-// to its socket or give back with release.
-func (s *Server) connectNamespace(name string) (*Namespace, bool) {
+// connectNamespace returns the namespace a CONNECT with the auth payload
+// auth asks for (nil when it is not served), and whether the connect holds
+// a reference on it, to hand to its socket or give back with release.
+func (s *Server) connectNamespace(name string, auth []byte) (*Namespace, bool) {
 	for {
-		n := s.lookupNamespace(name)
+		n := s.lookupNamespace(name, auth)
 		if n == nil || !n.ephemeral.Load() {
 			return n, false
 		}

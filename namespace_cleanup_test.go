@@ -236,7 +236,7 @@ socket.on("connect_error", (e) => fail("connect_error " + e.message));
 func TestConnectToNamespaceRemovedMeanwhile(t *testing.T) {
 	// Not parallel: the hook is package state.
 	srv := NewServer(testConfig())
-	n, ref := srv.connectNamespace("/gone")
+	n, ref := srv.connectNamespace("/gone", nil)
 	if n == nil || !ref {
 		t.Fatalf("connectNamespace: %v, %v", n, ref)
 	}
@@ -250,7 +250,7 @@ func TestConnectToNamespaceRemovedMeanwhile(t *testing.T) {
 		})
 	}
 	defer func() { testHookEphemeralLookup = nil }()
-	got, ref := srv.connectNamespace("/gone")
+	got, ref := srv.connectNamespace("/gone", nil)
 	if got == n || !ref {
 		t.Fatalf("got the removed namespace (%v) or no reference (%v)", got == n, ref)
 	}

@@ -400,3 +400,63 @@ func TestSessionSocketsAcrossNamespaces(t *testing.T) {
 	w.send("41/a,")
 	roundTrip("/")
 }
+
+// TestDynamicNamespaceAuth: the matcher of OfFuncAuth sees the CONNECT's
+// auth payload and decides whether the child is created; a name it
+// refuses gets "Invalid namespace", and once a child exists a CONNECT to
+// it does not ask the matcher again (as Node's io.of((name, auth, next))).
+func TestDynamicNamespaceAuth(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(quickConfig())
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	parent := srv.OfFuncAuth(func(name string, auth []byte) bool {
+		mu.Lock()
+		seen = append(seen, name+" "+string(auth))
+		mu.Unlock()
+		var a struct{ Room string }
+		_ = json.Unmarshal(auth, &a)
+		return strings.HasPrefix(name, "/room-") && a.Room == name[len("/room-"):]
+	})
+	parent.On("whoami", func(ep *EventPayload) {
+		_ = ep.Ack([]byte(`"` + ep.Kws.Namespace() + `"`))
+	})
+	ts := startServer(t, srv, nil)
+	res := runNode(t, ts.url, `
+const opts = { transports: ["websocket"], forceNew: true };
+const connect = (nsp, auth) => new Promise((resolve) => {
+  const s = io(URL + nsp, { ...opts, auth });
+  s.on("connect", () => s.emitWithAck("whoami").then((n) => { s.close(); resolve({ nsp, joined: n }); }));
+  s.on("connect_error", (e) => { s.close(); resolve({ nsp, refused: e.message }); });
+});
+(async () => {
+  out(await connect("/room-a", { room: "b" }));
+  out(await connect("/room-a", { room: "a" }));
+  out(await connect("/room-a", {}));
+  out(await connect("/other", { room: "other" }));
+  out(await connect("/room-c"));
+})();
+`, 15*time.Second)
+	for _, want := range []string{
+		`{"nsp":"/room-a","refused":"Invalid namespace"}`,
+		`{"nsp":"/room-a","joined":"/room-a"}`,
+		`{"nsp":"/room-a","joined":"/room-a"}`,
+		`{"nsp":"/other","refused":"Invalid namespace"}`,
+		`{"nsp":"/room-c","refused":"Invalid namespace"}`,
+	} {
+		if !res.has(want) {
+			t.Errorf("client output lacks %s; got %q", want, res.lines)
+		}
+	}
+	if len(res.lines) != 5 || res.lines[0] != `{"nsp":"/room-a","refused":"Invalid namespace"}` || res.lines[2] != `{"nsp":"/room-a","joined":"/room-a"}` {
+		t.Errorf("client output %q", res.lines)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{`/room-a {"room":"b"}`, `/room-a {"room":"a"}`, `/other {"room":"other"}`, `/room-c `}
+	if !equalStrings(seen, want) {
+		t.Errorf("matcher saw %q, want %q", seen, want)
+	}
+}

@@ -14,6 +14,7 @@ package socketio
 
 import (
 	"context"
+	"regexp"
 	"sync"
 	"sync/atomic"
 
@@ -280,6 +281,20 @@ func (s *Server) closeAdapters() {
 // that were not declared (as the Node server does); until then every
 // namespace is accepted, as the Fiber socketio middleware did.
 func Of(name string) *Namespace { return defaultServer.Of(name) }
+
+// OfFunc serves, on the default server, every namespace whose name match
+// accepts (see Server.OfFunc).
+func OfFunc(match func(name string) bool) *Namespace { return defaultServer.OfFunc(match) }
+
+// OfFuncAuth is OfFunc with a matcher that also sees the CONNECT's auth
+// payload (see Server.OfFuncAuth).
+func OfFuncAuth(match func(name string, auth []byte) bool) *Namespace {
+	return defaultServer.OfFuncAuth(match)
+}
+
+// OfRegexp serves, on the default server, every namespace whose name re
+// matches (see Server.OfFunc).
+func OfRegexp(re *regexp.Regexp) *Namespace { return defaultServer.OfRegexp(re) }
 
 // On adds a listener for event on every socket of the default server.
 func On(event string, callback func(payload *EventPayload)) { defaultServer.On(event, callback) }
