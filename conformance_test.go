@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v3"
 )
 
@@ -77,4 +78,67 @@ func TestConformanceServer(t *testing.T) {
 	signal.Stop(stop)
 	_ = app.ShutdownWithTimeout(2 * time.Second)
 	_ = srv.Shutdown(t.Context())
+}
+
+// TestEngineOnlyWebSocket: an engine whose handler has no Socket.IO
+// handshake (the echo the Engine.IO suite drives) reads a WebSocket
+// session from its first message: a MESSAGE comes back, and the PONGs
+// keep the session past several heartbeats. (The connection's reader used
+// to wait for a Socket.IO CONNECT that such a handler never sees, so
+// nothing was read and the session died at the first PING.)
+func TestEngineOnlyWebSocket(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.PingInterval = 100 * time.Millisecond
+	cfg.PingTimeout = 200 * time.Millisecond
+	cfg = cfg.normalized()
+	eng := newEngine(&cfg, func(*session) engineHandler { return echoEngine{} })
+	app := fiber.New()
+	app.All("/socket.io/", eng.serve)
+	srv := NewServer(testConfig()) // only to give serveApp a server to shut down
+	ts := serveApp(t, srv, app)
+	t.Cleanup(func() {
+		eng.closeAll(ErrServerShutdown)
+		eng.wg.Wait()
+	})
+	c, _, err := dialEndpoint(ts, "EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	read := func() string {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, msg, err := c.ReadMessage()
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		return string(msg)
+	}
+	if open := read(); open[0] != '0' {
+		t.Fatalf("first message %q, want OPEN", open)
+	}
+	if err := c.WriteMessage(fws.TextMessage, []byte("4hello")); err != nil {
+		t.Fatal(err)
+	}
+	if msg := read(); msg != "4hello" {
+		t.Fatalf("got %q, want the echo of 4hello", msg)
+	}
+	if err := c.WriteMessage(fws.BinaryMessage, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	pings, binary := 0, false
+	for pings < 4 || !binary {
+		switch msg := read(); msg {
+		case "2":
+			pings++
+			if err := c.WriteMessage(fws.TextMessage, []byte("3")); err != nil {
+				t.Fatal(err)
+			}
+		case "\x01\x02\x03":
+			binary = true
+		default:
+			t.Fatalf("got %q", msg)
+		}
+	}
 }
