@@ -387,7 +387,7 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 		ep.inline.Store(true)
 		defer ep.inline.Store(false)
 	}
-	kws.dispatch(ep)
+	kws.dispatchEvent(ep)
 	return nil
 }
 

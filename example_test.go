@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
@@ -49,6 +50,34 @@ func ExampleOn() {
 	socketio.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
 		log.Printf("socket %s left: %v", ep.SocketUUID, ep.Error)
 	})
+}
+
+// Websocket.On adds a listener to one socket, as Node's socket.on in the
+// connection handler: its closure keeps that connection's state. Use adds
+// a middleware that sees every event of the socket first.
+func ExampleWebsocket_On() {
+	h := socketio.New(func(kws *socketio.Websocket) {
+		var votes atomic.Int64 // this socket's own (EventDisconnect may run on another goroutine)
+		kws.Use(func(ep *socketio.EventPayload) error {
+			if kws.GetStringAttribute("user") == "" && ep.Name != "login" {
+				return errors.New("log in first") // reaches EventError, not the listeners
+			}
+			return nil
+		})
+		kws.On("login", func(ep *socketio.EventPayload) {
+			kws.SetAttribute("user", string(ep.Data))
+		})
+		kws.On("vote", func(ep *socketio.EventPayload) {
+			_ = ep.Ack([]byte(fmt.Sprint(votes.Add(1))))
+		})
+		kws.OnAny(func(ep *socketio.EventPayload) { log.Printf("%s: %s", kws.UUID, ep.Name) })
+		kws.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+			log.Printf("%s cast %d votes", kws.UUID, votes.Load())
+		})
+	})
+	app := fiber.New()
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
 }
 
 // EmitWithAckTimeout sends an event the client answers with a callback; the

@@ -14,6 +14,26 @@ type EventCallback func(payload *EventPayload)
 type registry struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string][]EventCallback]
+	// any holds the catch-all listeners (OnAny).
+	any atomic.Pointer[[]EventCallback]
+}
+
+func (r *registry) onAny(cb EventCallback) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var list []EventCallback
+	if old := r.any.Load(); old != nil {
+		list = *old
+	}
+	list = append(list[:len(list):len(list)], cb)
+	r.any.Store(&list)
+}
+
+func (r *registry) anyListeners() []EventCallback {
+	if l := r.any.Load(); l != nil {
+		return *l
+	}
+	return nil
 }
 
 func (r *registry) on(event string, cb EventCallback) {

@@ -177,6 +177,11 @@ type Websocket struct {
 	rlog      *recoveryLog
 	recovered bool
 	held      *heldLog // the index entry of the restored buffer
+
+	// hooks are the socket's own listeners and middlewares (On, OnAny,
+	// Use; socket_listeners.go), nil until one is added; mu orders their
+	// changes.
+	hooks atomic.Pointer[socketHooks]
 }
 
 func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
@@ -511,13 +516,16 @@ func (kws *Websocket) listened(event string) bool {
 	if len(kws.srv.listeners.get(event)) > 0 || len(kws.nsp.listeners.get(event)) > 0 {
 		return true
 	}
-	p := kws.nsp.parent
-	return p != nil && len(p.listeners.get(event)) > 0
+	if p := kws.nsp.parent; p != nil && len(p.listeners.get(event)) > 0 {
+		return true
+	}
+	h := kws.hooks.Load()
+	return h != nil && len(h.events[event]) > 0
 }
 
 // dispatch runs the server-wide listeners, then the namespace's, then (for
-// a dynamic namespace) its parent's, each with its panics recovered and
-// reported.
+// a dynamic namespace) its parent's, then the socket's own (On), each with
+// its panics recovered and reported.
 func (kws *Websocket) dispatch(ep *EventPayload) {
 	for _, cb := range kws.srv.listeners.get(ep.Name) {
 		kws.call(cb, ep)
@@ -529,6 +537,11 @@ func (kws *Websocket) dispatch(ep *EventPayload) {
 	}
 	if p := kws.nsp.parent; p != nil {
 		for _, cb := range p.listeners.get(ep.Name) {
+			kws.call(cb, ep)
+		}
+	}
+	if h := kws.hooks.Load(); h != nil {
+		for _, cb := range h.events[ep.Name] {
 			kws.call(cb, ep)
 		}
 	}
