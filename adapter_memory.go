@@ -24,28 +24,38 @@ type memoryAdapter struct {
 	// held are the sessions kept for connection-state recovery
 	// (adapter_memory_session.go), nil until the first one.
 	held *heldSessions
+	// events is the host when it takes room events (OnRoom; nil for a
+	// host that does not).
+	events roomEventHost
 }
 
 // NewMemoryAdapter returns the in-memory adapter of one namespace, the
 // default AdapterFactory.
 func NewMemoryAdapter(host AdapterHost) Adapter {
-	return &memoryAdapter{
+	a := &memoryAdapter{
 		host:  host,
 		rooms: map[string]map[string]struct{}{},
 		sids:  map[string]map[string]struct{}{},
 	}
+	a.events, _ = host.(roomEventHost)
+	return a
 }
 
 func (a *memoryAdapter) AddAll(id string, rooms []string) {
+	ev := a.roomEvents()
 	a.mu.Lock()
-	a.addLocked(id, rooms)
+	a.addLocked(id, rooms, ev)
 	a.mu.Unlock()
+	a.fire(ev)
 }
 
-func (a *memoryAdapter) addLocked(id string, rooms []string) {
+func (a *memoryAdapter) addLocked(id string, rooms []string, ev *[]roomEvent) {
 	mine, known := a.sids[id]
 	own := known && mine == nil
 	for _, r := range rooms {
+		if ev != nil {
+			a.noteJoin(id, r, mine, own, ev)
+		}
 		if r == id {
 			if mine != nil {
 				mine[id] = struct{}{}
@@ -110,13 +120,18 @@ func (a *memoryAdapter) socketRoomsLocked(id string) []string {
 }
 
 func (a *memoryAdapter) Del(id, room string) {
+	ev := a.roomEvents()
 	a.mu.Lock()
-	a.delLocked(id, room)
+	a.delLocked(id, room, ev)
 	a.mu.Unlock()
+	a.fire(ev)
 }
 
-func (a *memoryAdapter) delLocked(id, room string) {
+func (a *memoryAdapter) delLocked(id, room string, ev *[]roomEvent) {
 	mine, known := a.sids[id]
+	if ev != nil {
+		defer a.noteLeave(id, room, a.isMember(id, room), ev)
+	}
 	if room == id {
 		if known && mine == nil {
 			a.sids[id] = map[string]struct{}{}
@@ -137,9 +152,18 @@ func (a *memoryAdapter) delLocked(id, room string) {
 }
 
 func (a *memoryAdapter) DelAll(id string) {
+	ev := a.roomEvents()
 	a.mu.Lock()
+	if ev != nil {
+		rooms := a.socketRoomsLocked(id)
+		sort.Strings(rooms) // the events in a stable order
+		for _, r := range rooms {
+			a.delLocked(id, r, ev)
+		}
+	}
 	a.delAllLocked(id)
 	a.mu.Unlock()
+	a.fire(ev)
 }
 
 func (a *memoryAdapter) delAllLocked(id string) {
@@ -314,10 +338,12 @@ func (a *memoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) error 
 	a.mu.Lock()
 	var ids []string
 	a.selectLocked(&opts, func(id string) { ids = append(ids, id) })
+	ev := a.roomEvents()
 	for _, id := range ids {
-		a.addLocked(id, rooms)
+		a.addLocked(id, rooms, ev)
 	}
 	a.mu.Unlock()
+	a.fire(ev)
 	return nil
 }
 
@@ -325,12 +351,14 @@ func (a *memoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) error 
 	a.mu.Lock()
 	var ids []string
 	a.selectLocked(&opts, func(id string) { ids = append(ids, id) })
+	ev := a.roomEvents()
 	for _, id := range ids {
 		for _, r := range rooms {
-			a.delLocked(id, r)
+			a.delLocked(id, r, ev)
 		}
 	}
 	a.mu.Unlock()
+	a.fire(ev)
 	return nil
 }
 

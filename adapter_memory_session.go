@@ -29,11 +29,18 @@ var _ SessionAwareAdapter = (*memoryAdapter)(nil)
 // PersistSession moves the socket s.ID from the live rooms to the held
 // sessions, atomically for broadcasts, until s.Deadline.
 func (a *memoryAdapter) PersistSession(s *Session) {
+	ev := a.roomEvents()
+	defer a.fire(ev) // after the unlock
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if rooms := a.socketRoomsLocked(s.ID); rooms != nil {
 		s.Rooms = rooms
 		sort.Strings(s.Rooms)
+		if ev != nil {
+			for _, r := range rooms {
+				a.delLocked(s.ID, r, ev)
+			}
+		}
 		a.delAllLocked(s.ID)
 	}
 	if a.held == nil {
@@ -72,6 +79,8 @@ func (a *memoryAdapter) PersistSession(s *Session) {
 // its rooms (the offset is checked against the session's buffer by the
 // caller).
 func (a *memoryAdapter) RestoreSession(pid, _ string) (*Session, error) {
+	ev := a.roomEvents()
+	defer a.fire(ev) // after the unlock
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.held == nil {
@@ -86,7 +95,7 @@ func (a *memoryAdapter) RestoreSession(pid, _ string) (*Session, error) {
 	if time.Now().After(h.s.Deadline) {
 		return nil, ErrSessionNotFound
 	}
-	a.addLocked(id, append([]string{id}, h.s.Rooms...))
+	a.addLocked(id, append([]string{id}, h.s.Rooms...), ev)
 	return h.s, nil
 }
 

@@ -48,6 +48,8 @@ type Namespace struct {
 	ackIDs atomic.Uint64
 	// serverEvents are the OnServerSideEmit listeners.
 	serverEvents serverEventRegistry
+	// roomListeners are the OnRoom listeners (room_events.go).
+	roomListeners atomic.Pointer[[]RoomListener]
 	// offsets numbers the stored packets of connection-state recovery;
 	// held indexes the buffers of lost sockets by id (recovery.go).
 	offsets atomic.Uint64
