@@ -37,6 +37,8 @@ func (kws *Websocket) handshake() Handshake {
 		Issued:  kws.created.UnixMilli(),
 		Query:   make(map[string]string, len(query)),
 		Auth:    kws.auth,
+		URL:     req.url,
+		Secure:  req.secure,
 	}
 	for k, v := range headers {
 		hs.Headers[strings.ToLower(k)] = v

@@ -131,7 +131,8 @@ func (e *engine) serve(c fiber.Ctx) error {
 		if done, err := e.allowHandshake(c); done {
 			return err
 		}
-		u := &wsUpgrade{sid: newSID()}
+		rc := c.RequestCtx()
+		u := &wsUpgrade{sid: newSID(), url: string(rc.RequestURI()), secure: rc.IsTLS()}
 		e.setSessionCookie(c, u.sid)
 		return e.upgrade(c, u)
 	}
@@ -365,7 +366,7 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 	if u != nil && u.sid != "" {
 		sid = u.sid
 	}
-	s := e.open(sid, requestFromConn(conn), w)
+	s := e.open(sid, requestFromConn(conn, u), w)
 	if w.fr != nil {
 		if !s.readHandshake(w) {
 			return

@@ -20,6 +20,9 @@ type requestInfo struct {
 	headers map[string]string
 	ip      string
 	conn    *websocket.Conn
+	// url is the request URI (path and query); secure is set on TLS.
+	url    string
+	secure bool
 }
 
 func requestFromCtx(c fiber.Ctx) *requestInfo {
@@ -32,6 +35,7 @@ func requestFromCtx(c fiber.Ctx) *requestInfo {
 		ip:      c.IP(),
 	}
 	rc := c.RequestCtx()
+	r.url, r.secure = string(rc.RequestURI()), rc.IsTLS()
 	rc.VisitUserValues(func(k []byte, v any) { r.locals[string(k)] = v })
 	for _, name := range c.Route().Params {
 		r.params[name] = c.Params(name)
@@ -48,8 +52,15 @@ func requestFromCtx(c fiber.Ctx) *requestInfo {
 	return r
 }
 
-func requestFromConn(conn *websocket.Conn) *requestInfo {
-	return &requestInfo{conn: conn, ip: conn.IP()}
+// requestFromConn describes the upgrade request of a session that starts
+// on WebSocket: the middleware's Conn keeps the rest; u (nil in tests that
+// upgrade without the endpoint) carries the URI and TLS state.
+func requestFromConn(conn *websocket.Conn, u *wsUpgrade) *requestInfo {
+	r := &requestInfo{conn: conn, ip: conn.IP()}
+	if u != nil {
+		r.url, r.secure = u.url, u.secure
+	}
+	return r
 }
 
 func lookupDefault(m map[string]string, key string, def []string) string {

@@ -124,6 +124,9 @@ type session struct {
 
 	// lingering: the session is closed but still answers one GET.
 	lingering atomic.Bool
+	// peerClosed: the client sent an Engine.IO CLOSE; a graceful close
+	// stops waiting for it to take the last packets.
+	peerClosed atomic.Bool
 
 	closeOnce   sync.Once
 	closeReq    chan struct{}
@@ -313,6 +316,7 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	case eioMessage:
 		return s.handler.onMessage(s, data, binary)
 	case eioClose:
+		s.peerClosed.Store(true)
 		if s.transport.Load() == onPolling {
 			// A GET may be on its way; it gets a NOOP, not an error.
 			s.lingering.Store(true)
@@ -592,11 +596,20 @@ func (s *session) finish() {
 	case !flushPolling:
 		s.eng.remove(s)
 	}
+	deadline := time.Now().Add(s.cfg.CloseTimeout)
+	if flushPolling {
+		// The packets still queued (the DISCONNECTs of a server-side
+		// close) go in one response and the CLOSE in the next, as the
+		// Node server sends them: the client hands a payload's Socket.IO
+		// packets to its sockets a tick later than it handles a CLOSE, so
+		// in one payload its sockets would see "transport close" rather
+		// than "io server disconnect".
+		s.drainPolling(deadline)
+	}
 	if s.graceful {
 		s.q.pushTail(outPacket{data: closePacket})
 	}
 	s.q.close()
-	deadline := time.Now().Add(s.cfg.CloseTimeout)
 	if s.transport.Load() == onWebSocket {
 		ws := s.ws.Load()
 		if ws != nil {
@@ -610,14 +623,8 @@ func (s *session) finish() {
 			s.writeMu.Unlock()
 		}
 	} else if s.graceful {
-		// A pending or the next GET takes the queued packets and the CLOSE.
-		for s.q.len() > 0 && time.Now().Before(deadline) {
-			select {
-			case s.pollWake <- struct{}{}:
-			default:
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		// A pending or the next GET takes the CLOSE.
+		s.drainPolling(deadline)
 	}
 	if flushPolling {
 		s.eng.remove(s)
@@ -631,6 +638,18 @@ func (s *session) finish() {
 	if ws != nil {
 		ws.shutdown(0)
 		ws.linger()
+	}
+}
+
+// drainPolling waits, until deadline or the client's CLOSE, for the GETs
+// to take what the queue holds, waking a pending one.
+func (s *session) drainPolling(deadline time.Time) {
+	for s.q.len() > 0 && time.Now().Before(deadline) && !s.peerClosed.Load() {
+		select {
+		case s.pollWake <- struct{}{}:
+		default:
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

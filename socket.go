@@ -461,6 +461,24 @@ func (kws *Websocket) Close() {
 	kws.client.closeIfIdle()
 }
 
+// Disconnect disconnects the socket as Node's socket.disconnect(close):
+// Close when closeConn is false; when true, every socket of the client's
+// connection is disconnected and the connection closed (the client sees
+// "io server disconnect" on each).
+func (kws *Websocket) Disconnect(closeConn bool) {
+	if closeConn {
+		kws.client.closeAll()
+		return
+	}
+	kws.Close()
+}
+
+// Handshake describes the request that opened the socket's connection, as
+// Node's socket.handshake: headers, query, address, time, URL, whether it
+// was cross-origin or TLS, and the auth payload of the socket's CONNECT.
+// It is built on each call (idle sockets keep no copy of it).
+func (kws *Websocket) Handshake() Handshake { return kws.handshake() }
+
 // disconnect ends the socket once: the client is told when notify is set,
 // EventDisconnecting fires while the socket is still in its rooms, then it
 // leaves them, pending acks fail, and EventDisconnect fires. The listeners

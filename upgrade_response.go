@@ -22,6 +22,10 @@ type wsUpgrade struct {
 	// refused marks a WebSocket accepted only to be closed (its session
 	// was upgraded already).
 	refused bool
+	// url and secure describe the handshake request of a new session (its
+	// URI, TLS), for Handshake.
+	url    string
+	secure bool
 	// ctx is the request being upgraded, set when fasthttp was told not
 	// to write the 101 response: the connection writes it instead (see
 	// takeResponse). Cleared once read: fasthttp reuses the context
