@@ -20,6 +20,11 @@ var (
 	// HandshakeTimeout bounds the time between the Engine.IO OPEN and the
 	// client's first Socket.IO CONNECT. Zero disables it.
 	HandshakeTimeout = 10 * time.Second
+	// UpgradeTimeout bounds a polling session's upgrade to WebSocket, from
+	// the WebSocket's opening to the client's UPGRADE packet (Node's
+	// upgradeTimeout); a WebSocket that has not completed it by then is
+	// closed and the session goes on on polling.
+	UpgradeTimeout = 10 * time.Second
 	// CloseTimeout bounds how long a server-side close waits for the queued
 	// packets (the DISCONNECT among them) to reach the client.
 	CloseTimeout = 5 * time.Second
@@ -127,6 +132,7 @@ type Config struct {
 	PingTimeout          time.Duration
 	HandshakeTimeout     time.Duration
 	CloseTimeout         time.Duration
+	UpgradeTimeout       time.Duration
 	WriteTimeout         time.Duration
 	MaxPayload           int64
 	MaxAuthPayload       int
@@ -173,6 +179,7 @@ func DefaultConfig() Config {
 		PingTimeout:                 PingTimeout,
 		HandshakeTimeout:            HandshakeTimeout,
 		CloseTimeout:                CloseTimeout,
+		UpgradeTimeout:              UpgradeTimeout,
 		WriteTimeout:                WriteTimeout,
 		MaxPayload:                  MaxPayload,
 		MaxAuthPayload:              MaxAuthPayload,
@@ -211,6 +218,9 @@ func (c Config) normalized() Config {
 	}
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = 1_000_000
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
 	}
 	if c.MaxAttachments <= 0 {
 		c.MaxAttachments = 10

@@ -342,7 +342,7 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 		}
 	}
 	if u != nil && u.refused {
-		w.shutdown(upgradeTimeout)
+		w.shutdown(refusedCloseTimeout)
 		return
 	}
 	if sid := conn.Query("sid"); sid != "" {
@@ -356,7 +356,7 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 			s.endProbe(w)
 			s.upgradeClaim.Store(false)
 			s.upgrading.Store(false)
-			w.shutdown(upgradeTimeout)
+			w.shutdown(refusedCloseTimeout)
 			return
 		}
 		s.readLoop(w)

@@ -1325,3 +1325,24 @@ func TestConnectReplyAfterSocketIndexed(t *testing.T) {
 		w.c.Close()
 	}
 }
+
+// TestUpgradeTimeout: a WebSocket that answers the probe but never sends
+// UPGRADE is closed after UpgradeTimeout, and the session goes on on
+// polling.
+func TestUpgradeTimeout(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, func(c *Config) { c.UpgradeTimeout = 300 * time.Millisecond })
+	ts := es.testServer
+	sid, _ := connectPolling(t, ts)
+	w := dialWS(t, ts, "&sid="+sid)
+	start := time.Now()
+	w.send("2probe")
+	w.expect("3probe")
+	w.expectClosed()
+	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
+		t.Errorf("probing WebSocket closed after %v, want about 300ms", d)
+	}
+	waitFor(t, "the upgrade to be given up", func() bool { s := ts.session(sid); return s != nil && !s.upgrading.Load() })
+	post(t, ts, sid, `421["echo","p"]`)
+	get(t, ts, sid, `431["p"]`)
+}

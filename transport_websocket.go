@@ -24,9 +24,9 @@ const (
 	opPong   byte = 10
 )
 
-// upgradeTimeout bounds the probe exchange of a polling-to-WebSocket
-// upgrade, as the Node server's upgradeTimeout does.
-const upgradeTimeout = 10 * time.Second
+// refusedCloseTimeout bounds the close of a WebSocket refused at its opening
+// (the probe exchange of an upgrade is bounded by Config.UpgradeTimeout).
+const refusedCloseTimeout = 10 * time.Second
 
 // wsConn is a session's WebSocket. Whoever holds the session's writeMu
 // (its worker, or its reader writing inline) frames packets itself and
@@ -566,12 +566,13 @@ func (s *session) prepareConn(w *wsConn) {
 // client's UPGRADE packet. It returns false when the probe failed.
 func (s *session) serveUpgrade(w *wsConn) bool {
 	conn := w.conn
-	_ = conn.SetReadDeadline(time.Now().Add(upgradeTimeout))
+	deadline := time.Now().Add(s.cfg.UpgradeTimeout)
+	_ = conn.SetReadDeadline(deadline)
 	mt, data, err := w.readMessage()
 	if err != nil || mt != fws.TextMessage || string(data) != "2probe" {
 		return false
 	}
-	if err := w.writePackets([]outPacket{{data: []byte("3probe")}}, upgradeTimeout); err != nil {
+	if err := w.writePackets([]outPacket{{data: []byte("3probe")}}, time.Until(deadline)); err != nil {
 		return false
 	}
 	s.upgrading.Store(true)
