@@ -40,47 +40,26 @@ type adapter struct {
 	resCh   string
 	ownCh   string // the specific response channel, resCh + uid + #
 
-	mu       sync.Mutex
-	closed   bool
-	requests map[string]*pending
-	acks     map[string]*ackRequest
-	once     sync.Once
-}
-
-// pending is a request waiting for the answers of the other nodes.
-type pending struct {
-	typ       int
-	expected  int
-	got       int
-	sockets   []socketio.RemoteSocket
-	responses [][]byte
-	done      chan struct{}
-}
-
-// ackRequest is a broadcast with acks this node sent.
-type ackRequest struct {
-	clientCount func(int)
-	ack         func([]byte)
-	timer       *time.Timer
+	requester // requests go on reqCh
+	once      sync.Once
 }
 
 func newAdapter(n *node, host socketio.AdapterHost) *adapter {
 	nsp := host.Name()
 	key := n.opts.Key
 	a := &adapter{
-		Adapter:  socketio.NewMemoryAdapter(host),
-		node:     n,
-		host:     host,
-		nsp:      nsp,
-		uid:      newUID(),
-		prefix:   key + "#" + nsp + "#",
-		reqCh:    key + "-request#" + nsp + "#",
-		resCh:    key + "-response#" + nsp + "#",
-		requests: map[string]*pending{},
-		acks:     map[string]*ackRequest{},
+		Adapter: socketio.NewMemoryAdapter(host),
+		node:    n,
+		host:    host,
+		nsp:     nsp,
+		uid:     newUID(),
+		prefix:  key + "#" + nsp + "#",
+		reqCh:   key + "-request#" + nsp + "#",
+		resCh:   key + "-response#" + nsp + "#",
 	}
 	a.pattern = a.prefix + "*"
 	a.ownCh = a.resCh + a.uid + "#"
+	a.requester.init(func(msg []byte) error { return n.out.publish(a.reqCh, msg) }, n.async, n.opts.RequestsTimeout)
 	n.register(a)
 	return a
 }
@@ -106,7 +85,7 @@ func (a *adapter) Broadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	a.node.post(channel, msg)
+	a.node.out.post(channel, msg)
 	return nil
 }
 
@@ -121,29 +100,8 @@ func (a *adapter) BroadcastWithAck(pkt *socketio.Packet, opts socketio.Broadcast
 	if err != nil {
 		return err
 	}
-	timeout := opts.Flags.Timeout
-	if timeout <= 0 {
-		timeout = a.node.opts.RequestsTimeout
-	}
-	ar := &ackRequest{clientCount: clientCount, ack: ack}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return ErrClosed
-	}
-	a.acks[id] = ar
-	ar.timer = time.AfterFunc(timeout, func() {
-		a.mu.Lock()
-		delete(a.acks, id)
-		a.mu.Unlock()
-	})
-	a.mu.Unlock()
-	if err := a.node.publish(a.reqCh, msg); err != nil {
-		a.mu.Lock()
-		delete(a.acks, id)
-		a.mu.Unlock()
-		ar.timer.Stop()
-		return fmt.Errorf("redisadapter: publish broadcast with ack: %w", err)
+	if err := a.publishWithAcks(id, msg, opts.Flags.Timeout, clientCount, ack); err != nil {
+		return err
 	}
 	return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
 }
@@ -190,7 +148,8 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 	if err != nil {
 		return local, err
 	}
-	p, err := a.await(ctx, id, typeRemoteFetch, count-1, msg)
+	// Node's adapter waits RequestsTimeout, whatever the operator's timeout.
+	p, err := a.await(ctx, id, typeRemoteFetch, count-1, msg, 0)
 	if p == nil {
 		return local, err
 	}
@@ -202,46 +161,6 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		return out, fmt.Errorf("%w: fetchSockets: %d of %d nodes answered", socketio.ErrAdapterTimeout, p.got, p.expected)
 	}
 	return out, nil
-}
-
-// await publishes a request and waits until expected answers arrived, ctx
-// ends or RequestsTimeout passes. It returns the request (its fields may
-// be read once await returned) and a non-nil error when not complete.
-func (a *adapter) await(ctx context.Context, id string, typ, expected int, msg []byte) (*pending, error) {
-	p := &pending{typ: typ, expected: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil, ErrClosed
-	}
-	a.requests[id] = p
-	a.mu.Unlock()
-	forget := func() {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-	}
-	if err := a.node.publish(a.reqCh, msg); err != nil {
-		forget()
-		return nil, fmt.Errorf("redisadapter: publish request: %w", err)
-	}
-	t := time.NewTimer(a.node.opts.RequestsTimeout)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-	case <-t.C:
-		err = socketio.ErrAdapterTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	forget()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err == nil && p.got < p.expected {
-		err = ErrClosed
-	}
-	return p, err
 }
 
 // AddSockets applies locally at once and asks the other nodes to apply.
@@ -283,7 +202,7 @@ func (a *adapter) request(typ int, opts socketio.BroadcastOptions, extra map[str
 	if err != nil {
 		return err
 	}
-	a.node.post(a.reqCh, msg)
+	a.node.out.post(a.reqCh, msg)
 	return nil
 }
 
@@ -299,7 +218,7 @@ func (a *adapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte,
 		if err != nil {
 			return err
 		}
-		a.node.post(a.reqCh, msg)
+		a.node.out.post(a.reqCh, msg)
 		return nil
 	}
 	count, err := a.ServerCount(context.Background())
@@ -316,58 +235,13 @@ func (a *adapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte,
 		return err
 	}
 	// Publish now (an error is the caller's), wait on a goroutine.
-	p := &pending{typ: typeServerSideEmit, expected: count - 1, done: make(chan struct{})}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return ErrClosed
-	}
-	a.requests[id] = p
-	a.mu.Unlock()
-	if err := a.node.publish(a.reqCh, msg); err != nil {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-		return fmt.Errorf("redisadapter: publish server-side emit: %w", err)
-	}
-	a.node.async(func() {
-		t := time.NewTimer(a.node.opts.RequestsTimeout)
-		defer t.Stop()
-		select {
-		case <-p.done:
-		case <-t.C:
-		}
-		a.mu.Lock()
-		delete(a.requests, id)
-		responses, got, closed := p.responses, p.got, a.closed
-		a.mu.Unlock()
-		if got < p.expected && closed {
-			ack(responses, ErrClosed)
-			return
-		}
-		if got < p.expected {
-			ack(responses, fmt.Errorf("%w: only %d responses received out of %d", socketio.ErrAdapterTimeout, got, p.expected))
-			return
-		}
-		ack(responses, nil)
-	})
-	return nil
+	return a.collect(id, typeServerSideEmit, count-1, msg, ack)
 }
 
 // Close unsubscribes the namespace and ends its pending requests.
 func (a *adapter) Close() error {
 	a.once.Do(func() {
-		a.mu.Lock()
-		a.closed = true
-		for id, p := range a.requests {
-			close(p.done)
-			delete(a.requests, id)
-		}
-		for id, ar := range a.acks {
-			ar.timer.Stop()
-			delete(a.acks, id)
-		}
-		a.mu.Unlock()
+		a.closeRequests()
 		a.node.unregister(a)
 		_ = a.Adapter.Close()
 	})

@@ -280,25 +280,11 @@ func TestCluster(t *testing.T) {
 		responses, gotErr := answers(t, func(cb func([][]byte, error)) error {
 			return c.b.srv.Timeout(5*time.Second).EmitWithAck("ask", [][]byte{[]byte(`{"q":2}`)}, cb)
 		})
-		var clients []string
-		for _, r := range responses {
-			var m struct {
-				Client string `json:"client"`
-			}
-			_ = json.Unmarshal(r, &m)
-			clients = append(clients, m.Client)
-		}
-		sort.Strings(clients)
+		clients := ackClients(responses)
 		if gotErr != nil || !slices.Equal(clients, all) {
 			t.Errorf("acks from %v, err %v", clients, gotErr)
 		}
-		reply := p.call("emitWithAck", map[string]any{"event": "askN", "args": []any{1}, "timeout": 5000})
-		var fromNode []struct {
-			Client string `json:"client"`
-		}
-		if err := json.Unmarshal(reply["responses"], &fromNode); err != nil || len(fromNode) != 3 {
-			t.Errorf("node's emitWithAck: %s %s", reply["responses"], reply["error"])
-		}
+		expectPeerAcks(t, p, "askN", 3)
 	})
 
 	t.Run("binary both ways", func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,7 +132,7 @@ func (l *logSink) count(sub string) int {
 	return n
 }
 
-// goNode is a Go server on a loopback port with the Redis adapter.
+// goNode is a Go server on a loopback port with a Redis adapter.
 type goNode struct {
 	name   string
 	srv    *socketio.Server
@@ -141,32 +142,50 @@ type goNode struct {
 	logs   *logSink
 }
 
-// startGoNode starts a Go node. Its sockets answer "join" (join the room
-// given, ack "joined") and carry the attribute node; its main and /admin
-// namespaces answer the server-side event "sse".
+// startGoNode starts a Go node with the adapter of New (see startNodeWith).
 func startGoNode(t testing.TB, r *redisServer, name string, opts Options) *goNode {
+	t.Helper()
+	return startNodeWith(t, r, name, func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
+		opts.Logger = logger
+		return New(client, opts)
+	})
+}
+
+// startNodeWith starts a Go node whose adapter factory newFactory makes
+// from the node's Redis client and a Logger recording into its logs. Its
+// sockets answer "join" and "leave" (join or leave the room given, ack
+// "joined" or "left") and carry the attribute node; its main and /admin
+// namespaces answer the server-side event "sse" and log "sse <arg>".
+func startNodeWith(t testing.TB, r *redisServer, name string,
+	newFactory func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory) *goNode {
 	t.Helper()
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil
 	srv := socketio.NewServer(cfg)
 	client := redis.NewClient(&redis.Options{Addr: r.addr()})
 	logs := &logSink{}
-	opts.Logger = logs.log
-	srv.SetAdapter(New(client, opts))
+	srv.SetAdapter(newFactory(client, logs.log))
 	srv.On("join", func(ep *socketio.EventPayload) {
 		var room string
 		_ = json.Unmarshal(ep.Data, &room)
 		ep.Kws.Join(room)
 		_ = ep.Ack([]byte(`"joined"`))
 	})
+	srv.On("leave", func(ep *socketio.EventPayload) {
+		var room string
+		_ = json.Unmarshal(ep.Data, &room)
+		ep.Kws.Leave(room)
+		_ = ep.Ack([]byte(`"left"`))
+	})
 	for _, n := range []*socketio.Namespace{srv.Of("/"), srv.Of("/admin")} {
 		nsp := n.Name()
 		n.OnServerSideEmit("sse", func(args [][]byte, ack func([]byte)) {
+			var arg json.RawMessage = []byte("null")
+			if len(args) > 0 {
+				arg = args[0]
+			}
+			logs.log("info", "sse", string(arg))
 			if ack != nil {
-				var arg json.RawMessage = []byte("null")
-				if len(args) > 0 {
-					arg = args[0]
-				}
 				b, _ := json.Marshal(map[string]any{"node": name, "nsp": nsp, "arg": arg})
 				ack(b)
 			}
@@ -194,7 +213,8 @@ func startGoNode(t testing.TB, r *redisServer, name string, opts Options) *goNod
 	return g
 }
 
-// peer is the Node harness (testdata/node/harness.js).
+// peer is a Node harness (testdata/node/harness.js or
+// sharded_harness.js, which speak the same protocol).
 type peer struct {
 	t     *testing.T
 	cmd   *exec.Cmd
@@ -216,13 +236,21 @@ type peerEvent struct {
 	Args   []json.RawMessage `json:"args"`
 }
 
+// startPeer runs testdata/node/harness.js.
 func startPeer(t *testing.T) *peer {
+	t.Helper()
+	return startHarness(t, "harness.js")
+}
+
+// startHarness runs the harness script of testdata/node; the peer ends
+// with the test.
+func startHarness(t *testing.T, script string) *peer {
 	t.Helper()
 	dir, _ := filepath.Abs("testdata/node")
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@socket.io", "redis-adapter")); err != nil {
 		t.Fatalf("the Node peers are not installed: run `npm ci --prefix adapter/redis/testdata/node` (make deps does): %v", err)
 	}
-	cmd := exec.Command("node", "harness.js")
+	cmd := exec.Command("node", script)
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -399,5 +427,33 @@ func answers(t *testing.T, start func(cb func([][]byte, error)) error) ([][]byte
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback")
 		return nil, nil
+	}
+}
+
+// ackClients lists, sorted, the clients that answered a broadcast with
+// acks (a harness client answers {"client": name, ...}).
+func ackClients(responses [][]byte) []string {
+	var clients []string
+	for _, r := range responses {
+		var m struct {
+			Client string `json:"client"`
+		}
+		_ = json.Unmarshal(r, &m)
+		clients = append(clients, m.Client)
+	}
+	sort.Strings(clients)
+	return clients
+}
+
+// expectPeerAcks broadcasts event with acks (argument 1, 5 s) from the
+// harness's server and checks that want clients answered.
+func expectPeerAcks(t *testing.T, p *peer, event string, want int) {
+	t.Helper()
+	reply := p.call("emitWithAck", map[string]any{"event": event, "args": []any{1}, "timeout": 5000})
+	var fromNode []struct {
+		Client string `json:"client"`
+	}
+	if err := json.Unmarshal(reply["responses"], &fromNode); err != nil || len(fromNode) != want {
+		t.Errorf("node's emitWithAck: %s %s", reply["responses"], reply["error"])
 	}
 }

@@ -175,18 +175,28 @@ func eventData(event string, args [][]byte) ([]json.RawMessage, error) {
 	return data, nil
 }
 
-// toPacket makes a Packet of [event, ...args].
-func toPacket(nsp string, data []json.RawMessage, atts [][]byte) (*socketio.Packet, bool) {
+// splitEvent splits [event, ...args]; false when data is not such a
+// list.
+func splitEvent(data []json.RawMessage) (string, [][]byte, bool) {
 	if len(data) == 0 {
-		return nil, false
+		return "", nil, false
 	}
 	var event string
 	if json.Unmarshal(data[0], &event) != nil {
-		return nil, false
+		return "", nil, false
 	}
 	args := make([][]byte, len(data)-1)
 	for i, a := range data[1:] {
 		args[i] = a
+	}
+	return event, args, true
+}
+
+// toPacket makes a Packet of [event, ...args].
+func toPacket(nsp string, data []json.RawMessage, atts [][]byte) (*socketio.Packet, bool) {
+	event, args, ok := splitEvent(data)
+	if !ok {
+		return nil, false
 	}
 	return &socketio.Packet{Nsp: nsp, Event: event, Args: args, Attachments: atts}, true
 }
@@ -363,7 +373,7 @@ func (a *adapter) respond(m *wireMsg, payload []byte) {
 	if a.node.opts.PublishOnSpecificResponseChannel && m.UID != nil {
 		ch += *m.UID + "#"
 	}
-	a.node.post(ch, payload)
+	a.node.out.post(ch, payload)
 }
 
 // onRequest handles a request of another node (or of an emitter, which
@@ -460,16 +470,12 @@ func (a *adapter) onSocketsRequest(m *wireMsg) {
 // (as Node's adapter sends it).
 func (a *adapter) onServerSideEmit(m *wireMsg) {
 	var data []json.RawMessage
-	if json.Unmarshal(m.Data, &data) != nil || len(data) == 0 {
+	if json.Unmarshal(m.Data, &data) != nil {
 		return
 	}
-	var event string
-	if json.Unmarshal(data[0], &event) != nil {
+	event, args, ok := splitEvent(data)
+	if !ok {
 		return
-	}
-	args := make([][]byte, len(data)-1)
-	for i, d := range data[1:] {
-		args[i] = d
 	}
 	var ack func([]byte)
 	if m.RequestID != "" {
@@ -479,7 +485,7 @@ func (a *adapter) onServerSideEmit(m *wireMsg) {
 				r = []byte("null")
 			}
 			b, _ := encodeJSON(map[string]any{"type": typeServerSideEmit, "requestId": id, "data": json.RawMessage(r)})
-			a.node.post(a.resCh, b)
+			a.node.out.post(a.resCh, b)
 		}
 	}
 	a.node.async(func() { a.host.ServerSideEvent(event, args, ack) })
@@ -488,10 +494,7 @@ func (a *adapter) onServerSideEmit(m *wireMsg) {
 // onBroadcastRequest delivers a broadcast with acks of another node: the
 // count of local receivers first (also when 0), then each client's answer.
 func (a *adapter) onBroadcastRequest(m *wireMsg, atts [][]byte) {
-	a.mu.Lock()
-	_, mine := a.acks[m.RequestID]
-	a.mu.Unlock()
-	if mine || m.RequestID == "" {
+	if m.RequestID == "" || a.sentWithAcks(m.RequestID) {
 		return
 	}
 	var p wirePacket
@@ -519,48 +522,28 @@ func (a *adapter) onResponse(payload []byte) {
 	if err != nil || m.RequestID == "" {
 		return
 	}
-	a.mu.Lock()
-	if ar := a.acks[m.RequestID]; ar != nil {
-		a.mu.Unlock()
-		switch m.Type {
-		case typeBroadcastClientCount:
-			n := m.ClientCount
-			a.node.async(func() { ar.clientCount(n) })
-		case typeBroadcastAck:
-			r := []byte(m.Packet)
-			if len(r) == 0 {
-				r = nil
-			}
-			a.node.async(func() { ar.ack(r) })
-		}
+	switch m.Type {
+	case typeBroadcastClientCount:
+		a.clientCount(m.RequestID, m.ClientCount)
 		return
-	}
-	defer a.mu.Unlock()
-	p := a.requests[m.RequestID]
-	if p == nil {
-		return
-	}
-	switch p.typ {
-	case typeRemoteFetch:
-		p.got++
-		var socks []wireSocket
-		if json.Unmarshal(m.Sockets, &socks) == nil {
-			for i := range socks {
-				p.sockets = append(p.sockets, socks[i].remote())
-			}
-		}
-	case typeServerSideEmit:
-		p.got++
-		r := []byte(m.Data)
+	case typeBroadcastAck:
+		r := []byte(m.Packet)
 		if len(r) == 0 {
-			r = []byte("null")
+			r = nil
 		}
-		p.responses = append(p.responses, r)
-	default:
+		a.clientAck(m.RequestID, r)
 		return
 	}
-	if p.got == p.expected {
-		close(p.done)
-		delete(a.requests, m.RequestID)
-	}
+	// The answers of fetchSockets have no type: the request's tells.
+	a.answered(m.RequestID, func(p *pending) bool {
+		switch p.typ {
+		case typeRemoteFetch:
+			p.addSockets(m.Sockets)
+		case typeServerSideEmit:
+			p.addResponse(m.Data)
+		default:
+			return false
+		}
+		return true
+	})
 }

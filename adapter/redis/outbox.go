@@ -8,11 +8,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// This file is the node's outbox: everything a node publishes goes through
-// one queue and one sender, in order, pipelined. Broadcasts and
-// fire-and-forget requests do not wait (an Emit never waits on Redis,
-// which matters while Redis is away); requests that expect answers wait
-// for their publish to succeed or fail.
+// This file is a node's outbox, for either adapter: everything a node
+// publishes goes through one queue and one sender, in order, pipelined.
+// Broadcasts and fire-and-forget requests do not wait (an Emit never waits
+// on Redis, which matters while Redis is away); requests that expect
+// answers wait for their publish to succeed or fail.
 
 // maxQueued bounds the outbox; past it new messages are dropped (and the
 // drop is logged) until the sender catches up.
@@ -21,6 +21,11 @@ const maxQueued = 1 << 14
 // maxBatch bounds one pipeline.
 const maxBatch = 512
 
+// publishCmd queues the publish of one message in a pipeline:
+// redis.Pipeliner.Publish (PUBLISH) for the classic adapter,
+// redis.Pipeliner.SPublish (SPUBLISH) for the sharded one.
+type publishCmd func(p redis.Pipeliner, ctx context.Context, channel string, message any) *redis.IntCmd
+
 type outMsg struct {
 	channel string
 	payload []byte
@@ -28,18 +33,30 @@ type outMsg struct {
 }
 
 type outbox struct {
+	// Set by init.
+	client  redis.UniversalClient
+	cmd     publishCmd
+	timeout time.Duration // of one pipeline (RequestsTimeout)
+	logger  func(level, msg string, fields ...any)
+	stop    <-chan struct{} // the node's; closing it ends the sender
+	done    chan struct{}   // closed when the sender ended
+	wake    chan struct{}
+
 	mu       sync.Mutex
 	queue    []outMsg
 	closed   bool
-	wake     chan struct{}
-	done     chan struct{}
 	dropping bool
 	failing  bool
 }
 
-func (o *outbox) init() {
+// init prepares the outbox and starts its sender, which publishes with
+// cmd on client until stop is closed.
+func (o *outbox) init(client redis.UniversalClient, cmd publishCmd, timeout time.Duration,
+	logger func(level, msg string, fields ...any), stop <-chan struct{}) {
+	o.client, o.cmd, o.timeout, o.logger, o.stop = client, cmd, timeout, logger, stop
 	o.wake = make(chan struct{}, 1)
 	o.done = make(chan struct{})
+	go o.send()
 }
 
 // push queues m; false when the outbox is full or closed.
@@ -74,23 +91,23 @@ func (o *outbox) take() []outMsg {
 }
 
 // post queues a message nobody waits for; a full outbox drops it.
-func (n *node) post(channel string, payload []byte) {
-	if n.out.push(outMsg{channel: channel, payload: payload}) {
+func (o *outbox) post(channel string, payload []byte) {
+	if o.push(outMsg{channel: channel, payload: payload}) {
 		return
 	}
-	n.out.mu.Lock()
-	first := !n.out.dropping && !n.out.closed
-	n.out.dropping = true
-	n.out.mu.Unlock()
+	o.mu.Lock()
+	first := !o.dropping && !o.closed
+	o.dropping = true
+	o.mu.Unlock()
 	if first {
-		n.opts.Logger("error", "outbox full, dropping messages for the other nodes", "queued", maxQueued)
+		o.logger("error", "outbox full, dropping messages for the other nodes", "queued", maxQueued)
 	}
 }
 
 // publish queues a message and waits until it is published (or failed).
-func (n *node) publish(channel string, payload []byte) error {
+func (o *outbox) publish(channel string, payload []byte) error {
 	done := make(chan error, 1)
-	if !n.out.push(outMsg{channel: channel, payload: payload, done: done}) {
+	if !o.push(outMsg{channel: channel, payload: payload, done: done}) {
 		return ErrClosed
 	}
 	return <-done
@@ -98,25 +115,25 @@ func (n *node) publish(channel string, payload []byte) error {
 
 // send is the sender goroutine. When the node closes it flushes what is
 // queued (bounded by a second) and fails the rest.
-func (n *node) send() {
-	defer close(n.out.done)
+func (o *outbox) send() {
+	defer close(o.done)
 	for {
 		select {
-		case <-n.out.wake:
-		case <-n.stop:
-			n.out.mu.Lock()
-			n.out.closed = true
-			n.out.mu.Unlock()
+		case <-o.wake:
+		case <-o.stop:
+			o.mu.Lock()
+			o.closed = true
+			o.mu.Unlock()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			for batch := n.out.take(); batch != nil; batch = n.out.take() {
-				n.flush(ctx, batch)
+			for batch := o.take(); batch != nil; batch = o.take() {
+				o.flush(ctx, batch)
 			}
 			cancel()
 			return
 		}
-		for batch := n.out.take(); batch != nil; batch = n.out.take() {
-			ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
-			n.flush(ctx, batch)
+		for batch := o.take(); batch != nil; batch = o.take() {
+			ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+			o.flush(ctx, batch)
 			cancel()
 		}
 	}
@@ -124,11 +141,11 @@ func (n *node) send() {
 
 // flush publishes a batch in one pipeline. The first failure of an outage
 // is logged, then nothing until a publish succeeds again (logged too).
-func (n *node) flush(ctx context.Context, batch []outMsg) {
+func (o *outbox) flush(ctx context.Context, batch []outMsg) {
 	cmds := make([]*redis.IntCmd, len(batch))
-	_, _ = n.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	_, _ = o.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, m := range batch {
-			cmds[i] = p.Publish(ctx, m.channel, m.payload)
+			cmds[i] = o.cmd(p, ctx, m.channel, m.payload)
 		}
 		return nil
 	})
@@ -142,18 +159,18 @@ func (n *node) flush(ctx context.Context, batch []outMsg) {
 			m.done <- err
 		}
 	}
-	n.out.mu.Lock()
-	wasFailing := n.out.failing
-	n.out.failing = failed != nil
+	o.mu.Lock()
+	wasFailing := o.failing
+	o.failing = failed != nil
 	if failed == nil {
-		n.out.dropping = false
+		o.dropping = false
 	}
-	n.out.mu.Unlock()
+	o.mu.Unlock()
 	switch {
 	case failed != nil && !wasFailing:
-		n.opts.Logger("error", "publish failed; other nodes miss this node's messages until Redis answers again",
+		o.logger("error", "publish failed; other nodes miss this node's messages until Redis answers again",
 			"error", failed.Error())
 	case failed == nil && wasFailing:
-		n.opts.Logger("info", "publish restored")
+		o.logger("info", "publish restored")
 	}
 }

@@ -33,8 +33,6 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,16 +66,7 @@ func (o Options) normalized() Options {
 		o.RequestsTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = func(level, msg string, fields ...any) {
-			l := slog.LevelInfo
-			switch level {
-			case "warn":
-				l = slog.LevelWarn
-			case "error":
-				l = slog.LevelError
-			}
-			slog.Default().Log(context.Background(), l, "socketio redis adapter: "+msg, fields...)
-		}
+		o.Logger = defaultLogger("socketio redis adapter: ")
 	}
 	return o
 }
@@ -105,38 +94,12 @@ func New(client redis.UniversalClient, opts Options) socketio.AdapterFactory {
 type factory struct {
 	client redis.UniversalClient
 	opts   Options
-	mu     sync.Mutex
-	nodes  []*node
+	nodes  nodePool[*node]
 }
 
 func (f *factory) create(host socketio.AdapterHost) socketio.Adapter {
-	f.mu.Lock()
-	var n *node
-	for _, c := range f.nodes {
-		if c.reserve(host.Name()) {
-			n = c
-			break
-		}
-	}
-	if n == nil {
-		n = newNode(f)
-		n.reserve(host.Name())
-		f.nodes = append(f.nodes, n)
-	}
-	f.mu.Unlock()
+	n := f.nodes.acquire(host.Name(), func() *node { return newNode(f) })
 	return newAdapter(n, host)
-}
-
-// drop forgets a node that has no namespace left.
-func (f *factory) drop(n *node) {
-	f.mu.Lock()
-	for i, c := range f.nodes {
-		if c == n {
-			f.nodes = append(f.nodes[:i], f.nodes[i+1:]...)
-			break
-		}
-	}
-	f.mu.Unlock()
 }
 
 // node is one server's subscriber connection, shared by the adapters of
@@ -153,6 +116,8 @@ type node struct {
 	// down is set while the subscriber connection is lost.
 	down atomic.Bool
 	out  outbox
+	// confirms wakes register when Redis confirms a request channel.
+	confirms confirmations
 	// requestHook, when set, is called with the type of every request of
 	// another node before this node handles it; true drops the request
 	// unanswered. It is a test hook (unexported, nil in production): the
@@ -161,10 +126,8 @@ type node struct {
 	requestHook atomic.Pointer[func(typ int) bool]
 
 	mu       sync.Mutex
-	names    map[string]bool     // namespaces served (reserved or live)
 	channels map[string]*adapter // request and response channels
 	patterns map[string]*adapter // broadcast patterns
-	waiters  map[string]chan struct{}
 }
 
 func newNode(f *factory) *node {
@@ -174,30 +137,15 @@ func newNode(f *factory) *node {
 		opts:     f.opts,
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
-		names:    map[string]bool{},
 		channels: map[string]*adapter{},
 		patterns: map[string]*adapter{},
-		waiters:  map[string]chan struct{}{},
 	}
 	// Subscribe with no channel yet: the connection opens with the first
 	// namespace's subscriptions.
 	n.ps = f.client.Subscribe(context.Background())
-	n.out.init()
+	n.out.init(f.client, redis.Pipeliner.Publish, f.opts.RequestsTimeout, f.opts.Logger, n.stop)
 	go n.receive()
-	go n.send()
 	return n
-}
-
-// reserve claims namespace name on this node; false when the node serves
-// it already (another server using the same factory).
-func (n *node) reserve(name string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.names[name] {
-		return false
-	}
-	n.names[name] = true
-	return true
 }
 
 // register subscribes a's channels and waits (briefly) for Redis to
@@ -209,9 +157,8 @@ func (n *node) register(a *adapter) {
 		n.channels[ch] = a
 	}
 	n.patterns[a.pattern] = a
-	wait := make(chan struct{})
-	n.waiters[a.reqCh] = wait
 	n.mu.Unlock()
+	wait := n.confirms.expect(a.reqCh)
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
 	defer cancel()
 	if err := n.ps.PSubscribe(ctx, a.pattern); err != nil {
@@ -223,13 +170,7 @@ func (n *node) register(a *adapter) {
 	if n.down.Load() {
 		return // Redis is away: the subscription comes with the reconnection
 	}
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case <-wait:
-	case <-t.C:
-		n.opts.Logger("warn", "subscription not confirmed yet", "namespace", a.nsp)
-	}
+	awaitConfirmed(wait, n.opts.Logger, a.nsp)
 }
 
 // unregister removes a's subscriptions; the last one closes the node.
@@ -239,12 +180,9 @@ func (n *node) unregister(a *adapter) {
 		delete(n.channels, ch)
 	}
 	delete(n.patterns, a.pattern)
-	delete(n.waiters, a.reqCh)
-	delete(n.names, a.nsp)
-	last := len(n.names) == 0
 	n.mu.Unlock()
-	if last {
-		n.f.drop(n)
+	n.confirms.forget(a.reqCh)
+	if n.f.nodes.release(n, a.nsp) {
 		close(n.stop)
 		_ = n.ps.Close()
 		<-n.done
@@ -258,63 +196,19 @@ func (n *node) unregister(a *adapter) {
 	_ = n.ps.Unsubscribe(ctx, a.channels()...)
 }
 
-// receive reads the subscriber connection until the node closes. go-redis
-// reconnects and resubscribes when the connection breaks; this loop logs
-// it and keeps reading.
+// receive reads the subscriber connection until the node closes.
 func (n *node) receive() {
 	defer close(n.done)
-	ctx := context.Background()
-	healthy := true
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := n.ps.ReceiveTimeout(ctx, 15*time.Second)
-		select {
-		case <-n.stop:
-			return
-		default:
-		}
-		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Quiet connection: a ping tells a dead one apart.
-				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_ = n.ps.Ping(pctx)
-				cancel()
-				continue
+	readSubscription(n.ps, n.stop, n.opts.Logger,
+		func() { n.down.Store(true) }, func() { n.down.Store(false) },
+		func(msg any) {
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				n.confirms.confirmed(m.Channel)
+			case *redis.Message:
+				n.route(m)
 			}
-			if healthy {
-				healthy = false
-				n.down.Store(true)
-				n.opts.Logger("warn", "redis subscription lost, reconnecting", "error", err.Error())
-			}
-			select {
-			case <-n.stop:
-				return
-			case <-time.After(backoff):
-			}
-			if backoff < 2*time.Second {
-				backoff *= 2
-			}
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if !healthy {
-				healthy = true
-				n.down.Store(false)
-				n.opts.Logger("info", "redis subscription restored")
-			}
-			n.mu.Lock()
-			if w := n.waiters[m.Channel]; w != nil {
-				close(w)
-				delete(n.waiters, m.Channel)
-			}
-			n.mu.Unlock()
-		case *redis.Message:
-			n.route(m)
-		}
-	}
+		})
 }
 
 // route hands a message to the adapter of its namespace.

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,16 +76,7 @@ func (o ShardedOptions) normalized() ShardedOptions {
 		o.RequestsTimeout = 5 * time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = func(level, msg string, fields ...any) {
-			l := slog.LevelInfo
-			switch level {
-			case "warn":
-				l = slog.LevelWarn
-			case "error":
-				l = slog.LevelError
-			}
-			slog.Default().Log(context.Background(), l, "socketio sharded redis adapter: "+msg, fields...)
-		}
+		o.Logger = defaultLogger("socketio sharded redis adapter: ")
 	}
 	return o
 }
@@ -125,37 +114,12 @@ func NewSharded(client redis.UniversalClient, opts ShardedOptions) socketio.Adap
 type shardedFactory struct {
 	client redis.UniversalClient
 	opts   ShardedOptions
-	mu     sync.Mutex
-	nodes  []*shardedNode
+	nodes  nodePool[*shardedNode]
 }
 
 func (f *shardedFactory) create(host socketio.AdapterHost) socketio.Adapter {
-	f.mu.Lock()
-	var n *shardedNode
-	for _, c := range f.nodes {
-		if c.reserve(host.Name()) {
-			n = c
-			break
-		}
-	}
-	if n == nil {
-		n = newShardedNode(f)
-		n.reserve(host.Name())
-		f.nodes = append(f.nodes, n)
-	}
-	f.mu.Unlock()
+	n := f.nodes.acquire(host.Name(), func() *shardedNode { return newShardedNode(f) })
 	return newShardedAdapter(n, host)
-}
-
-func (f *shardedFactory) drop(n *shardedNode) {
-	f.mu.Lock()
-	for i, c := range f.nodes {
-		if c == n {
-			f.nodes = append(f.nodes[:i], f.nodes[i+1:]...)
-			break
-		}
-	}
-	f.mu.Unlock()
 }
 
 // shardRoute says which adapter a channel's messages go to.
@@ -167,8 +131,7 @@ type shardRoute struct {
 // shardSub is one subscriber connection: the only one for a standalone
 // Redis, one per master node for a cluster.
 type shardSub struct {
-	ps      *redis.PubSub
-	healthy bool // read and written by its receive goroutine only
+	ps *redis.PubSub
 }
 
 // shardedNode is one server's subscriptions and outbox, shared by the
@@ -184,14 +147,14 @@ type shardedNode struct {
 	out    outbox
 	// down counts the subscriber connections that are lost.
 	down atomic.Int32
+	// confirms wakes register when Redis confirms a namespace channel.
+	confirms confirmations
 
 	mu       sync.Mutex
-	names    map[string]bool
 	routes   map[string]shardRoute
 	want     map[string]bool // channels that should be subscribed
 	dirty    []string        // channels whose wish changed
 	barriers []chan struct{}
-	waiters  map[string]chan struct{}
 	wake     chan struct{}
 
 	// Owned by the subscriber goroutine (and read at close, after it
@@ -206,29 +169,16 @@ func newShardedNode(f *shardedFactory) *shardedNode {
 		client:  f.client,
 		opts:    f.opts,
 		stop:    make(chan struct{}),
-		names:   map[string]bool{},
 		routes:  map[string]shardRoute{},
 		want:    map[string]bool{},
-		waiters: map[string]chan struct{}{},
 		wake:    make(chan struct{}, 1),
 		shards:  map[string]*shardSub{},
 		chShard: map[string]*shardSub{},
 	}
-	n.out.init()
+	n.out.init(f.client, redis.Pipeliner.SPublish, f.opts.RequestsTimeout, f.opts.Logger, n.stop)
 	n.subWG.Add(1)
 	go n.subscriber()
-	go n.send()
 	return n
-}
-
-func (n *shardedNode) reserve(name string) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.names[name] {
-		return false
-	}
-	n.names[name] = true
-	return true
 }
 
 // setWant records that channel should (or should no longer) be
@@ -277,29 +227,17 @@ func (n *shardedNode) sync(timeout time.Duration) {
 // confirm the namespace channel, so that the node counts in PUBSUB
 // SHARDNUMSUB before it serves clients.
 func (n *shardedNode) register(a *shardedAdapter) {
-	wait := make(chan struct{})
-	n.mu.Lock()
-	n.waiters[a.channel] = wait
-	n.mu.Unlock()
+	wait := n.confirms.expect(a.channel)
 	n.setWant(a, a.channel, false, true)
 	n.setWant(a, a.resChannel, true, true)
-	t := time.NewTimer(2 * time.Second)
-	defer t.Stop()
-	select {
-	case <-wait:
-	case <-t.C:
-		n.opts.Logger("warn", "subscription not confirmed yet", "namespace", a.nsp)
-	}
+	awaitConfirmed(wait, n.opts.Logger, a.nsp)
 }
 
 // unregister removes a's subscriptions (and waits for Redis to apply it);
 // the last one closes the node.
 func (n *shardedNode) unregister(a *shardedAdapter, channels []string) {
-	n.mu.Lock()
-	delete(n.waiters, a.channel)
-	delete(n.names, a.nsp)
-	last := len(n.names) == 0
-	n.mu.Unlock()
+	n.confirms.forget(a.channel)
+	last := n.f.nodes.release(n, a.nsp)
 	for _, ch := range channels {
 		n.setWant(a, ch, false, false)
 	}
@@ -307,7 +245,6 @@ func (n *shardedNode) unregister(a *shardedAdapter, channels []string) {
 		n.sync(n.opts.RequestsTimeout)
 		return
 	}
-	n.f.drop(n)
 	n.sync(time.Second)
 	close(n.stop)
 	n.subWG.Wait()
@@ -381,7 +318,7 @@ func (n *shardedNode) apply() bool {
 		if s == nil {
 			// A new connection opens subscribed to its first channel, so
 			// that a cluster client connects to the owner of its slot.
-			s = &shardSub{ps: n.client.SSubscribe(ctx, ch), healthy: true}
+			s = &shardSub{ps: n.client.SSubscribe(ctx, ch)}
 			n.shards[key] = s
 			n.wg.Add(1)
 			go n.receive(s)
@@ -439,78 +376,30 @@ func (n *shardedNode) shardNumSub(ctx context.Context, channel string) (int, err
 	return int(res[channel]), nil
 }
 
-// receive reads one subscriber connection until it is closed. go-redis
-// reconnects and resubscribes when the connection breaks; this loop logs
-// it and keeps reading.
+// receive reads one subscriber connection until it is closed.
 func (n *shardedNode) receive(s *shardSub) {
 	defer n.wg.Done()
-	ctx := context.Background()
-	backoff := 50 * time.Millisecond
-	for {
-		msg, err := s.ps.ReceiveTimeout(ctx, 15*time.Second)
-		select {
-		case <-n.stop:
-			if err != nil {
-				return
-			}
-		default:
-		}
-		if err != nil {
-			if errors.Is(err, redis.ErrClosed) {
-				return
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				_ = s.ps.Ping(pctx)
-				cancel()
-				continue
-			}
-			if s.healthy {
-				s.healthy = false
-				n.down.Add(1)
-				n.opts.Logger("warn", "redis subscription lost, reconnecting", "error", err.Error())
-			}
-			select {
-			case <-n.stop:
-				return
-			case <-time.After(backoff):
-			}
-			if backoff < 2*time.Second {
-				backoff *= 2
-			}
-			continue
-		}
-		backoff = 50 * time.Millisecond
-		switch m := msg.(type) {
-		case *redis.Subscription:
-			if !s.healthy {
-				s.healthy = true
-				n.down.Add(-1)
-				n.opts.Logger("info", "redis subscription restored")
-			}
-			if m.Kind == "ssubscribe" {
-				n.mu.Lock()
-				if w := n.waiters[m.Channel]; w != nil {
-					close(w)
-					delete(n.waiters, m.Channel)
+	readSubscription(s.ps, n.stop, n.opts.Logger,
+		func() { n.down.Add(1) }, func() { n.down.Add(-1) },
+		func(msg any) {
+			switch m := msg.(type) {
+			case *redis.Subscription:
+				if m.Kind == "ssubscribe" {
+					n.confirms.confirmed(m.Channel)
 				}
+			case *redis.Message:
+				n.mu.Lock()
+				r, ok := n.routes[m.Channel]
 				n.mu.Unlock()
+				switch {
+				case !ok:
+				case r.response:
+					r.a.onResponse([]byte(m.Payload))
+				default:
+					r.a.onMessage([]byte(m.Payload))
+				}
 			}
-		case *redis.Message:
-			n.mu.Lock()
-			r, ok := n.routes[m.Channel]
-			n.mu.Unlock()
-			if !ok {
-				continue
-			}
-			if r.response {
-				r.a.onResponse([]byte(m.Payload))
-			} else {
-				r.a.onMessage([]byte(m.Payload))
-			}
-		}
-	}
+		})
 }
 
 // async runs fn on a goroutine the node waits for when it closes.
@@ -520,90 +409,6 @@ func (n *shardedNode) async(fn func()) {
 		defer n.wg.Done()
 		fn()
 	}()
-}
-
-// post queues a message nobody waits for; a full outbox drops it.
-func (n *shardedNode) post(channel string, payload []byte) {
-	if n.out.push(outMsg{channel: channel, payload: payload}) {
-		return
-	}
-	n.out.mu.Lock()
-	first := !n.out.dropping && !n.out.closed
-	n.out.dropping = true
-	n.out.mu.Unlock()
-	if first {
-		n.opts.Logger("error", "outbox full, dropping messages for the other nodes", "queued", maxQueued)
-	}
-}
-
-// publish queues a message and waits until it is published (or failed).
-func (n *shardedNode) publish(channel string, payload []byte) error {
-	done := make(chan error, 1)
-	if !n.out.push(outMsg{channel: channel, payload: payload, done: done}) {
-		return ErrClosed
-	}
-	return <-done
-}
-
-// send is the sender goroutine. When the node closes it flushes what is
-// queued (bounded by a second) and fails the rest.
-func (n *shardedNode) send() {
-	defer close(n.out.done)
-	for {
-		select {
-		case <-n.out.wake:
-		case <-n.stop:
-			n.out.mu.Lock()
-			n.out.closed = true
-			n.out.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			for batch := n.out.take(); batch != nil; batch = n.out.take() {
-				n.flush(ctx, batch)
-			}
-			cancel()
-			return
-		}
-		for batch := n.out.take(); batch != nil; batch = n.out.take() {
-			ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
-			n.flush(ctx, batch)
-			cancel()
-		}
-	}
-}
-
-// flush publishes a batch with SPUBLISH in one pipeline.
-func (n *shardedNode) flush(ctx context.Context, batch []outMsg) {
-	cmds := make([]*redis.IntCmd, len(batch))
-	_, _ = n.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, m := range batch {
-			cmds[i] = p.SPublish(ctx, m.channel, m.payload)
-		}
-		return nil
-	})
-	var failed error
-	for i, m := range batch {
-		err := cmds[i].Err()
-		if err != nil && failed == nil {
-			failed = err
-		}
-		if m.done != nil {
-			m.done <- err
-		}
-	}
-	n.out.mu.Lock()
-	wasFailing := n.out.failing
-	n.out.failing = failed != nil
-	if failed == nil {
-		n.out.dropping = false
-	}
-	n.out.mu.Unlock()
-	switch {
-	case failed != nil && !wasFailing:
-		n.opts.Logger("error", "publish failed; other nodes miss this node's messages until Redis answers again",
-			"error", failed.Error())
-	case failed == nil && wasFailing:
-		n.opts.Logger("info", "publish restored")
-	}
 }
 
 // randomID is 8 random bytes in hex, as the uids and request ids of
@@ -636,30 +441,26 @@ type shardedAdapter struct {
 	// roomsClosed is set by Close: rooms change no subscription after it.
 	roomsClosed bool
 
-	mu       sync.Mutex
-	closed   bool
-	requests map[string]*pending
-	acks     map[string]*ackRequest
-	once     sync.Once
+	requester // requests go on the namespace channel
+	once      sync.Once
 }
 
 func newShardedAdapter(n *shardedNode, host socketio.AdapterHost) *shardedAdapter {
 	nsp := host.Name()
 	a := &shardedAdapter{
-		Adapter:  socketio.NewMemoryAdapter(host),
-		node:     n,
-		host:     host,
-		nsp:      nsp,
-		uid:      randomID(),
-		mode:     n.opts.SubscriptionMode,
-		channel:  n.opts.ChannelPrefix + "#" + nsp + "#",
-		members:  map[string]int{},
-		own:      map[string]bool{},
-		sids:     map[string]bool{},
-		requests: map[string]*pending{},
-		acks:     map[string]*ackRequest{},
+		Adapter: socketio.NewMemoryAdapter(host),
+		node:    n,
+		host:    host,
+		nsp:     nsp,
+		uid:     randomID(),
+		mode:    n.opts.SubscriptionMode,
+		channel: n.opts.ChannelPrefix + "#" + nsp + "#",
+		members: map[string]int{},
+		own:     map[string]bool{},
+		sids:    map[string]bool{},
 	}
 	a.resChannel = a.channel + a.uid + "#"
+	a.requester.init(func(msg []byte) error { return n.out.publish(a.channel, msg) }, n.async, n.opts.RequestsTimeout)
 	n.register(a)
 	return a
 }
@@ -803,23 +604,25 @@ func (a *shardedAdapter) addSockets(opts socketio.BroadcastOptions, rooms []stri
 	if !a.dynamic() {
 		return a.Adapter.AddSockets(opts, rooms)
 	}
-	a.roomMu.Lock()
-	defer a.roomMu.Unlock()
-	socks, err := a.Adapter.FetchSockets(context.Background(), opts)
-	if err != nil {
-		return err
-	}
-	for _, s := range socks {
+	return a.eachLocal(opts, func(s socketio.RemoteSocket) {
 		a.Adapter.AddAll(s.ID, rooms)
 		a.joined(s.ID, s.Rooms, rooms)
-	}
-	return nil
+	})
 }
 
 func (a *shardedAdapter) delSockets(opts socketio.BroadcastOptions, rooms []string) error {
 	if !a.dynamic() {
 		return a.Adapter.DelSockets(opts, rooms)
 	}
+	return a.eachLocal(opts, func(s socketio.RemoteSocket) {
+		for _, r := range rooms {
+			a.delLocked(s.ID, r)
+		}
+	})
+}
+
+// eachLocal runs fn, under roomMu, for each local socket opts selects.
+func (a *shardedAdapter) eachLocal(opts socketio.BroadcastOptions, fn func(s socketio.RemoteSocket)) error {
 	a.roomMu.Lock()
 	defer a.roomMu.Unlock()
 	socks, err := a.Adapter.FetchSockets(context.Background(), opts)
@@ -827,9 +630,7 @@ func (a *shardedAdapter) delSockets(opts socketio.BroadcastOptions, rooms []stri
 		return err
 	}
 	for _, s := range socks {
-		for _, r := range rooms {
-			a.delLocked(s.ID, r)
-		}
+		fn(s)
 	}
 	return nil
 }
@@ -848,7 +649,7 @@ func (a *shardedAdapter) Broadcast(pkt *socketio.Packet, opts socketio.Broadcast
 	if err != nil {
 		return err
 	}
-	a.node.post(a.broadcastChannel(opts), msg)
+	a.node.out.post(a.broadcastChannel(opts), msg)
 	return nil
 }
 
@@ -864,29 +665,8 @@ func (a *shardedAdapter) BroadcastWithAck(pkt *socketio.Packet, opts socketio.Br
 	if err != nil {
 		return err
 	}
-	timeout := opts.Flags.Timeout
-	if timeout <= 0 {
-		timeout = a.node.opts.RequestsTimeout
-	}
-	ar := &ackRequest{clientCount: clientCount, ack: ack}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return ErrClosed
-	}
-	a.acks[id] = ar
-	ar.timer = time.AfterFunc(timeout, func() {
-		a.mu.Lock()
-		delete(a.acks, id)
-		a.mu.Unlock()
-	})
-	a.mu.Unlock()
-	if err := a.node.publish(a.channel, msg); err != nil {
-		a.mu.Lock()
-		delete(a.acks, id)
-		a.mu.Unlock()
-		ar.timer.Stop()
-		return fmt.Errorf("redisadapter: publish broadcast with ack: %w", err)
+	if err := a.publishWithAcks(id, msg, opts.Flags.Timeout, clientCount, ack); err != nil {
+		return err
 	}
 	return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
 }
@@ -926,11 +706,7 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts socketio.Broadca
 	if err != nil {
 		return local, err
 	}
-	timeout := opts.Flags.Timeout
-	if timeout <= 0 {
-		timeout = a.node.opts.RequestsTimeout
-	}
-	p, err := a.await(ctx, id, msgFetchSockets, count-1, msg, timeout)
+	p, err := a.await(ctx, id, msgFetchSockets, count-1, msg, opts.Flags.Timeout)
 	if p == nil {
 		return local, err
 	}
@@ -942,43 +718,6 @@ func (a *shardedAdapter) FetchSockets(ctx context.Context, opts socketio.Broadca
 		return out, fmt.Errorf("%w: fetchSockets: only %d responses received out of %d", socketio.ErrAdapterTimeout, p.got, p.expected)
 	}
 	return out, nil
-}
-
-// await publishes a request and waits until expected answers arrived, ctx
-// ends or timeout passes. The request's fields may be read once await
-// returned; the error is non-nil when it is not complete.
-func (a *shardedAdapter) await(ctx context.Context, id string, typ, expected int, msg []byte, timeout time.Duration) (*pending, error) {
-	p := &pending{typ: typ, expected: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil, ErrClosed
-	}
-	a.requests[id] = p
-	a.mu.Unlock()
-	if err := a.node.publish(a.channel, msg); err != nil {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-		return nil, fmt.Errorf("redisadapter: publish request: %w", err)
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-	case <-t.C:
-		err = socketio.ErrAdapterTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.requests, id)
-	if err == nil && p.got < p.expected {
-		err = ErrClosed
-	}
-	return p, err
 }
 
 // AddSockets applies locally at once and asks the other nodes to apply.
@@ -1029,58 +768,14 @@ func (a *shardedAdapter) ServerSideEmit(event string, args [][]byte, ack func([]
 	if err != nil {
 		return err
 	}
-	p := &pending{typ: msgServerSideEmit, expected: count - 1, done: make(chan struct{})}
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return ErrClosed
-	}
-	a.requests[id] = p
-	a.mu.Unlock()
-	if err := a.node.publish(a.channel, msg); err != nil {
-		a.mu.Lock()
-		delete(a.requests, id)
-		a.mu.Unlock()
-		return fmt.Errorf("redisadapter: publish server-side emit: %w", err)
-	}
-	a.node.async(func() {
-		t := time.NewTimer(a.node.opts.RequestsTimeout)
-		defer t.Stop()
-		select {
-		case <-p.done:
-		case <-t.C:
-		}
-		a.mu.Lock()
-		delete(a.requests, id)
-		responses, got, closed := p.responses, p.got, a.closed
-		a.mu.Unlock()
-		switch {
-		case got < p.expected && closed:
-			ack(responses, ErrClosed)
-		case got < p.expected:
-			ack(responses, fmt.Errorf("%w: only %d responses received out of %d", socketio.ErrAdapterTimeout, got, p.expected))
-		default:
-			ack(responses, nil)
-		}
-	})
-	return nil
+	return a.collect(id, msgServerSideEmit, count-1, msg, ack)
 }
 
 // Close unsubscribes the namespace's channels (its rooms' too) and ends
 // its pending requests.
 func (a *shardedAdapter) Close() error {
 	a.once.Do(func() {
-		a.mu.Lock()
-		a.closed = true
-		for id, p := range a.requests {
-			close(p.done)
-			delete(a.requests, id)
-		}
-		for id, ar := range a.acks {
-			ar.timer.Stop()
-			delete(a.acks, id)
-		}
-		a.mu.Unlock()
+		a.closeRequests()
 		channels := []string{a.channel, a.resChannel}
 		a.roomMu.Lock()
 		for r := range a.own {

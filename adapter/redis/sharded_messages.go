@@ -116,7 +116,7 @@ func (a *shardedAdapter) postMsg(typ int, data map[string]any) error {
 	if err != nil {
 		return err
 	}
-	a.node.post(a.channel, b)
+	a.node.out.post(a.channel, b)
 	return nil
 }
 
@@ -180,7 +180,7 @@ func (a *shardedAdapter) respond(requester string, typ int, data map[string]any)
 		a.node.opts.Logger("error", "encode response", "namespace", a.nsp, "error", err.Error())
 		return
 	}
-	a.node.post(a.channel+requester+"#", b)
+	a.node.out.post(a.channel+requester+"#", b)
 }
 
 // onMessage handles a message of the namespace channel or of a room
@@ -264,16 +264,12 @@ func (a *shardedAdapter) onBroadcast(m *clusterMsg, atts [][]byte, uid, requestI
 // to the requester.
 func (a *shardedAdapter) onServerSideEmit(m *clusterMsg, uid, requestID string) {
 	var data []json.RawMessage
-	if json.Unmarshal(m.Data.Packet, &data) != nil || len(data) == 0 {
+	if json.Unmarshal(m.Data.Packet, &data) != nil {
 		return
 	}
-	var event string
-	if json.Unmarshal(data[0], &event) != nil {
+	event, args, ok := splitEvent(data)
+	if !ok {
 		return
-	}
-	args := make([][]byte, len(data)-1)
-	for i, d := range data[1:] {
-		args[i] = d
 	}
 	var ack func([]byte)
 	if requestID != "" {
@@ -306,51 +302,27 @@ func (a *shardedAdapter) handleResponse(m *clusterMsg) {
 	if id == "" {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	switch m.Type {
-	case msgBroadcastClientCount, msgBroadcastAck:
-		ar := a.acks[id]
-		if ar == nil {
-			return
-		}
-		if m.Type == msgBroadcastClientCount {
-			n := m.Data.ClientCount
-			a.node.async(func() { ar.clientCount(n) })
-			return
-		}
+	case msgBroadcastClientCount:
+		a.clientCount(id, m.Data.ClientCount)
+		return
+	case msgBroadcastAck:
 		r := []byte(bytes.TrimSpace(m.Data.Packet))
 		if len(r) == 0 {
 			r = nil
 		}
-		a.node.async(func() { ar.ack(r) })
+		a.clientAck(id, r)
 		return
 	}
-	p := a.requests[id]
-	if p == nil {
-		return
-	}
-	switch {
-	case m.Type == msgFetchSocketsResponse && p.typ == msgFetchSockets:
-		p.got++
-		var socks []wireSocket
-		if json.Unmarshal(m.Data.Sockets, &socks) == nil {
-			for i := range socks {
-				p.sockets = append(p.sockets, socks[i].remote())
-			}
+	a.answered(id, func(p *pending) bool {
+		switch {
+		case m.Type == msgFetchSocketsResponse && p.typ == msgFetchSockets:
+			p.addSockets(m.Data.Sockets)
+		case m.Type == msgServerSideEmitResponse && p.typ == msgServerSideEmit:
+			p.addResponse(bytes.TrimSpace(m.Data.Packet))
+		default:
+			return false
 		}
-	case m.Type == msgServerSideEmitResponse && p.typ == msgServerSideEmit:
-		p.got++
-		r := []byte(bytes.TrimSpace(m.Data.Packet))
-		if len(r) == 0 {
-			r = []byte("null")
-		}
-		p.responses = append(p.responses, r)
-	default:
-		return
-	}
-	if p.got == p.expected {
-		close(p.done)
-		delete(a.requests, id)
-	}
+		return true
+	})
 }

@@ -1,151 +1,34 @@
 package redisadapter
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	socketio "github.com/fiber-socketio/socketio"
-	"github.com/gofiber/fiber/v3"
 	"github.com/redis/go-redis/v9"
 )
 
-// startShardedGoNode starts a Go node with the sharded adapter. Its
-// sockets answer "join" and "leave" (ack "joined", "left") and carry the
-// attribute node; its main and /admin namespaces answer the server-side
-// event "sse".
+// startShardedGoNode starts a Go node with the sharded adapter (see
+// startNodeWith).
 func startShardedGoNode(t *testing.T, r *redisServer, name string, opts ShardedOptions) *goNode {
 	t.Helper()
-	cfg := socketio.DefaultConfig()
-	cfg.Logger = nil
-	srv := socketio.NewServer(cfg)
-	client := redis.NewClient(&redis.Options{Addr: r.addr()})
-	logs := &logSink{}
-	opts.Logger = logs.log
-	srv.SetAdapter(NewSharded(client, opts))
-	srv.On("join", func(ep *socketio.EventPayload) {
-		var room string
-		_ = json.Unmarshal(ep.Data, &room)
-		ep.Kws.Join(room)
-		_ = ep.Ack([]byte(`"joined"`))
+	return startNodeWith(t, r, name, func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
+		opts.Logger = logger
+		return NewSharded(client, opts)
 	})
-	srv.On("leave", func(ep *socketio.EventPayload) {
-		var room string
-		_ = json.Unmarshal(ep.Data, &room)
-		ep.Kws.Leave(room)
-		_ = ep.Ack([]byte(`"left"`))
-	})
-	for _, n := range []*socketio.Namespace{srv.Of("/"), srv.Of("/admin")} {
-		nsp := n.Name()
-		n.OnServerSideEmit("sse", func(args [][]byte, ack func([]byte)) {
-			var arg json.RawMessage = []byte("null")
-			if len(args) > 0 {
-				arg = args[0]
-			}
-			logs.log("info", "sse", string(arg))
-			if ack != nil {
-				b, _ := json.Marshal(map[string]any{"node": name, "nsp": nsp, "arg": arg})
-				ack(b)
-			}
-		})
-	}
-	app := fiber.New()
-	h := srv.Handler(func(kws *socketio.Websocket) { kws.SetAttribute("node", name) })
-	app.Get("/socket.io/", h)
-	app.Post("/socket.io/", h)
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
-	g := &goNode{name: name, srv: srv, app: app, url: "http://" + ln.Addr().String(), client: client, logs: logs}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown %s: %v", name, err)
-		}
-		_ = app.ShutdownWithTimeout(5 * time.Second)
-		_ = client.Close()
-	})
-	return g
 }
 
-// startShardedPeer runs testdata/node/sharded_harness.js (same protocol
-// as harness.js, so the peer helpers apply).
+// startShardedPeer runs testdata/node/sharded_harness.js.
 func startShardedPeer(t *testing.T) *peer {
 	t.Helper()
-	dir, _ := filepath.Abs("testdata/node")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@socket.io", "redis-adapter")); err != nil {
-		t.Fatalf("the Node peers are not installed: run `npm ci --prefix adapter/redis/testdata/node` (make deps does): %v", err)
-	}
-	cmd := exec.Command("node", "sharded_harness.js")
-	cmd.Dir = dir
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	p := &peer{t: t, cmd: cmd, stdin: stdin, replies: map[int]map[string]json.RawMessage{}}
-	p.cond = sync.NewCond(&p.mu)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for sc.Scan() {
-			var m map[string]json.RawMessage
-			if json.Unmarshal(sc.Bytes(), &m) != nil {
-				continue
-			}
-			p.mu.Lock()
-			if s, ok := m["seq"]; ok {
-				n, _ := strconv.Atoi(string(s))
-				p.replies[n] = m
-			} else if _, ok := m["client"]; ok {
-				var ev peerEvent
-				_ = json.Unmarshal(sc.Bytes(), &ev)
-				p.events = append(p.events, ev)
-			} else {
-				p.lines = append(p.lines, m)
-			}
-			p.cond.Broadcast()
-			p.mu.Unlock()
-		}
-		p.mu.Lock()
-		p.done = true
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
-	return p
+	return startHarness(t, "sharded_harness.js")
 }
 
 // probe is a plain Redis client of the test, to look at the sharded
@@ -379,15 +262,7 @@ func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
 		responses, err := answers(t, func(cb func([][]byte, error)) error {
 			return b.srv.Timeout(5*time.Second).EmitWithAck("ask", [][]byte{[]byte(`{"q":2}`)}, cb)
 		})
-		var clients []string
-		for _, r := range responses {
-			var m struct {
-				Client string `json:"client"`
-			}
-			_ = json.Unmarshal(r, &m)
-			clients = append(clients, m.Client)
-		}
-		sort.Strings(clients)
+		clients := ackClients(responses)
 		if err != nil || !slices.Equal(clients, all) {
 			t.Errorf("acks from %v, err %v", clients, err)
 		}
@@ -655,25 +530,11 @@ func testShardedInterop(t *testing.T, c interopCase) {
 		responses, err := answers(t, func(cb func([][]byte, error)) error {
 			return a.srv.Timeout(5*time.Second).EmitWithAck("askGo", [][]byte{[]byte(`1`)}, cb)
 		})
-		var clients []string
-		for _, r := range responses {
-			var m struct {
-				Client string `json:"client"`
-			}
-			_ = json.Unmarshal(r, &m)
-			clients = append(clients, m.Client)
-		}
-		sort.Strings(clients)
+		clients := ackClients(responses)
 		if err != nil || !slices.Equal(clients, all) {
 			t.Errorf("acks from %v, err %v", clients, err)
 		}
-		reply := p.call("emitWithAck", map[string]any{"event": "askNode", "args": []any{1}, "timeout": 5000})
-		var fromNode []struct {
-			Client string `json:"client"`
-		}
-		if err := json.Unmarshal(reply["responses"], &fromNode); err != nil || len(fromNode) != 2 {
-			t.Errorf("node's emitWithAck: %s %s", reply["responses"], reply["error"])
-		}
+		expectPeerAcks(t, p, "askNode", 2)
 	})
 
 	t.Run("binary both ways", func(t *testing.T) {
