@@ -154,7 +154,9 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
-	pkt := appendAck(nil, ep.Kws.nsp.name, ep.AckID, args)
+	// Built in the payload's own buffer when it fits (ackSent makes this
+	// the only use of it); the queue holds it until it is written.
+	pkt := appendAck(ep.ackBuf[:0], ep.Kws.nsp.name, ep.AckID, args)
 	if ep.inline.Load() {
 		return ep.Kws.sendInline(pkt)
 	}

@@ -47,7 +47,7 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		name, args, err = parseEvent(p.Data, 256)
+		name, args, err = parseEvent(p.Data, 256, nil)
 		if err != nil {
 			b.Fatal(err)
 		}

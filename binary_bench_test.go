@@ -92,7 +92,7 @@ func BenchmarkBinaryDecode(b *testing.B) {
 						if !bind {
 							continue
 						}
-						_, args, err := parseEvent(pkt.Data, 256)
+						_, args, err := parseEvent(pkt.Data, 256, nil)
 						if err != nil {
 							b.Fatal(err)
 						}

@@ -353,7 +353,8 @@ const fewSockets = 4
 // onEvent dispatches an inbound EVENT or BINARY_EVENT to the listeners.
 func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	cfg := kws.sess.cfg
-	name, args, err := parseEvent(pkt.Data, cfg.MaxEventNameLength)
+	ep := &EventPayload{}
+	name, args, err := parseEventNamed(pkt.Data, cfg.MaxEventNameLength, ep.argv[:0], &kws.srv.listeners, kws.nsp.listeners)
 	if err != nil {
 		return err
 	}
@@ -369,16 +370,14 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 		cfg.log("warn", "dropped client event named like a lifecycle event", "event", name, "socket", kws.UUID)
 		return nil
 	}
-	ep := &EventPayload{
-		Kws:              kws,
-		Name:             name,
-		SocketUUID:       kws.GetUUID(),
-		SocketAttributes: kws.attributesSnapshot(),
-		Args:             args,
-		Attachments:      attachments,
-		AckID:            pkt.ID,
-		HasAck:           pkt.HasID,
-	}
+	ep.Kws = kws
+	ep.Name = name
+	ep.SocketUUID = kws.GetUUID()
+	ep.SocketAttributes = kws.attributesSnapshot()
+	ep.Args = args
+	ep.Attachments = attachments
+	ep.AckID = pkt.ID
+	ep.HasAck = pkt.HasID
 	if len(args) > 0 {
 		ep.Data = args[0]
 	}

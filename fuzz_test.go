@@ -120,7 +120,7 @@ func FuzzParseEvent(f *testing.F) {
 		f.Add([]byte(s), 0)
 	}
 	f.Fuzz(func(t *testing.T, data []byte, maxName int) {
-		name, args, err := parseEvent(data, maxName)
+		name, args, err := parseEvent(data, maxName, nil)
 		decidable := utf8.Valid(data) && jsonDecidable(data)
 		var raw []json.RawMessage
 		jsonErr := errors.New("not decided")

@@ -4,6 +4,7 @@ package socketio
 // bytes, no I/O and no package state, so every parser here can be fuzzed.
 
 import (
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"strconv"
@@ -205,10 +206,18 @@ func payloadFits(p *sioPacket) bool {
 }
 
 // parseEvent splits an EVENT payload into its name and its raw JSON
-// arguments. The name must be a string (or a number, as socket.io-parser
-// accepts) of at most maxName bytes when maxName > 0.
-func parseEvent(data []byte, maxName int) (name string, args [][]byte, err error) {
-	elems, err := splitArray(data)
+// arguments, the elements appended to dst (see splitArrayInto). The name
+// must be a string (or a number, as socket.io-parser accepts) of at most
+// maxName bytes when maxName > 0.
+func parseEvent(data []byte, maxName int, dst [][]byte) (name string, args [][]byte, err error) {
+	return parseEventNamed(data, maxName, dst, nil, nil)
+}
+
+// parseEventNamed is parseEvent taking the name, when it is a plain string
+// that names a listened event of r1 or r2 (either may be nil), from there
+// rather than allocating it.
+func parseEventNamed(data []byte, maxName int, dst [][]byte, r1, r2 *registry) (name string, args [][]byte, err error) {
+	elems, err := splitArrayInto(data, dst)
 	if err != nil {
 		return "", nil, err
 	}
@@ -223,6 +232,10 @@ func parseEvent(data []byte, maxName int) (name string, args [][]byte, err error
 		// cannot overflow.
 		if maxName > 0 && (len(head)-2)/6 > maxName {
 			return "", nil, ErrEventNameTooLong
+		}
+		if n, ok := internName(head, r1, r2); ok {
+			name = n
+			break
 		}
 		name, err = unquote(head)
 		if err != nil {
@@ -239,19 +252,41 @@ func parseEvent(data []byte, maxName int) (name string, args [][]byte, err error
 	return name, elems[1:], nil
 }
 
+// internName looks the JSON string q, when it has no escape, up in r1 and
+// r2.
+func internName(q []byte, r1, r2 *registry) (string, bool) {
+	body := q[1 : len(q)-1]
+	if r1 == nil || bytes.IndexByte(body, '\\') >= 0 {
+		return "", false
+	}
+	if n, ok := r1.intern(body); ok {
+		return n, true
+	}
+	if r2 != nil {
+		return r2.intern(body)
+	}
+	return "", false
+}
+
 // splitArray returns the raw elements of a JSON array. The slices alias data.
-func splitArray(data []byte) ([][]byte, error) {
+func splitArray(data []byte) ([][]byte, error) { return splitArrayInto(data, nil) }
+
+// splitArrayInto is splitArray appending to dst (an empty slice with room
+// for the usual few elements, or nil).
+func splitArrayInto(data []byte, dst [][]byte) ([][]byte, error) {
 	i := skipSpace(data, 0)
 	if i >= len(data) || data[i] != '[' {
 		return nil, ErrInvalidJSON
 	}
 	i = skipSpace(data, i+1)
-	var elems [][]byte
+	elems := dst
 	if i < len(data) && data[i] == ']' {
 		i++
 	} else {
-		// An event name and up to three arguments in one allocation.
-		elems = make([][]byte, 0, 4)
+		if elems == nil {
+			// An event name and up to three arguments in one allocation.
+			elems = make([][]byte, 0, 4)
+		}
 		for {
 			start := i
 			end, err := scanValue(data, i)
@@ -645,14 +680,14 @@ func appendEventPacket(dst []byte, nsp string, id uint64, hasID bool, name strin
 
 // appendAck appends a complete Engine.IO message carrying a Socket.IO ACK.
 func appendAck(dst []byte, nsp string, id uint64, args [][]byte) []byte {
-	if dst == nil {
-		// One allocation of the right size for the usual JSON arguments
-		// (header, ack id, brackets and commas), not one per growth.
-		n := 26 + len(nsp) + len(args)
-		for _, a := range args {
-			n += len(a)
-		}
-		dst = make([]byte, 0, n)
+	// At most one allocation, of the right size for the usual JSON
+	// arguments (header, ack id, brackets and commas), not one per growth.
+	n := 26 + len(nsp) + len(args)
+	for _, a := range args {
+		n += len(a)
+	}
+	if cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
 	}
 	dst = appendSIOHeader(dst, sioAck, nsp, 0, id, true)
 	dst = append(dst, '[')

@@ -177,7 +177,7 @@ func TestDecodeEventPipeline(t *testing.T) {
 		if err != nil {
 			return "", nil, err
 		}
-		return parseEvent(p.Data, 256)
+		return parseEvent(p.Data, 256, nil)
 	}
 	name, args, err := decode(`42["hey","Jude"]`) // the spec's sample session
 	if err != nil || name != "hey" || len(args) != 1 || string(args[0]) != `"Jude"` {
@@ -232,7 +232,7 @@ func TestParseEvent(t *testing.T) {
 		{`["` + strings.Repeat("n", 256) + `"]`, 256, strings.Repeat("n", 256), nil},
 	}
 	for _, tt := range tests {
-		name, args, err := parseEvent([]byte(tt.in), tt.max)
+		name, args, err := parseEvent([]byte(tt.in), tt.max, nil)
 		if err != nil {
 			t.Errorf("parseEvent(%q, %d): %v", tt.in, tt.max, err)
 			continue
@@ -289,7 +289,7 @@ func TestParseEventInvalid(t *testing.T) {
 		{`["` + strings.Repeat(`\u006e`, 257) + `"]`, 256, ErrEventNameTooLong},
 	}
 	for _, tt := range tests {
-		_, _, err := parseEvent([]byte(tt.in), tt.max)
+		_, _, err := parseEvent([]byte(tt.in), tt.max, nil)
 		if !errors.Is(err, tt.want) {
 			t.Errorf("parseEvent(%q, %d) error = %v, want %v", tt.in, tt.max, err, tt.want)
 		}
@@ -862,7 +862,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		if p.Type != sioEvent || p.Nsp != e.nsp || p.ID != e.id || p.HasID != e.hasID {
 			t.Errorf("decode %s = %+v", enc, p)
 		}
-		name, args, err := parseEvent(p.Data, 0)
+		name, args, err := parseEvent(p.Data, 0, nil)
 		if err != nil || name != e.name || len(args) != len(e.args) {
 			t.Fatalf("parseEvent %s = %q %q %v", enc, name, args, err)
 		}
@@ -960,7 +960,7 @@ socket.on("connect_error", (e) => fail("connect_error " + e.message));
 // quoted length would overflow must not refuse every name.
 func TestParseEventHugeNameLimit(t *testing.T) {
 	for _, max := range []int{math.MaxInt, math.MaxInt / 3, math.MaxInt/6 + 1} {
-		name, _, err := parseEvent([]byte(`["chat"]`), max)
+		name, _, err := parseEvent([]byte(`["chat"]`), max, nil)
 		if err != nil || name != "chat" {
 			t.Errorf("parseEvent with limit %d: %q, %v", max, name, err)
 		}

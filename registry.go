@@ -13,9 +13,17 @@ type EventCallback func(payload *EventPayload)
 // next to dispatch.
 type registry struct {
 	mu sync.Mutex
-	m  atomic.Pointer[map[string][]EventCallback]
+	m  atomic.Pointer[map[string]eventListeners]
 	// any holds the catch-all listeners (OnAny).
 	any atomic.Pointer[[]EventCallback]
+}
+
+// eventListeners are the listeners of one event, with the event's name:
+// an inbound event looks its name up here to reuse that string rather than
+// allocate its own (intern).
+type eventListeners struct {
+	name string
+	cbs  []EventCallback
 }
 
 func (r *registry) onAny(cb EventCallback) {
@@ -39,22 +47,33 @@ func (r *registry) anyListeners() []EventCallback {
 func (r *registry) on(event string, cb EventCallback) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := map[string][]EventCallback{}
+	next := map[string]eventListeners{}
 	if old := r.m.Load(); old != nil {
 		for k, v := range *old {
 			next[k] = v
 		}
 	}
-	list := next[event]
-	next[event] = append(list[:len(list):len(list)], cb)
+	list := next[event].cbs
+	next[event] = eventListeners{name: event, cbs: append(list[:len(list):len(list)], cb)}
 	r.m.Store(&next)
 }
 
 func (r *registry) get(event string) []EventCallback {
 	if m := r.m.Load(); m != nil {
-		return (*m)[event]
+		return (*m)[event].cbs
 	}
 	return nil
+}
+
+// intern returns the name of a listened event spelled b, without
+// allocating; ok is false when no listener of r has that name.
+func (r *registry) intern(b []byte) (name string, ok bool) {
+	if m := r.m.Load(); m != nil {
+		if e, found := (*m)[string(b)]; found {
+			return e.name, true
+		}
+	}
+	return "", false
 }
 
 // socketIndex is the live-connection index: socket id to socket, for

@@ -116,7 +116,16 @@ type EventPayload struct {
 	// ackSent makes Ack answer once: every listener of an event gets the
 	// same payload.
 	ackSent atomic.Bool
+	// argv backs Args (and the event name before it) for the usual few
+	// arguments, and ackBuf a short ack packet: one allocation per event
+	// instead of three. Both stay valid as long as the payload does.
+	argv   [4][]byte
+	ackBuf [ackBufSize]byte
 }
+
+// ackBufSize is the size of an ack packet built inside its EventPayload
+// (see EventPayload.ackBuf); a longer one is allocated.
+const ackBufSize = 96
 
 // Websocket is one Socket.IO socket: a client connected to one namespace.
 // Several sockets (one per namespace) share one Engine.IO session and its
