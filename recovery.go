@@ -354,6 +354,7 @@ func (n *Namespace) recoveryOn() bool {
 // buffer, which keeps it; after the socket's connection was lost it is only
 // kept, for the recovered socket.
 func (kws *Websocket) sendStored(p []byte, attachments [][]byte) error {
+	kws.notifyOutgoing(p, attachments, false)
 	if kws.rlog == nil {
 		return kws.sendBinary(p, attachments)
 	}

@@ -420,7 +420,9 @@ func (kws *Websocket) emitWithAck(event string, args [][]byte, timeout time.Dura
 	if !kws.acks.register(id, cb, timeout, kws.logError) {
 		return
 	}
-	if err := kws.send(appendEvent(nil, kws.nsp.name, id, true, event, args)); err != nil {
+	pkt := appendEvent(nil, kws.nsp.name, id, true, event, args)
+	kws.notifyOutgoing(pkt, nil, false)
+	if err := kws.send(pkt); err != nil {
 		kws.acks.cancel(id, ErrAckDisconnected, kws.logError)
 	}
 }

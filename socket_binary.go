@@ -111,7 +111,9 @@ func (kws *Websocket) EmitValuesWithAckTimeout(event string, timeout time.Durati
 	if !kws.acks.registerReply(id, cb, timeout, kws.logError) {
 		return nil // cb got ErrAckDisconnected
 	}
-	if err := kws.sendBinary(appendValuesPacket(nil, sioEvent, kws.nsp.name, id, true, body, len(attachments)), attachments); err != nil {
+	pkt := appendValuesPacket(nil, sioEvent, kws.nsp.name, id, true, body, len(attachments))
+	kws.notifyOutgoing(pkt, attachments, false)
+	if err := kws.sendBinary(pkt, attachments); err != nil {
 		kws.acks.cancel(id, ErrAckDisconnected, kws.logError)
 	}
 	return nil

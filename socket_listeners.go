@@ -17,6 +17,8 @@ type socketHooks struct {
 	events map[string][]EventCallback
 	any    []EventCallback
 	mws    []EventMiddleware
+	// out are the OnAnyOutgoing listeners.
+	out []EventCallback
 }
 
 // updateHooks replaces the socket's snapshot with what change makes of a
@@ -31,6 +33,7 @@ func (kws *Websocket) updateHooks(change func(h *socketHooks)) {
 		}
 		next.any = old.any
 		next.mws = old.mws
+		next.out = old.out
 	}
 	change(next)
 	kws.hooks.Store(next)
@@ -66,6 +69,57 @@ func (kws *Websocket) OnAny(callback EventCallback) {
 // OffAny removes the listeners added with OnAny.
 func (kws *Websocket) OffAny() {
 	kws.updateHooks(func(h *socketHooks) { h.any = nil })
+}
+
+// OnAnyOutgoing adds a listener for every event sent to this socket, as
+// Node's socket.onAnyOutgoing: what is emitted to it (Emit, EmitArgs,
+// EmitValues, EmitWithAck, ...) and the broadcasts and operator emits that
+// reach it. The payload has the event's Name, its Args (raw JSON; binary
+// attachments as placeholders, the bytes in Attachments) and Data; acks
+// and lifecycle packets do not reach it. It runs on the emitting
+// goroutine, before the packet is queued.
+func (kws *Websocket) OnAnyOutgoing(callback EventCallback) {
+	kws.updateHooks(func(h *socketHooks) { h.out = append(h.out[:len(h.out):len(h.out)], callback) })
+}
+
+// OffAnyOutgoing removes the listeners added with OnAnyOutgoing.
+func (kws *Websocket) OffAnyOutgoing() {
+	kws.updateHooks(func(h *socketHooks) { h.out = nil })
+}
+
+// notifyOutgoing runs the OnAnyOutgoing listeners for the encoded event
+// packet text, an Engine.IO MESSAGE (with a recovery offset as its last
+// argument when hasOffset).
+func (kws *Websocket) notifyOutgoing(text []byte, attachments [][]byte, hasOffset bool) {
+	h := kws.hooks.Load()
+	if h == nil || len(h.out) == 0 || len(text) == 0 || text[0] != eioMessage {
+		return
+	}
+	pkt, err := decodeSIOPacket(text[1:])
+	if err != nil || (pkt.Type != sioEvent && pkt.Type != sioBinaryEvent) {
+		return
+	}
+	name, args, err := parseEvent(pkt.Data, 0, nil)
+	if err != nil {
+		return
+	}
+	if hasOffset && len(args) > 0 {
+		args = args[:len(args)-1]
+	}
+	ep := &EventPayload{
+		Kws:              kws,
+		Name:             name,
+		SocketUUID:       kws.GetUUID(),
+		SocketAttributes: kws.attributesSnapshot(),
+		Args:             args,
+		Attachments:      attachments,
+	}
+	if len(args) > 0 {
+		ep.Data = args[0]
+	}
+	for _, cb := range h.out {
+		kws.call(cb, ep)
+	}
 }
 
 // Use adds a middleware for the events the client emits to this socket,

@@ -146,3 +146,70 @@ const ack = (s, ...args) => s.timeout(700).emitWithAck(...args).catch((e) => "ti
 		t.Errorf("server OnAny saw %q, want %v", serverAny, want)
 	}
 }
+
+// TestOutgoingListeners: OnAnyOutgoing sees what is emitted to the socket
+// (direct emits, values with binary, emits with ack, broadcasts, with a
+// recovery offset left out) but not acks, and OffAnyOutgoing stops it.
+func TestOutgoingListeners(t *testing.T) {
+	t.Parallel()
+	cfg := quickConfig()
+	cfg.ConnectionStateRecovery = &RecoveryConfig{}
+	srv := NewServer(cfg)
+	var (
+		mu  sync.Mutex
+		out []string
+	)
+	srv.On("go", func(ep *EventPayload) {
+		kws := ep.Kws
+		kws.EmitArgs("a", []byte(`1`), []byte(`"x"`))
+		_ = kws.EmitValues("b", []byte{1, 2})
+		kws.EmitWithAck("c", []byte(`"q"`), func([]byte) {})
+		_ = srv.Emit("d", []byte(`"all"`))
+		_ = ep.Ack([]byte(`"acked"`))
+	})
+	srv.On("stop", func(ep *EventPayload) {
+		ep.Kws.OffAnyOutgoing()
+		ep.Kws.EmitArgs("e")
+		_ = ep.Ack()
+	})
+	ts := startServer(t, srv, func(kws *Websocket) {
+		kws.OnAnyOutgoing(func(ep *EventPayload) {
+			mu.Lock()
+			out = append(out, ep.Name+" "+string(bytesJoin(ep.Args))+" "+strconv.Itoa(len(ep.Attachments)))
+			mu.Unlock()
+		})
+	})
+	res := runNode(t, ts.url, `
+const s = io(URL, { transports: ["websocket"], forceNew: true });
+let got = 0;
+s.onAny(() => got++);
+s.on("c", (q, cb) => cb("ok"));
+s.on("connect", async () => {
+  out({ ack: await s.emitWithAck("go") });
+  while (got < 4) await new Promise((r) => setTimeout(r, 10));
+  await s.emitWithAck("stop");
+  s.close();
+});
+`, 15*time.Second)
+	if !res.has(`{"ack":"acked"}`) {
+		t.Fatalf("client output %q", res.lines)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{`a 1,"x" 0`, `b {"_placeholder":true,"num":0} 1`, `c "q" 0`, `d "all" 0`}
+	if !equalStrings(out, want) {
+		t.Errorf("outgoing listener saw %q, want %q", out, want)
+	}
+}
+
+// bytesJoin joins raw JSON values with commas.
+func bytesJoin(args [][]byte) []byte {
+	var b []byte
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, a...)
+	}
+	return b
+}

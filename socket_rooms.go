@@ -137,6 +137,7 @@ func (kws *Websocket) Compress(compress bool) BroadcastOperator {
 // silently, when the session cannot take it now; any other packet follows
 // the send-queue rules (see DropFramesOnOverflow).
 func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
+	kws.notifyOutgoing(pkt.Text, pkt.Attachments, pkt.off != 0)
 	if pkt.off != 0 && !volatile && kws.rlog != nil {
 		// A stored packet goes through the recovery buffer, also after
 		// the connection was lost.
