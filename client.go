@@ -327,6 +327,9 @@ func (c *client) onWSPing(data []byte) { c.fireAll(EventPing, data) }
 // EventPong.
 func (c *client) onPong() { c.fireAll(EventPong, nil) }
 
+// onUpgrade reports the move to WebSocket through EventUpgrade.
+func (c *client) onUpgrade() { c.fireAll(EventUpgrade, nil) }
+
 // fireAll fires a lifecycle event on every socket of the session.
 func (c *client) fireAll(event string, data []byte) {
 	var few [fewSockets]*Websocket
@@ -365,7 +368,7 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 		return fmt.Errorf("%w: %q", ErrReservedEventReceived, name)
 	}
 	switch name {
-	case EventClose, EventError, EventPing, EventPong:
+	case EventClose, EventError, EventPing, EventPong, EventUpgrade:
 		// Lifecycle names of this API: a client cannot fire them.
 		cfg.log("warn", "dropped client event named like a lifecycle event", "event", name, "socket", kws.UUID)
 		return nil

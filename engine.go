@@ -359,6 +359,9 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 			w.shutdown(refusedCloseTimeout)
 			return
 		}
+		if h, ok := s.handler.(interface{ onUpgrade() }); ok {
+			h.onUpgrade()
+		}
 		s.readLoop(w)
 		return
 	}

@@ -60,6 +60,10 @@ const (
 	// EventError fires for errors on a socket: a dropped packet, a panic in
 	// a listener, a refused emit.
 	EventError = "error"
+	// EventUpgrade fires on every socket of a session once the session has
+	// moved from HTTP long-polling to WebSocket (Node's
+	// socket.conn.on("upgrade")); IsPolling is false from then on.
+	EventUpgrade = "upgrade"
 )
 
 // Errors of the socket API.

@@ -152,3 +152,50 @@ func TestTransportsDefault(t *testing.T) {
 		t.Errorf("default client: got %q, want the echo and the upgrade", res.lines)
 	}
 }
+
+// TestUpgradeEvent: EventUpgrade fires on every socket of a session when
+// it moves to WebSocket, after which IsPolling is false; a client event
+// named "upgrade" does not reach its listeners.
+func TestUpgradeEvent(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(quickConfig())
+	srv.Of("/admin")
+	upgraded := make(chan string, 8)
+	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	srv.On(EventUpgrade, func(ep *EventPayload) {
+		if ep.Kws.IsPolling() {
+			t.Errorf("EventUpgrade on %s while IsPolling", ep.Kws.Namespace())
+		}
+		upgraded <- ep.Kws.Namespace()
+	})
+	ts := startServer(t, srv, nil)
+	res := runNode(t, ts.url, `
+const s = io(URL, { forceNew: true });
+const a = s.io.socket("/admin");
+a.connect();
+s.io.engine.on("upgrade", () => {
+  s.emit("upgrade");
+  s.emit("echo", 1, () => { out({ transport: s.io.engine.transport.name }); s.close(); a.close(); });
+});
+`, 15*time.Second)
+	if !res.has(`{"transport":"websocket"}`) {
+		t.Fatalf("client output %q", res.lines)
+	}
+	got := map[string]bool{}
+	for len(got) < 2 {
+		select {
+		case n := <-upgraded:
+			if got[n] {
+				t.Errorf("EventUpgrade twice on %s", n)
+			}
+			got[n] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("EventUpgrade seen on %v, want / and /admin", got)
+		}
+	}
+	select {
+	case n := <-upgraded:
+		t.Errorf("extra EventUpgrade on %s (the client's \"upgrade\" event?)", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
