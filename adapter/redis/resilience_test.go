@@ -29,57 +29,12 @@ func TestRedisRestart(t *testing.T) {
 	}
 	p.waitEvent("b1", "before")
 
-	r.kill()
-	waitFor(t, "both nodes to log the lost subscription", func() bool {
-		return a.logs.count("subscription lost") > 0 && b.logs.count("subscription lost") > 0
-	})
-	// Local delivery never stops: several emits while Redis is down.
-	for i := range 3 {
-		ev := fmt.Sprintf("down%d", i)
-		start := time.Now()
-		if err := a.srv.Emit(ev, []byte(`1`)); err != nil {
-			t.Fatalf("emit while Redis is down: %v", err)
-		}
-		p.waitEvent("a1", ev)
-		// Emit does not wait on Redis (go-redis retries for a while).
-		if d := time.Since(start); d > 500*time.Millisecond {
-			t.Errorf("local delivery took %v while Redis was down", d)
-		}
-	}
+	killRedis(t, r, a, b)
+	emitWhileDown(t, a, p, "a1")
 	waitFor(t, "the failed publish to be logged", func() bool { return a.logs.count("publish failed") > 0 })
-	// Requests that need the other nodes fail at once, keeping what is
-	// local.
-	start := time.Now()
-	socks, err := a.srv.FetchSockets()
-	if !errors.Is(err, ErrUnavailable) || len(socks) != 1 || time.Since(start) > 500*time.Millisecond {
-		t.Errorf("FetchSockets without Redis: %d sockets, %v, after %v", len(socks), err, time.Since(start))
-	}
-	if err := a.srv.EmitWithAck("ask", nil, nil); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("EmitWithAck without Redis: %v", err)
-	}
+	expectUnavailable(t, a, 1)
 
-	restart := time.Now()
-	r.start()
-	up := time.Since(restart)
-	// The gap: A emits a probe every 20 ms from the restart on, until b1
-	// (on B) receives one.
-	var gap time.Duration
-	for i := 0; ; i++ {
-		if err := a.srv.Emit("probe", []byte(strconv.Itoa(i))); err != nil {
-			t.Fatal(err)
-		}
-		if p.wait(20*time.Millisecond, func() bool { return p.countLocked("b1", "probe") > 0 }) {
-			gap = time.Since(restart)
-			break
-		}
-		if time.Since(restart) > 15*time.Second {
-			t.Fatal("cross-node broadcasts did not resume within 15s of the restart")
-		}
-	}
-	t.Logf("redis-server accepted connections %v after the restart began; cross-node broadcasts resumed after %v", up, gap)
-	waitFor(t, "both nodes to log the restored subscription", func() bool {
-		return a.logs.count("subscription restored") > 0 && b.logs.count("subscription restored") > 0
-	})
+	restartRedis(t, r, p, a, "b1", a, b)
 	waitFor(t, "two servers again", func() bool {
 		n, err := a.srv.Of("/").Adapter().ServerCount(context.Background())
 		return err == nil && n == 2
@@ -92,21 +47,13 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitEvent("b1", "afterA")
-	if a.logs.count("publish restored") != 1 || a.logs.count("publish failed") != 1 {
-		t.Errorf("the outage was logged %d times, its end %d times; want once each",
-			a.logs.count("publish failed"), a.logs.count("publish restored"))
-	}
+	expectOutageLoggedOnce(t, a)
 	p.waitEvent("a1", "afterB")
-	socks, err = a.srv.FetchSockets()
+	socks, err := a.srv.FetchSockets()
 	if err != nil || len(socks) != 2 {
 		t.Errorf("FetchSockets after the restart: %d sockets, %v", len(socks), err)
 	}
-	// What was emitted during the outage may be lost, never duplicated.
-	for i := range 3 {
-		if n := p.count("b1", fmt.Sprintf("down%d", i)); n > 1 {
-			t.Errorf("b1 received down%d %d times", i, n)
-		}
-	}
+	expectNoDuplicateDownEvents(t, p, "b1")
 }
 
 // TestSilentNode: a node that counts in PUBSUB NUMSUB but never answers
@@ -253,4 +200,117 @@ func TestNodeKilledDuringFetch(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitEvent("b1", "afterC")
+}
+
+// emitWhileDown emits down0, down1 and down2 from g while Redis is down:
+// client, a client of g, receives each at once (Emit never waits on
+// Redis, though go-redis retries for a while).
+func emitWhileDown(t *testing.T, g *goNode, p *peer, client string) {
+	t.Helper()
+	for i := range 3 {
+		ev := fmt.Sprintf("down%d", i)
+		start := time.Now()
+		if err := g.srv.Emit(ev, []byte(`1`)); err != nil {
+			t.Fatalf("emit while Redis is down: %v", err)
+		}
+		p.waitEvent(client, ev)
+		if d := time.Since(start); d > 500*time.Millisecond {
+			t.Errorf("local delivery took %v while Redis was down", d)
+		}
+	}
+}
+
+// expectNoDuplicateDownEvents checks that client, on another node than
+// the one that emitted them, received each of emitWhileDown's events at
+// most once: what was emitted during the outage may be lost, never
+// duplicated.
+func expectNoDuplicateDownEvents(t *testing.T, p *peer, client string) {
+	t.Helper()
+	for i := range 3 {
+		if n := p.count(client, fmt.Sprintf("down%d", i)); n > 1 {
+			t.Errorf("%s received down%d %d times", client, i, n)
+		}
+	}
+}
+
+// expectUnavailable checks, while g's subscription is lost, that the
+// operations of g's main namespace needing the other nodes' answers fail
+// at once with ErrUnavailable: ServerCount, FetchSockets (which returns
+// g's local sockets, local of them), ServerSideEmitWithAck and
+// EmitWithAck.
+func expectUnavailable(t *testing.T, g *goNode, local int) {
+	t.Helper()
+	check := func(what string, start time.Time, err error) {
+		t.Helper()
+		if d := time.Since(start); !errors.Is(err, ErrUnavailable) || d > 500*time.Millisecond {
+			t.Errorf("%s of %s without Redis: %v after %v; want ErrUnavailable at once", what, g.name, err, d)
+		}
+	}
+	start := time.Now()
+	_, err := g.srv.Of("/").Adapter().ServerCount(t.Context())
+	check("ServerCount", start, err)
+	start = time.Now()
+	socks, err := g.srv.FetchSockets()
+	check("FetchSockets", start, err)
+	if len(socks) != local {
+		t.Errorf("FetchSockets of %s without Redis kept %d sockets, want its %d local ones", g.name, len(socks), local)
+	}
+	start = time.Now()
+	err = g.srv.ServerSideEmitWithAck("sse", nil, func([][]byte, error) {})
+	check("ServerSideEmitWithAck", start, err)
+	start = time.Now()
+	err = g.srv.EmitWithAck("ask", nil, nil)
+	check("EmitWithAck", start, err)
+}
+
+// killRedis kills redis-server and waits until each of nodes logged its
+// lost subscription.
+func killRedis(t *testing.T, r *redisServer, nodes ...*goNode) {
+	t.Helper()
+	r.kill()
+	waitFor(t, "every node to log the lost subscription", func() bool { return allLogged(nodes, "subscription lost") })
+}
+
+// restartRedis starts redis-server again on its port, then emits "probe"
+// from from every 20 ms until client, a client of another node, receives
+// one (the test fails after 15 s), and waits until each of nodes logged
+// its restored subscription.
+func restartRedis(t *testing.T, r *redisServer, p *peer, from *goNode, client string, nodes ...*goNode) {
+	t.Helper()
+	restart := time.Now()
+	r.start()
+	up := time.Since(restart)
+	for i := 0; ; i++ {
+		if err := from.srv.Emit("probe", []byte(strconv.Itoa(i))); err != nil {
+			t.Fatal(err)
+		}
+		if p.wait(20*time.Millisecond, func() bool { return p.countLocked(client, "probe") > 0 }) {
+			break
+		}
+		if time.Since(restart) > 15*time.Second {
+			t.Fatal("cross-node broadcasts did not resume within 15s of the restart")
+		}
+	}
+	t.Logf("redis-server accepted connections %v after the restart began; cross-node broadcasts resumed after %v", up, time.Since(restart))
+	waitFor(t, "every node to log the restored subscription", func() bool { return allLogged(nodes, "subscription restored") })
+}
+
+// allLogged reports whether each of nodes logged a line containing sub.
+func allLogged(nodes []*goNode, sub string) bool {
+	for _, g := range nodes {
+		if g.logs.count(sub) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// expectOutageLoggedOnce checks that g's outbox logged the outage's
+// failed publishes once and their end once.
+func expectOutageLoggedOnce(t *testing.T, g *goNode) {
+	t.Helper()
+	if g.logs.count("publish restored") != 1 || g.logs.count("publish failed") != 1 {
+		t.Errorf("%s logged the outage %d times, its end %d times; want once each",
+			g.name, g.logs.count("publish failed"), g.logs.count("publish restored"))
+	}
 }

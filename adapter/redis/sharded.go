@@ -225,11 +225,15 @@ func (n *shardedNode) sync(timeout time.Duration) {
 
 // register subscribes a's channels and waits (briefly) for Redis to
 // confirm the namespace channel, so that the node counts in PUBSUB
-// SHARDNUMSUB before it serves clients.
+// SHARDNUMSUB before it serves clients; it does not wait while the
+// subscription is lost (the channels are subscribed on reconnection).
 func (n *shardedNode) register(a *shardedAdapter) {
 	wait := n.confirms.expect(a.channel)
 	n.setWant(a, a.channel, false, true)
 	n.setWant(a, a.resChannel, true, true)
+	if n.down.Load() > 0 {
+		return // Redis is away: the subscription comes with the reconnection
+	}
 	awaitConfirmed(wait, n.opts.Logger, a.nsp)
 }
 

@@ -85,21 +85,38 @@ func sseLogged(g *goNode, arg string) bool { return g.logs.count("sse "+arg) > 0
 
 var shardedModes = []SubscriptionMode{SubscriptionStatic, SubscriptionDynamic, SubscriptionDynamicPrivate}
 
-func TestShardedGoNodes(t *testing.T) {
+// forEachMode runs test as a subtest for each subscription mode.
+func forEachMode(t *testing.T, test func(t *testing.T, mode SubscriptionMode)) {
 	for _, mode := range shardedModes {
-		t.Run(string(mode), func(t *testing.T) { testShardedGoNodes(t, mode) })
+		t.Run(string(mode), func(t *testing.T) { test(t, mode) })
 	}
 }
 
+// mainChannel is the channel of the main namespace (default prefix).
+const mainChannel = "socket.io#/#"
+
+// roomChannel is the channel of a room of the main namespace.
+func roomChannel(room string) string { return mainChannel + room + "#" }
+
+// startShardedPair starts redis-server, a probe client of it, two Go
+// nodes (A and B) with the sharded adapter in mode and RequestsTimeout
+// timeout, and the sharded Node harness.
+func startShardedPair(t *testing.T, mode SubscriptionMode, timeout time.Duration) (r *redisServer, pr *redis.Client, a, b *goNode, p *peer) {
+	t.Helper()
+	r = startRedis(t)
+	pr = probe(t, r)
+	opts := ShardedOptions{SubscriptionMode: mode, RequestsTimeout: timeout}
+	a = startShardedGoNode(t, r, "A", opts)
+	b = startShardedGoNode(t, r, "B", opts)
+	return r, pr, a, b, startShardedPeer(t)
+}
+
+func TestShardedGoNodes(t *testing.T) { forEachMode(t, testShardedGoNodes) }
+
 func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
-	r := startRedis(t)
-	pr := probe(t, r)
-	opts := ShardedOptions{SubscriptionMode: mode, RequestsTimeout: 3 * time.Second}
-	a := startShardedGoNode(t, r, "A", opts)
-	b := startShardedGoNode(t, r, "B", opts)
-	p := startShardedPeer(t)
-	const main = "socket.io#/#"
-	ch := func(room string) string { return main + room + "#" }
+	_, pr, a, b, p := startShardedPair(t, mode, 3*time.Second)
+	const main = mainChannel
+	ch := roomChannel
 	dynamic := mode != SubscriptionStatic
 	for _, g := range []*goNode{a, b} {
 		if n, err := g.srv.Of("/").Adapter().ServerCount(t.Context()); err != nil || n != 2 {
