@@ -2,7 +2,6 @@ package redisadapter
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -129,16 +128,9 @@ func (a *adapter) ServerCount(ctx context.Context) (int, error) {
 // report. When some node does not answer in time it returns what it has
 // with an error wrapping socketio.ErrAdapterTimeout.
 func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
-	local, err := a.Adapter.FetchSockets(ctx, opts)
-	if err != nil || opts.Flags.Local {
+	local, others, err := fetchLocal(ctx, a.Adapter, a.ServerCount, opts)
+	if err != nil || others <= 0 {
 		return local, err
-	}
-	count, err := a.ServerCount(ctx)
-	if err != nil {
-		return local, err
-	}
-	if count <= 1 {
-		return local, nil
 	}
 	id := newUID()
 	msg, err := encodeJSON(map[string]any{
@@ -149,18 +141,8 @@ func (a *adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		return local, err
 	}
 	// Node's adapter waits RequestsTimeout, whatever the operator's timeout.
-	p, err := a.await(ctx, id, typeRemoteFetch, count-1, msg, 0)
-	if p == nil {
-		return local, err
-	}
-	out := append(local, p.sockets...)
-	if errors.Is(err, ErrClosed) {
-		return out, err
-	}
-	if err != nil {
-		return out, fmt.Errorf("%w: fetchSockets: %d of %d nodes answered", socketio.ErrAdapterTimeout, p.got, p.expected)
-	}
-	return out, nil
+	p, err := a.await(ctx, id, typeRemoteFetch, others, msg, 0)
+	return fetched(local, p, err, "fetchSockets: %d of %d nodes answered")
 }
 
 // AddSockets applies locally at once and asks the other nodes to apply.

@@ -264,14 +264,7 @@ func TestCluster(t *testing.T) {
 		if err := c.b.srv.ServerSideEmit("sse", []byte(`"noack"`)); err != nil {
 			t.Fatal(err)
 		}
-		if !p.wait(5*time.Second, func() bool {
-			for _, l := range p.lines {
-				if string(l["arg"]) == `"noack"` {
-					return true
-				}
-			}
-			return false
-		}) {
+		if !p.waitArg(5*time.Second, `"noack"`) {
 			t.Error("the Node node did not get the server-side event")
 		}
 	})

@@ -332,6 +332,19 @@ func (p *peer) call(cmd string, args map[string]any) map[string]json.RawMessage 
 	return reply
 }
 
+// waitArg waits until the peer printed a server-side event whose argument
+// is arg (raw JSON); false after timeout.
+func (p *peer) waitArg(timeout time.Duration, arg string) bool {
+	return p.wait(timeout, func() bool {
+		for _, l := range p.lines {
+			if string(l["arg"]) == arg {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // wait waits, under p.mu, until cond holds; false after timeout.
 func (p *peer) wait(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)

@@ -406,15 +406,7 @@ func (a *adapter) onRequest(payload []byte) {
 	case typeRemoteJoin, typeRemoteLeave, typeRemoteDisconnect:
 		a.onSocketsRequest(m)
 	case typeRemoteFetch:
-		socks, _ := a.Adapter.FetchSockets(ctx, toOptions(m.Opts))
-		out := make([]map[string]any, 0, len(socks))
-		for _, s := range socks {
-			hs, data, ok := a.host.Describe(s.ID)
-			if !ok {
-				continue
-			}
-			out = append(out, map[string]any{"id": s.ID, "handshake": hs, "rooms": s.Rooms, "data": data})
-		}
+		out := describeSockets(ctx, a.Adapter, a.host, toOptions(m.Opts))
 		b, err := encodeJSON(map[string]any{"requestId": m.RequestID, "sockets": out})
 		if err != nil {
 			a.node.opts.Logger("error", "fetchSockets answer", "namespace", a.nsp, "error", err.Error())

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -252,4 +253,52 @@ func (r *requester) closeRequests() {
 		ar.timer.Stop()
 		delete(r.acks, id)
 	}
+}
+
+// fetchLocal is the start of either adapter's FetchSockets: the local
+// sockets opts selects, and how many other nodes to ask (none when opts is
+// Local or the node is alone).
+func fetchLocal(ctx context.Context, local socketio.Adapter, serverCount func(context.Context) (int, error), opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, int, error) {
+	socks, err := local.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return socks, 0, err
+	}
+	count, err := serverCount(ctx)
+	if err != nil {
+		return socks, 0, err
+	}
+	return socks, count - 1, nil
+}
+
+// fetched joins the answers of a FetchSockets request to the local
+// sockets; p and err are await's, timeoutFormat words the timeout (with
+// the answers received and expected), as each adapter's Node counterpart
+// does.
+func fetched(local []socketio.RemoteSocket, p *pending, err error, timeoutFormat string) ([]socketio.RemoteSocket, error) {
+	if p == nil {
+		return local, err
+	}
+	out := append(local, p.sockets...)
+	if errors.Is(err, ErrClosed) {
+		return out, err
+	}
+	if err != nil {
+		return out, fmt.Errorf("%w: "+timeoutFormat, socketio.ErrAdapterTimeout, p.got, p.expected)
+	}
+	return out, nil
+}
+
+// describeSockets is this node's answer to a FetchSockets request: the
+// sockets local selects with opts, with their handshake, rooms and data.
+func describeSockets(ctx context.Context, local socketio.Adapter, host socketio.AdapterHost, opts socketio.BroadcastOptions) []map[string]any {
+	socks, _ := local.FetchSockets(ctx, opts)
+	out := make([]map[string]any, 0, len(socks))
+	for _, s := range socks {
+		hs, data, ok := host.Describe(s.ID)
+		if !ok {
+			continue
+		}
+		out = append(out, map[string]any{"id": s.ID, "handshake": hs, "rooms": s.Rooms, "data": data})
+	}
+	return out
 }

@@ -694,34 +694,17 @@ func (a *shardedAdapter) ServerCount(ctx context.Context) (int, error) {
 // report. When some node does not answer in time it returns what it has
 // with an error wrapping socketio.ErrAdapterTimeout.
 func (a *shardedAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
-	local, err := a.Adapter.FetchSockets(ctx, opts)
-	if err != nil || opts.Flags.Local {
+	local, others, err := fetchLocal(ctx, a.Adapter, a.ServerCount, opts)
+	if err != nil || others <= 0 {
 		return local, err
-	}
-	count, err := a.ServerCount(ctx)
-	if err != nil {
-		return local, err
-	}
-	if count <= 1 {
-		return local, nil
 	}
 	id := randomID()
 	msg, err := a.encodeMsg(msgFetchSockets, map[string]any{"opts": wireOptions(opts, false), "requestId": id})
 	if err != nil {
 		return local, err
 	}
-	p, err := a.await(ctx, id, msgFetchSockets, count-1, msg, opts.Flags.Timeout)
-	if p == nil {
-		return local, err
-	}
-	out := append(local, p.sockets...)
-	if errors.Is(err, ErrClosed) {
-		return out, err
-	}
-	if err != nil {
-		return out, fmt.Errorf("%w: fetchSockets: only %d responses received out of %d", socketio.ErrAdapterTimeout, p.got, p.expected)
-	}
-	return out, nil
+	p, err := a.await(ctx, id, msgFetchSockets, others, msg, opts.Flags.Timeout)
+	return fetched(local, p, err, "fetchSockets: only %d responses received out of %d")
 }
 
 // AddSockets applies locally at once and asks the other nodes to apply.

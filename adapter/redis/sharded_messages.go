@@ -210,15 +210,7 @@ func (a *shardedAdapter) onMessage(payload []byte) {
 		opts.Flags = socketio.BroadcastFlags{}
 		_ = a.Adapter.DisconnectSockets(opts, m.Data.Close)
 	case msgFetchSockets:
-		socks, _ := a.Adapter.FetchSockets(context.Background(), opts)
-		out := make([]map[string]any, 0, len(socks))
-		for _, s := range socks {
-			hs, data, ok := a.host.Describe(s.ID)
-			if !ok {
-				continue
-			}
-			out = append(out, map[string]any{"id": s.ID, "handshake": hs, "rooms": s.Rooms, "data": data})
-		}
+		out := describeSockets(context.Background(), a.Adapter, a.host, opts)
 		a.respond(uid, msgFetchSocketsResponse, map[string]any{"requestId": requestID, "sockets": out})
 	case msgServerSideEmit:
 		a.onServerSideEmit(m, uid, requestID)

@@ -531,14 +531,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 		if err := a.srv.ServerSideEmit("sse", []byte(`"goNoAck"`)); err != nil {
 			t.Fatal(err)
 		}
-		if !p.wait(5*time.Second, func() bool {
-			for _, l := range p.lines {
-				if string(l["arg"]) == `"goNoAck"` {
-					return true
-				}
-			}
-			return false
-		}) {
+		if !p.waitArg(5*time.Second, `"goNoAck"`) {
 			t.Error("the Node server did not get the server-side event")
 		}
 	})
