@@ -169,33 +169,52 @@ func TestUpgradeEvent(t *testing.T) {
 		upgraded <- ep.Kws.Namespace()
 	})
 	ts := startServer(t, srv, nil)
+	expect := func(want ...string) {
+		t.Helper()
+		got := map[string]int{}
+		for range want {
+			select {
+			case n := <-upgraded:
+				got[n]++
+			case <-time.After(5 * time.Second):
+				t.Fatalf("EventUpgrade seen on %v, want %v", got, want)
+			}
+		}
+		for _, n := range want {
+			if got[n] != 1 {
+				t.Errorf("EventUpgrade on %v, want once on each of %v", got, want)
+			}
+		}
+		select {
+		case n := <-upgraded:
+			t.Errorf("extra EventUpgrade on %s", n)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+
+	// A session with two namespaces connected, upgraded by hand.
+	sid, _ := connectPolling(t, ts)
+	post(t, ts, sid, "40/admin,")
+	if status, body := mustHTTP(t, http.MethodGet, ts.pollURL(sid), ""); status != http.StatusOK || !strings.HasPrefix(body, "40/admin,") {
+		t.Fatalf("CONNECT /admin: status %d, body %q", status, body)
+	}
+	w := dialWS(t, ts, "&sid="+sid)
+	w.send("2probe")
+	w.expect("3probe")
+	w.send("5")
+	w.roundTrip("upgraded")
+	expect("/", "/admin")
+
+	// The real client, which emits "upgrade" once upgraded.
 	res := runNode(t, ts.url, `
 const s = io(URL, { forceNew: true });
-const a = s.io.socket("/admin");
-a.connect();
 s.io.engine.on("upgrade", () => {
   s.emit("upgrade");
-  s.emit("echo", 1, () => { out({ transport: s.io.engine.transport.name }); s.close(); a.close(); });
+  s.emit("echo", 1, () => { out({ transport: s.io.engine.transport.name }); s.close(); });
 });
 `, 15*time.Second)
 	if !res.has(`{"transport":"websocket"}`) {
 		t.Fatalf("client output %q", res.lines)
 	}
-	got := map[string]bool{}
-	for len(got) < 2 {
-		select {
-		case n := <-upgraded:
-			if got[n] {
-				t.Errorf("EventUpgrade twice on %s", n)
-			}
-			got[n] = true
-		case <-time.After(5 * time.Second):
-			t.Fatalf("EventUpgrade seen on %v, want / and /admin", got)
-		}
-	}
-	select {
-	case n := <-upgraded:
-		t.Errorf("extra EventUpgrade on %s (the client's \"upgrade\" event?)", n)
-	case <-time.After(200 * time.Millisecond):
-	}
+	expect("/")
 }
