@@ -43,6 +43,8 @@ func TestMain(m *testing.M) {
 type redisServer struct {
 	t    testing.TB
 	port int
+	args []string // extra arguments of redis-server
+	dir  string   // working directory, kept across restarts
 	cmd  *exec.Cmd
 }
 
@@ -50,19 +52,31 @@ type redisServer struct {
 // (make deps installs it).
 func startRedis(t testing.TB) *redisServer {
 	t.Helper()
+	return startRedisArgs(t)
+}
+
+// startRedisArgs starts redis-server with the extra arguments args (see
+// startRedis).
+func startRedisArgs(t testing.TB, args ...string) *redisServer {
+	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not installed (apt-get install -y redis-server, or make deps): %v", err)
 	}
+	r := &redisServer{t: t, port: freePort(t), args: args}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// freePort is a free loopback port.
+func freePort(t testing.TB) int {
+	t.Helper()
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	r := &redisServer{t: t, port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
 }
 
 func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
@@ -70,9 +84,13 @@ func (r *redisServer) url() string  { return "redis://" + r.addr() }
 
 func (r *redisServer) start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
-	r.cmd.Dir = r.t.TempDir()
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}, r.args...)
+	r.cmd = exec.Command("redis-server", args...)
+	if r.dir == "" {
+		r.dir = r.t.TempDir()
+	}
+	r.cmd.Dir = r.dir
 	if err := r.cmd.Start(); err != nil {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
@@ -138,14 +156,14 @@ type goNode struct {
 	srv    *socketio.Server
 	app    *fiber.App
 	url    string
-	client *redis.Client
+	client redis.UniversalClient
 	logs   *logSink
 }
 
 // startGoNode starts a Go node with the adapter of New (see startNodeWith).
 func startGoNode(t testing.TB, r *redisServer, name string, opts Options) *goNode {
 	t.Helper()
-	return startNodeWith(t, r, name, func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
+	return startNodeWith(t, r, name, func(client redis.UniversalClient, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
 		opts.Logger = logger
 		return New(client, opts)
 	})
@@ -156,13 +174,22 @@ func startGoNode(t testing.TB, r *redisServer, name string, opts Options) *goNod
 // sockets answer "join" and "leave" (join or leave the room given, ack
 // "joined" or "left") and carry the attribute node; its main and /admin
 // namespaces answer the server-side event "sse" and log "sse <arg>".
-func startNodeWith(t testing.TB, r *redisServer, name string,
-	newFactory func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory) *goNode {
+func startNodeWith(t testing.TB, r *redisServer, name string, newFactory nodeFactory) *goNode {
+	t.Helper()
+	return startNodeOn(t, redis.NewClient(&redis.Options{Addr: r.addr()}), name, newFactory)
+}
+
+// nodeFactory makes the adapter factory of a Go node from its Redis
+// client and a Logger recording into its logs.
+type nodeFactory func(client redis.UniversalClient, logger func(level, msg string, fields ...any)) socketio.AdapterFactory
+
+// startNodeOn starts a Go node (see startNodeWith) on client, which it
+// closes when the test ends.
+func startNodeOn(t testing.TB, client redis.UniversalClient, name string, newFactory nodeFactory) *goNode {
 	t.Helper()
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil
 	srv := socketio.NewServer(cfg)
-	client := redis.NewClient(&redis.Options{Addr: r.addr()})
 	logs := &logSink{}
 	srv.SetAdapter(newFactory(client, logs.log))
 	srv.On("join", func(ep *socketio.EventPayload) {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -88,14 +89,16 @@ func (o ShardedOptions) normalized() ShardedOptions {
 // SubscriptionMode serve one cluster.
 //
 // client publishes (SPUBLISH) and answers PUBSUB SHARDNUMSUB; the
-// subscriptions use a connection of their own per server (per master node
-// with a *redis.ClusterClient). Use one factory per server. Broadcasts
-// (with acks too), FetchSockets, SocketsJoin, SocketsLeave,
-// DisconnectSockets and ServerSideEmit (with acks too) reach every node;
-// requests that wait for other nodes end after RequestsTimeout (or the
-// operator's timeout) with an error wrapping socketio.ErrAdapterTimeout,
-// and fail at once with ErrUnavailable while the subscriber connection is
-// lost. Everything published goes through one ordered, pipelined outbox.
+// subscriptions use a connection of their own per server (with a
+// *redis.ClusterClient, one per hash slot of the channels subscribed, so
+// that each connects to its slot's master and subscribes again there
+// after a reconnection, as Redis refuses an SSUBSCRIBE across slots). Use
+// one factory per server. Broadcasts (with acks too), FetchSockets,
+// SocketsJoin, SocketsLeave, DisconnectSockets and ServerSideEmit (with
+// acks too) reach every node; requests that wait for other nodes end after
+// RequestsTimeout (or the operator's timeout) with an error wrapping
+// socketio.ErrAdapterTimeout, and fail at once with ErrUnavailable while a
+// subscriber connection is lost. Everything published goes through one ordered, pipelined outbox.
 //
 // NewSharded panics with an error wrapping ErrSubscriptionMode when
 // opts.SubscriptionMode is not one of the three modes.
@@ -129,9 +132,20 @@ type shardRoute struct {
 }
 
 // shardSub is one subscriber connection: the only one for a standalone
-// Redis, one per master node for a cluster.
+// Redis, one per hash slot for a cluster (a connection resubscribes all
+// its channels in one SSUBSCRIBE when it reconnects, which Redis Cluster
+// refuses with CROSSSLOT when they are in different slots).
 type shardSub struct {
-	ps *redis.PubSub
+	ps   *redis.PubSub
+	slot int
+	n    int           // channels subscribed on it
+	stop chan struct{} // closed (before ps) when the connection goes
+}
+
+// close ends the connection and its receiver.
+func (s *shardSub) close() {
+	close(s.stop)
+	_ = s.ps.Close()
 }
 
 // shardedNode is one server's subscriptions and outbox, shared by the
@@ -159,7 +173,7 @@ type shardedNode struct {
 
 	// Owned by the subscriber goroutine (and read at close, after it
 	// ended).
-	shards  map[string]*shardSub
+	shards  map[int]*shardSub    // by slot (-1 for a standalone Redis)
 	chShard map[string]*shardSub // subscribed channel -> its connection
 }
 
@@ -172,7 +186,7 @@ func newShardedNode(f *shardedFactory) *shardedNode {
 		routes:  map[string]shardRoute{},
 		want:    map[string]bool{},
 		wake:    make(chan struct{}, 1),
-		shards:  map[string]*shardSub{},
+		shards:  map[int]*shardSub{},
 		chShard: map[string]*shardSub{},
 	}
 	n.out.init(f.client, redis.Pipeliner.SPublish, f.opts.RequestsTimeout, f.opts.Logger, n.stop)
@@ -253,7 +267,7 @@ func (n *shardedNode) unregister(a *shardedAdapter, channels []string) {
 	close(n.stop)
 	n.subWG.Wait()
 	for _, s := range n.shards {
-		_ = s.ps.Close()
+		s.close()
 	}
 	n.wg.Wait()
 	<-n.out.done
@@ -305,25 +319,28 @@ func (n *shardedNode) apply() bool {
 		case !on[ch] && s != nil:
 			unsubs[s] = append(unsubs[s], ch)
 			delete(n.chShard, ch)
+			s.n--
 		}
 	}
 	for s, chs := range unsubs {
+		if s.n == 0 && s.slot >= 0 {
+			// A cluster's slot without channels: its connection goes.
+			delete(n.shards, s.slot)
+			s.close()
+			continue
+		}
 		if err := s.ps.SUnsubscribe(ctx, chs...); err != nil {
 			n.opts.Logger("warn", "unsubscribe failed", "channels", chs, "error", err.Error())
 		}
 	}
 	for _, ch := range fresh {
-		key, err := n.shardKey(ctx, ch)
-		if err != nil {
-			n.opts.Logger("warn", "no shard for channel", "channel", ch, "error", err.Error())
-			continue
-		}
-		s := n.shards[key]
+		slot := n.slot(ch)
+		s := n.shards[slot]
 		if s == nil {
 			// A new connection opens subscribed to its first channel, so
 			// that a cluster client connects to the owner of its slot.
-			s = &shardSub{ps: n.client.SSubscribe(ctx, ch)}
-			n.shards[key] = s
+			s = &shardSub{ps: n.client.SSubscribe(ctx, ch), slot: slot, n: 1, stop: make(chan struct{})}
+			n.shards[slot] = s
 			n.wg.Add(1)
 			go n.receive(s)
 			n.chShard[ch] = s
@@ -331,6 +348,7 @@ func (n *shardedNode) apply() bool {
 		}
 		subs[s] = append(subs[s], ch)
 		n.chShard[ch] = s
+		s.n++
 	}
 	for s, chs := range subs {
 		if err := s.ps.SSubscribe(ctx, chs...); err != nil {
@@ -344,36 +362,50 @@ func (n *shardedNode) apply() bool {
 	return true
 }
 
-// shardKey is the connection a channel is subscribed on: the master node
-// owning its slot for a cluster, the only one otherwise.
-func (n *shardedNode) shardKey(ctx context.Context, channel string) (string, error) {
-	cc, ok := n.client.(*redis.ClusterClient)
-	if !ok {
-		return "", nil
+// slot is the connection a channel is subscribed on: its hash slot for a
+// cluster, -1 (the only connection) otherwise.
+func (n *shardedNode) slot(channel string) int {
+	if _, ok := n.client.(*redis.ClusterClient); !ok {
+		return -1
 	}
-	c, err := cc.MasterForKey(ctx, channel)
-	if err != nil {
-		return "", err
-	}
-	return c.Options().Addr, nil
+	return hashSlot(channel)
 }
 
-// shardNumSub is PUBSUB SHARDNUMSUB of channel (summed over the masters
-// of a cluster, as Node's adapter does).
-func (n *shardedNode) shardNumSub(ctx context.Context, channel string) (int, error) {
-	if cc, ok := n.client.(*redis.ClusterClient); ok {
-		var total atomic.Int64
-		err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
-			res, err := c.PubSubShardNumSub(ctx, channel).Result()
-			if err != nil {
-				return err
-			}
-			total.Add(res[channel])
-			return nil
-		})
-		return int(total.Load()), err
+// hashSlot is the Redis Cluster hash slot of key: CRC16 (XMODEM) of its
+// hash tag (the text between its first "{" and the next "}", when not
+// empty) or of the whole key, modulo 16384.
+func hashSlot(key string) int {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			key = key[i+1 : i+1+j]
+		}
 	}
-	res, err := n.client.PubSubShardNumSub(ctx, channel).Result()
+	var crc uint16
+	for i := 0; i < len(key); i++ {
+		crc ^= uint16(key[i]) << 8
+		for range 8 {
+			if crc&0x8000 != 0 {
+				crc = crc<<1 ^ 0x1021
+			} else {
+				crc <<= 1
+			}
+		}
+	}
+	return int(crc) % 16384
+}
+
+// shardNumSub is PUBSUB SHARDNUMSUB of channel, asked of the master owning
+// its slot for a cluster (the other masters count no subscriber of it).
+func (n *shardedNode) shardNumSub(ctx context.Context, channel string) (int, error) {
+	var c redis.Cmdable = n.client
+	if cc, ok := n.client.(*redis.ClusterClient); ok {
+		m, err := cc.MasterForKey(ctx, channel)
+		if err != nil {
+			return 0, err
+		}
+		c = m
+	}
+	res, err := c.PubSubShardNumSub(ctx, channel).Result()
 	if err != nil {
 		return 0, err
 	}
@@ -383,8 +415,14 @@ func (n *shardedNode) shardNumSub(ctx context.Context, channel string) (int, err
 // receive reads one subscriber connection until it is closed.
 func (n *shardedNode) receive(s *shardSub) {
 	defer n.wg.Done()
-	readSubscription(s.ps, n.stop, n.opts.Logger,
-		func() { n.down.Add(1) }, func() { n.down.Add(-1) },
+	lost := false // whether this connection counts in down
+	defer func() {
+		if lost { // closed while lost
+			n.down.Add(-1)
+		}
+	}()
+	readSubscription(s.ps, s.stop, n.opts.Logger,
+		func() { lost = true; n.down.Add(1) }, func() { lost = false; n.down.Add(-1) },
 		func(msg any) {
 			switch m := msg.(type) {
 			case *redis.Subscription:

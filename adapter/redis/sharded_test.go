@@ -19,7 +19,7 @@ import (
 // startNodeWith).
 func startShardedGoNode(t *testing.T, r *redisServer, name string, opts ShardedOptions) *goNode {
 	t.Helper()
-	return startNodeWith(t, r, name, func(client *redis.Client, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
+	return startNodeWith(t, r, name, func(client redis.UniversalClient, logger func(level, msg string, fields ...any)) socketio.AdapterFactory {
 		opts.Logger = logger
 		return NewSharded(client, opts)
 	})
@@ -111,6 +111,23 @@ func startShardedPair(t *testing.T, mode SubscriptionMode, timeout time.Duration
 	return r, pr, a, b, startShardedPeer(t)
 }
 
+// connectPair checks that Go nodes a and b count two servers, connects
+// the harness clients a1 (to a), b1 and b2 (to b) and returns their
+// socket ids.
+func connectPair(t *testing.T, p *peer, a, b *goNode) map[string]string {
+	t.Helper()
+	for _, g := range []*goNode{a, b} {
+		if n, err := g.srv.Of("/").Adapter().ServerCount(t.Context()); err != nil || n != 2 {
+			t.Fatalf("%s counts %d servers (%v), want 2", g.name, n, err)
+		}
+	}
+	return map[string]string{
+		"a1": p.connect("a1", a.url, "/"),
+		"b1": p.connect("b1", b.url, "/"),
+		"b2": p.connect("b2", b.url, "/"),
+	}
+}
+
 func TestShardedGoNodes(t *testing.T) { forEachMode(t, testShardedGoNodes) }
 
 func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
@@ -118,16 +135,7 @@ func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
 	const main = mainChannel
 	ch := roomChannel
 	dynamic := mode != SubscriptionStatic
-	for _, g := range []*goNode{a, b} {
-		if n, err := g.srv.Of("/").Adapter().ServerCount(t.Context()); err != nil || n != 2 {
-			t.Fatalf("%s counts %d servers (%v), want 2", g.name, n, err)
-		}
-	}
-	ids := map[string]string{
-		"a1": p.connect("a1", a.url, "/"),
-		"b1": p.connect("b1", b.url, "/"),
-		"b2": p.connect("b2", b.url, "/"),
-	}
+	ids := connectPair(t, p, a, b)
 	all := []string{"a1", "b1", "b2"}
 	// The sockets' own rooms (UUIDs, not 20 characters) have channels of
 	// their own in both dynamic modes.
@@ -351,6 +359,23 @@ func TestShardedInterop(t *testing.T) {
 	}
 }
 
+// connectInterop checks that Go node a and the harness's Node server (at
+// nURL) count two servers, connects the harness clients a1 (to a) and n1
+// (to the Node server) and returns their socket ids.
+func connectInterop(t *testing.T, p *peer, a *goNode, nURL string) map[string]string {
+	t.Helper()
+	if n, err := a.srv.Of("/").Adapter().ServerCount(t.Context()); err != nil || n != 2 {
+		t.Fatalf("A counts %d servers (%v)", n, err)
+	}
+	if got := string(p.call("serverCount", nil)["count"]); got != "2" {
+		t.Fatalf("the Node server counts %s servers", got)
+	}
+	return map[string]string{
+		"a1": p.connect("a1", a.url, "/"),
+		"n1": p.connect("n1", nURL, "/"),
+	}
+}
+
 func testShardedInterop(t *testing.T, c interopCase) {
 	r := startRedis(t)
 	pr := probe(t, r)
@@ -370,16 +395,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 	reply := p.call("server", serverArgs)
 	nURL := "http://127.0.0.1:" + string(reply["port"])
 	waitNumSub(t, pr, main, 2)
-	if n, err := a.srv.Of("/").Adapter().ServerCount(t.Context()); err != nil || n != 2 {
-		t.Fatalf("A counts %d servers (%v)", n, err)
-	}
-	if got := string(p.call("serverCount", nil)["count"]); got != "2" {
-		t.Fatalf("the Node server counts %s servers", got)
-	}
-	ids := map[string]string{
-		"a1": p.connect("a1", a.url, "/"),
-		"n1": p.connect("n1", nURL, "/"),
-	}
+	ids := connectInterop(t, p, a, nURL)
 	all := []string{"a1", "n1"}
 	if c.mode != SubscriptionStatic {
 		// Node publishes to a1 (not 20 characters long) on its channel.

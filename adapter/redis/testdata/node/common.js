@@ -7,7 +7,7 @@
 "use strict";
 const readline = require("readline");
 const { io: connect } = require("socket.io-client");
-const { createClient } = require("redis");
+const { createClient, createCluster } = require("redis");
 
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
 const clients = new Map();
@@ -33,6 +33,16 @@ const bin = (v) => {
 // redisClient opens a Redis connection, closed by quit.
 const redisClient = async (url) => {
   const c = createClient({ url });
+  c.on("error", () => {});
+  await c.connect();
+  redisClients.push(c);
+  return c;
+};
+
+// redisClusterClient opens a Redis Cluster client on the nodes of urls,
+// closed by quit.
+const redisClusterClient = async (urls) => {
+  const c = createCluster({ rootNodes: urls.map((url) => ({ url })) });
   c.on("error", () => {});
   await c.connect();
   redisClients.push(c);
@@ -108,4 +118,4 @@ const run = (commands) => {
   process.stdin.on("end", () => commands.quit());
 };
 
-module.exports = { out, show, bin, redisClient, serveNamespaces, clientCommands, quit, run };
+module.exports = { out, show, bin, redisClient, redisClusterClient, serveNamespaces, clientCommands, quit, run };

@@ -6,7 +6,7 @@
 const http = require("http");
 const { Server } = require("socket.io");
 const { createShardedAdapter } = require("@socket.io/redis-adapter");
-const { show, bin, redisClient, serveNamespaces, clientCommands, quit, run } = require("./common");
+const { show, bin, redisClient, redisClusterClient, serveNamespaces, clientCommands, quit, run } = require("./common");
 
 let io = null;
 let httpServer = null;
@@ -23,9 +23,12 @@ const operator = ({ nsp, rooms, except }) => {
 
 const commands = {
   ...clientCommands,
-  async server({ port, redis, namespaces, mode, prefix }) {
-    const pub = await redisClient(redis);
-    const sub = await redisClient(redis);
+  // server starts the Node server on Redis at the URL redis, or on the
+  // Redis Cluster whose nodes are at the URLs cluster.
+  async server({ port, redis, cluster, namespaces, mode, prefix }) {
+    const open = () => (cluster ? redisClusterClient(cluster) : redisClient(redis));
+    const pub = await open();
+    const sub = await open();
     const opts = {};
     if (mode) opts.subscriptionMode = mode;
     if (prefix) opts.channelPrefix = prefix;
