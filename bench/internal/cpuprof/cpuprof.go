@@ -5,7 +5,9 @@ package cpuprof
 import (
 	"log"
 	"os"
+	"runtime"
 	"runtime/pprof"
+	"strconv"
 )
 
 // Start starts a CPU profile written to path and returns the function that
@@ -17,6 +19,10 @@ func Start(path string) (stop func()) {
 	f, err := os.Create(path)
 	if err != nil {
 		log.Fatal(err)
+	}
+	// CPUPROF_HZ raises the sampling rate (default 100 Hz) for short runs.
+	if hz, err := strconv.Atoi(os.Getenv("CPUPROF_HZ")); err == nil && hz > 0 {
+		runtime.SetCPUProfileRate(hz)
 	}
 	if err := pprof.StartCPUProfile(f); err != nil {
 		log.Fatal(err)
