@@ -39,11 +39,12 @@ type BroadcastFlags struct {
 	// Local restricts the broadcast to this node (meaningful for multi-node
 	// adapters only).
 	Local bool
-	// Compress is the value given to Compress. It is carried to the adapter
-	// but has no effect locally: WebSocket frames are not compressed (no
-	// permessage-deflate) and polling responses are compressed by size
-	// (HTTPCompressionThreshold).
-	Compress bool
+	// NoCompress is set by Compress(false) (and cleared by Compress(true)):
+	// the packet is never sent in a compressed WebSocket frame, and a
+	// polling response holding only such packets is not compressed. By
+	// default packets may be compressed, as in the Node server (see
+	// PerMessageDeflateThreshold and HTTPCompressionThreshold).
+	NoCompress bool
 	// Timeout bounds EmitWithAck and remote requests (FetchSockets on a
 	// multi-node adapter); zero means the server's OutboundAckTimeout.
 	Timeout time.Duration
@@ -95,6 +96,9 @@ type EncodedPacket struct {
 	// Offset repeats the packet's recovery offset ("" when it has none).
 	Offset string
 	off    uint64
+	// deflated is the compressed frame of Text, made once for every
+	// receiver that takes it compressed.
+	deflated deflatedFrame
 }
 
 // Encode encodes the packet once.

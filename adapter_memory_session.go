@@ -146,7 +146,7 @@ func (a *memoryAdapter) broadcastStored(enc *EncodedPacket, opts *BroadcastOptio
 	for _, l := range logs {
 		// push, not keep: the session may have been restored since it
 		// was selected, and its buffer then queues as well.
-		_ = l.push(enc.off, enc.Text, enc.Attachments)
+		_ = l.push(enc.off, enc.Text, enc.Attachments, opts.Flags.NoCompress)
 	}
 	return nil
 }

@@ -176,14 +176,14 @@ func TestOperatorImmutable(t *testing.T) {
 	srv := NewServer(testConfig())
 	base := srv.To("a", "b").Except("x")
 	c1 := base.To("c")
-	c2 := base.To("d").Except("y").Volatile().Timeout(5).Compress(true).Local()
+	c2 := base.To("d").Except("y").Volatile().Timeout(5).Compress(false).Local()
 	if !equalStrings(base.rooms, []string{"a", "b"}) || !equalStrings(base.except, []string{"x"}) || base.flags != (BroadcastFlags{}) {
 		t.Errorf("base changed: %+v", base)
 	}
 	if !equalStrings(c1.rooms, []string{"a", "b", "c"}) || !equalStrings(c2.rooms, []string{"a", "b", "d"}) {
 		t.Errorf("derived rooms %q, %q", c1.rooms, c2.rooms)
 	}
-	if !equalStrings(c2.except, []string{"x", "y"}) || !c2.flags.Volatile || !c2.flags.Compress || !c2.flags.Local || c2.flags.Timeout != 5 {
+	if !equalStrings(c2.except, []string{"x", "y"}) || !c2.flags.Volatile || !c2.flags.NoCompress || !c2.flags.Local || c2.flags.Timeout != 5 {
 		t.Errorf("derived options %+v", c2)
 	}
 	var zero BroadcastOperator

@@ -178,3 +178,47 @@ function done() {
 		t.Error("no polling response was gzipped")
 	}
 }
+
+// TestBrowserWebSocketCompression: with EnableCompression, Chromium
+// negotiates permessage-deflate and reads the server's compressed
+// messages (an ack and an emit of 100,000 characters each) whole; the
+// bytes on the wire, counted by a proxy, show them compressed.
+func TestBrowserWebSocketCompression(t *testing.T) {
+	cfg := testConfig()
+	cfg.CORS = CORSConfig{AllowOriginFunc: func(string) bool { return true }}
+	srv := NewServer(cfg)
+	srv.On("echo", func(ep *EventPayload) {
+		_ = ep.Ack(ep.Args...)
+		ep.Kws.EmitArgs("big", []byte(`"`+strings.Repeat("ab", 50_000)+`"`))
+	})
+	sockets := make(chan *Websocket, 1)
+	ts := serveDeflate(t, srv, sockets)
+	proxy, down := countingProxy(t, strings.TrimPrefix(ts.url, "http://"))
+
+	page := strings.ReplaceAll(`<!doctype html><script src="/socket.io.min.js"></script><script>
+const socket = io("SERVER", { transports: ["websocket"] });
+let sent = "";
+for (let i = 0; sent.length < 100000; i++) sent += "line " + i + ": the quick brown fox\n";
+const r = {};
+socket.on("connect_error", (e) => { window.result = { error: e.message }; });
+socket.on("big", (m) => { r.big = m === "ab".repeat(50000); done(); });
+socket.on("connect", () => socket.emit("echo", sent, (a) => { r.ack = a === sent; done(); }));
+function done() {
+  if (r.big === undefined || r.ack === undefined) return;
+  window.result = { ack: r.ack, big: r.big, transport: socket.io.engine.transport.name };
+  socket.close();
+}
+</script>`, "SERVER", proxy)
+	res := runBrowser(t, servePage(t, page))
+	want := `{"ack":true,"big":true,"transport":"websocket"}`
+	if len(res.lines) == 0 || res.lines[len(res.lines)-1] != want {
+		t.Fatalf("got %q, want %s", res.lines, want)
+	}
+	waitFor(t, "the proxied connection to end", func() bool { return down.Load() > 0 })
+	// 200,000 characters of messages; compressed, a few tens of KB at most.
+	if n := down.Load(); n > 60_000 {
+		t.Errorf("%d bytes from the server for 200,000 characters of messages", n)
+	} else {
+		t.Logf("%d bytes from the server for 200,000 characters of messages", n)
+	}
+}

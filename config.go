@@ -155,6 +155,8 @@ type Config struct {
 	PollQueueMaxFrames   int
 	// HTTPCompressionThreshold: see the package-level variable.
 	HTTPCompressionThreshold int
+	// PerMessageDeflateThreshold: see the package-level variable.
+	PerMessageDeflateThreshold int
 	// CleanupEmptyChildNamespaces: see the package-level variable.
 	CleanupEmptyChildNamespaces bool
 	// Logger receives warnings and errors; nil is silent.
@@ -197,6 +199,7 @@ func DefaultConfig() Config {
 		MaxPollWait:                 MaxPollWait,
 		PollQueueMaxFrames:          PollQueueMaxFrames,
 		HTTPCompressionThreshold:    HTTPCompressionThreshold,
+		PerMessageDeflateThreshold:  PerMessageDeflateThreshold,
 		CleanupEmptyChildNamespaces: CleanupEmptyChildNamespaces,
 		Logger:                      Logger,
 		CORS:                        CORS,
@@ -233,6 +236,9 @@ func (c Config) normalized() Config {
 	}
 	if c.HTTPCompressionThreshold == 0 {
 		c.HTTPCompressionThreshold = 1024
+	}
+	if c.PerMessageDeflateThreshold == 0 {
+		c.PerMessageDeflateThreshold = 1024
 	}
 	if c.PollingMaxBufferSize <= 0 {
 		c.PollingMaxBufferSize = int(c.MaxPayload)

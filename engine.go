@@ -334,6 +334,7 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 // other connection first.
 func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthttp.ResponseHeader) {
 	w := newWSConn(conn)
+	w.deflateMin = deflateThreshold(response, e.cfg.PerMessageDeflateThreshold)
 	w.response = responseBytes(response)
 	if u == nil || u.sid == "" {
 		if err := w.writeResponse(); err != nil {

@@ -53,12 +53,14 @@ func (o BroadcastOperator) Volatile() BroadcastOperator {
 	return o
 }
 
-// Compress records whether the packet may be compressed. It is carried to
-// the adapter but has no effect on the wire: WebSocket frames are not
-// compressed, and polling responses are compressed by size
-// (HTTPCompressionThreshold) whatever the flag.
+// Compress sets whether the packet may be compressed (the default). With
+// false it is never sent in a compressed WebSocket frame
+// (PerMessageDeflateThreshold), and a polling response holding only such
+// packets is not compressed (HTTPCompressionThreshold), as Node's
+// socket.compress(false) does. The flag is carried to the other nodes by
+// a multi-node adapter.
 func (o BroadcastOperator) Compress(compress bool) BroadcastOperator {
-	o.flags.Compress = compress
+	o.flags.NoCompress = !compress
 	return o
 }
 

@@ -63,11 +63,18 @@ func (s *session) endPoll(c fiber.Ctx) error {
 }
 
 // writePayload writes packets as a polling payload, compressed when it
-// reaches threshold (see sendPayload).
+// reaches threshold (see sendPayload) and one of its packets may be
+// compressed: as in the Node server, a response made only of packets
+// emitted with Compress(false) is sent plain.
 func writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
 	size := 0
+	compress := false
 	for _, p := range items {
 		size += len(p.data)*4/3 + 4
+		compress = compress || (p.ctrl == 0 && !p.plain)
+	}
+	if !compress {
+		threshold = noCompression
 	}
 	body := make([]byte, 0, size)
 	first := true

@@ -16,9 +16,10 @@ import (
 // that is compressed, with gzip or deflate as the request's Accept-Encoding
 // allows (browsers send it; the Node client does not), as the Node server's
 // httpCompression option does, with the same default threshold: 1024. Zero
-// selects the default; a negative value turns compression off. WebSocket
-// frames are not compressed (the Node server's perMessageDeflate is off by
-// default too).
+// selects the default; a negative value turns compression off. A response
+// made only of packets emitted with Compress(false) is not compressed.
+// WebSocket messages are compressed when the connection negotiated
+// permessage-deflate (see PerMessageDeflateThreshold).
 var HTTPCompressionThreshold = 1024
 
 // noCompression is the threshold of a payload never compressed (a NOOP or

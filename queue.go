@@ -12,6 +12,14 @@ type outPacket struct {
 	// ctrl, when not zero, is a WebSocket control opcode (a PONG answering
 	// the client's PING); polling skips such packets.
 	ctrl byte
+	// plain marks a packet emitted with Compress(false): it is never sent
+	// in a compressed WebSocket frame, and a polling response made of
+	// such packets only is not compressed.
+	plain bool
+	// deflated, when not nil, is the compressed frame of a broadcast
+	// packet, made by the first connection that sends it compressed and
+	// written as it is by the others (see deflatedFrame).
+	deflated *deflatedFrame
 }
 
 // sendQueue is a connection's bounded send queue. Producers (emits from any
@@ -126,7 +134,7 @@ func (q *sendQueue) lingerMax() int {
 // pushAll appends a text packet and its binary attachments, all of them or
 // none: errQueueFull when they do not all fit under the limit. b is as for
 // pushShared.
-func (q *sendQueue) pushAll(text []byte, attachments [][]byte, b *burst) error {
+func (q *sendQueue) pushAll(text outPacket, attachments [][]byte, b *burst) error {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -136,9 +144,9 @@ func (q *sendQueue) pushAll(text []byte, attachments [][]byte, b *burst) error {
 		q.mu.Unlock()
 		return errQueueFull
 	}
-	q.items = append(q.items, outPacket{data: text})
+	q.items = append(q.items, text)
 	for _, a := range attachments {
-		q.items = append(q.items, outPacket{data: a, binary: true})
+		q.items = append(q.items, outPacket{data: a, binary: true, plain: text.plain})
 	}
 	quiet := q.count(b)
 	q.mu.Unlock()

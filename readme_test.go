@@ -41,10 +41,12 @@ import (
 	"time"
 
 	"github.com/fiber-socketio/socketio"
+	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
 )
 
 var (
+	_ = websocket.Config{}
 	_ = log.Println
 	_ = regexp.MustCompile
 	_ = time.Second

@@ -360,7 +360,7 @@ func (kws *Websocket) sendStored(p []byte, attachments [][]byte) error {
 	}
 	off := kws.nsp.nextOffset()
 	p = appendOffset(p, off)
-	return kws.reportOverflow(p, kws.rlog.push(off, p, attachments))
+	return kws.reportOverflow(p, kws.rlog.push(off, p, attachments, false))
 }
 
 // lose ends a socket whose connection was lost: with recovery on and a

@@ -53,10 +53,11 @@ func entrySize(text []byte, atts [][]byte) int {
 	return n
 }
 
-// push stores a packet and, when attached, queues it. It returns the
-// queue's error (ErrSendQueueOverflow drops the packet from the log too, as
-// it was never sent), or ErrSendQueueClosed for a broken log.
-func (l *recoveryLog) push(off uint64, text []byte, atts [][]byte) error {
+// push stores a packet and, when attached, queues it (plain: emitted with
+// Compress(false)). It returns the queue's error (ErrSendQueueOverflow
+// drops the packet from the log too, as it was never sent), or
+// ErrSendQueueClosed for a broken log.
+func (l *recoveryLog) push(off uint64, text []byte, atts [][]byte, plain bool) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.broken {
@@ -69,7 +70,7 @@ func (l *recoveryLog) push(off uint64, text []byte, atts [][]byte) error {
 		}
 		return nil
 	}
-	err := l.sess.sendAll(text, atts)
+	err := l.sess.sendAll(text, atts, plain)
 	if err == ErrSendQueueOverflow && stored {
 		l.dropLast()
 	}

@@ -196,18 +196,19 @@ func (s *session) start() {
 func (s *session) send(p outPacket) error { return s.queued(s.q.push(p)) }
 
 // sendAll queues a text packet and its attachments, all or nothing, with
-// the overflow rules of send, so concurrent emits never interleave them.
-func (s *session) sendAll(text []byte, attachments [][]byte) error {
-	return s.queued(s.q.pushAll(text, attachments, nil))
+// the overflow rules of send, so concurrent emits never interleave them;
+// plain marks a packet emitted with Compress(false).
+func (s *session) sendAll(text []byte, attachments [][]byte, plain bool) error {
+	return s.queued(s.q.pushAll(outPacket{data: text, plain: plain}, attachments, nil))
 }
 
-// sendShared is sendAll for a broadcast packet; b is the server's burst
-// state (see burst.go).
-func (s *session) sendShared(text []byte, attachments [][]byte, b *burst) error {
+// sendShared is sendAll for a broadcast packet p (its text packet, see
+// Websocket.deliver); b is the server's burst state (see burst.go).
+func (s *session) sendShared(p outPacket, attachments [][]byte, b *burst) error {
 	if len(attachments) == 0 {
-		return s.queued(s.q.pushShared(outPacket{data: text}, b))
+		return s.queued(s.q.pushShared(p, b))
 	}
-	return s.queued(s.q.pushAll(text, attachments, b))
+	return s.queued(s.q.pushAll(p, attachments, b))
 }
 
 // queued applies the overflow rule to the result of a push.

@@ -327,7 +327,7 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	return kws.reportOverflow(pkt, kws.sess.sendAll(pkt, attachments))
+	return kws.reportOverflow(pkt, kws.sess.sendAll(pkt, attachments, false))
 }
 
 // sendInline is send for an ack written by the reader while its listener
@@ -339,13 +339,13 @@ func (kws *Websocket) sendInline(pkt []byte) error {
 	return kws.reportOverflow(pkt, kws.sess.sendInline(outPacket{data: pkt}))
 }
 
-// sendShared queues a broadcast packet with its attachments, with the
-// rules of sendBinary.
-func (kws *Websocket) sendShared(pkt []byte, attachments [][]byte) error {
+// sendShared queues a broadcast packet p (its text packet, see deliver)
+// with its attachments, with the rules of sendBinary.
+func (kws *Websocket) sendShared(p outPacket, attachments [][]byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	return kws.reportOverflow(pkt, kws.sess.sendShared(pkt, attachments, &kws.nsp.srv.burst))
+	return kws.reportOverflow(p.data, kws.sess.sendShared(p, attachments, &kws.nsp.srv.burst))
 }
 
 // reportOverflow passes on the result of queueing pkt, reporting a packet

@@ -136,23 +136,25 @@ func (kws *Websocket) Compress(compress bool) BroadcastOperator {
 // deliver queues an encoded broadcast packet. A volatile packet is dropped,
 // silently, when the session cannot take it now; any other packet follows
 // the send-queue rules (see DropFramesOnOverflow).
-func (kws *Websocket) deliver(pkt *EncodedPacket, volatile bool) bool {
+func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 	kws.notifyOutgoing(pkt.Text, pkt.Attachments, pkt.off != 0)
-	if pkt.off != 0 && !volatile && kws.rlog != nil {
+	plain := flags.NoCompress
+	if pkt.off != 0 && !flags.Volatile && kws.rlog != nil {
 		// A stored packet goes through the recovery buffer, also after
 		// the connection was lost.
-		return kws.reportOverflow(pkt.Text, kws.rlog.push(pkt.off, pkt.Text, pkt.Attachments)) == nil
+		return kws.reportOverflow(pkt.Text, kws.rlog.push(pkt.off, pkt.Text, pkt.Attachments, plain)) == nil
 	}
 	if !kws.alive.Load() {
 		return false
 	}
-	if volatile {
+	p := outPacket{data: pkt.Text, plain: plain, deflated: &pkt.deflated}
+	if flags.Volatile {
 		if !kws.sess.writable() {
 			return false
 		}
-		return kws.sess.q.pushAll(pkt.Text, pkt.Attachments, &kws.nsp.srv.burst) == nil
+		return kws.sess.q.pushAll(p, pkt.Attachments, &kws.nsp.srv.burst) == nil
 	}
-	return kws.sendShared(pkt.Text, pkt.Attachments) == nil
+	return kws.sendShared(p, pkt.Attachments) == nil
 }
 
 // nspHost is the AdapterHost of a namespace.
@@ -170,7 +172,7 @@ func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ac
 		// indexed before its held buffer is dropped, so looking again
 		// finds one or the other.
 		if log := h.n.heldBuffer(id); log != nil {
-			return log.push(pkt.off, pkt.Text, pkt.Attachments) == nil
+			return log.push(pkt.off, pkt.Text, pkt.Attachments, flags.NoCompress) == nil
 		}
 		kws = h.n.socket(id)
 	}
@@ -178,7 +180,7 @@ func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ac
 		return false
 	}
 	if !pkt.HasID || ack == nil {
-		return kws.deliver(pkt, flags.Volatile)
+		return kws.deliver(pkt, flags)
 	}
 	timeout := flags.Timeout
 	if timeout <= 0 {
@@ -197,7 +199,7 @@ func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ac
 	if !kws.acks.register(pkt.ID, cb, timeout, kws.logError) {
 		return false
 	}
-	if !kws.deliver(pkt, flags.Volatile) {
+	if !kws.deliver(pkt, flags) {
 		kws.acks.cancel(pkt.ID, ErrAckDisconnected, kws.logError)
 		return false
 	}

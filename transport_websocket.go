@@ -70,6 +70,10 @@ type wsConn struct {
 	// lingering is set once shutdown sent the close frame and half-closed
 	// the socket, leaving the rest to linger.
 	lingering bool
+	// deflateMin, when above zero, is the size from which messages are
+	// sent compressed: the connection negotiated permessage-deflate (see
+	// PerMessageDeflateThreshold).
+	deflateMin int
 	// response, when not nil, is the HTTP 101 response to the upgrade,
 	// left by fasthttp to the connection (see wsUpgrade): the first
 	// write sends it ahead of its frames, and gives the buffer back.
@@ -82,7 +86,13 @@ func newWSConn(conn *websocket.Conn) *wsConn {
 
 // appendFrameHeader appends an unmasked, final frame header.
 func appendFrameHeader(dst []byte, op byte, n int) []byte {
-	dst = append(dst, 0x80|op)
+	return appendFrameHeaderBits(dst, 0x80|op, n)
+}
+
+// appendFrameHeaderBits appends an unmasked frame header whose first byte
+// (FIN, RSV bits, opcode) is b0, for a payload of n bytes.
+func appendFrameHeaderBits(dst []byte, b0 byte, n int) []byte {
+	dst = append(dst, b0)
 	switch {
 	case n < 126:
 		return append(dst, byte(n))
@@ -118,6 +128,17 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 			op = p.ctrl
 		case p.binary:
 			op = opBinary
+		}
+		if w.deflateMin > 0 && p.ctrl == 0 && !p.plain && len(p.data) >= w.deflateMin {
+			var ok bool
+			if p.deflated != nil && op == opText {
+				buf, ok = p.deflated.appendTo(buf, p.data)
+			} else {
+				buf, ok = appendDeflatedFrame(buf, op, p.data)
+			}
+			if ok {
+				continue
+			}
 		}
 		buf = appendFrameHeader(buf, op, len(p.data))
 		buf = append(buf, p.data...)

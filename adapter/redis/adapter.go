@@ -238,7 +238,7 @@ func toOptions(w *wireOpts) socketio.BroadcastOptions {
 	}
 	o.Rooms, o.Except = w.Rooms, w.Except
 	o.Flags.Volatile = w.Flags.Volatile
-	o.Flags.Compress = w.Flags.Compress
+	o.Flags.NoCompress = w.Flags.NoCompress
 	if w.Flags.Timeout > 0 {
 		o.Flags.Timeout = time.Duration(w.Flags.Timeout * float64(time.Millisecond))
 	}

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,55 @@ func TestOwnBroadcast(t *testing.T) {
 		if a.ownBroadcast(p) {
 			t.Errorf("% x taken for an own broadcast", p)
 		}
+	}
+}
+
+// TestCompressFlag: Compress(false) travels as "compress": false, as Node's
+// adapter writes socket.compress(false); a missing or true flag leaves
+// packets compressible. Both adapters' encodings decode back.
+func TestCompressFlag(t *testing.T) {
+	pkt := &socketio.Packet{Nsp: "/", Event: "e", Args: [][]byte{[]byte(`1`)}}
+	for _, noCompress := range []bool{false, true} {
+		opts := socketio.BroadcastOptions{Flags: socketio.BroadcastFlags{NoCompress: noCompress}}
+		msg, err := encodeBroadcast("u", pkt, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, _, err := msgpackToJSON(msg, binAttach)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFlags := `"flags":{}`
+		if noCompress {
+			wantFlags = `"flags":{"compress":false}`
+		}
+		if !strings.Contains(string(js), wantFlags) {
+			t.Errorf("NoCompress %v: classic message %s, want %s", noCompress, js, wantFlags)
+		}
+		sharded, err := json.Marshal(wireOptions(opts, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(sharded), wantFlags) {
+			t.Errorf("NoCompress %v: sharded options %s, want %s", noCompress, sharded, wantFlags)
+		}
+		for _, enc := range [][]byte{js, sharded} {
+			var parts []json.RawMessage
+			raw := enc
+			if json.Unmarshal(enc, &parts) == nil {
+				raw = parts[2]
+			}
+			var o wireOpts
+			if err := json.Unmarshal(raw, &o); err != nil {
+				t.Fatal(err)
+			}
+			if got := toOptions(&o).Flags.NoCompress; got != noCompress {
+				t.Errorf("%s decodes to NoCompress %v, want %v", raw, got, noCompress)
+			}
+		}
+	}
+	var o wireOpts
+	if err := json.Unmarshal([]byte(`{"rooms":[],"except":[],"flags":{"compress":true}}`), &o); err != nil || toOptions(&o).Flags.NoCompress {
+		t.Errorf(`"compress": true decodes to NoCompress (err %v)`, err)
 	}
 }

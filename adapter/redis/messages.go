@@ -40,8 +40,9 @@ func (r *roomList) UnmarshalJSON(b []byte) error {
 // ignored.
 type wireFlags struct {
 	Volatile bool
-	Compress bool
-	Timeout  float64
+	// NoCompress is set by "compress": false (Node's compress(false)).
+	NoCompress bool
+	Timeout    float64
 }
 
 func (f *wireFlags) UnmarshalJSON(b []byte) error {
@@ -50,7 +51,10 @@ func (f *wireFlags) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	_ = json.Unmarshal(m["volatile"], &f.Volatile)
-	_ = json.Unmarshal(m["compress"], &f.Compress)
+	compress := true
+	if json.Unmarshal(m["compress"], &compress) == nil {
+		f.NoCompress = !compress
+	}
 	_ = json.Unmarshal(m["timeout"], &f.Timeout)
 	return nil
 }
@@ -242,7 +246,7 @@ func encodeOpts(enc *msgpack.Encoder, opts socketio.BroadcastOptions, withTimeou
 	n := 0
 	f := opts.Flags
 	timeout := withTimeout && f.Timeout > 0
-	for _, on := range []bool{f.Volatile, f.Compress, timeout} {
+	for _, on := range []bool{f.Volatile, f.NoCompress, timeout} {
 		if on {
 			n++
 		}
@@ -252,9 +256,9 @@ func encodeOpts(enc *msgpack.Encoder, opts socketio.BroadcastOptions, withTimeou
 		_ = enc.EncodeString("volatile")
 		_ = enc.EncodeBool(true)
 	}
-	if f.Compress {
+	if f.NoCompress {
 		_ = enc.EncodeString("compress")
-		_ = enc.EncodeBool(true)
+		_ = enc.EncodeBool(false)
 	}
 	if timeout {
 		_ = enc.EncodeString("timeout")

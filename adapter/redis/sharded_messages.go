@@ -96,8 +96,8 @@ func wireOptions(opts socketio.BroadcastOptions, withTimeout bool) map[string]an
 	if opts.Flags.Volatile {
 		flags["volatile"] = true
 	}
-	if opts.Flags.Compress {
-		flags["compress"] = true
+	if opts.Flags.NoCompress {
+		flags["compress"] = false
 	}
 	if withTimeout && opts.Flags.Timeout > 0 {
 		flags["timeout"] = opts.Flags.Timeout.Milliseconds()
