@@ -130,7 +130,7 @@ func matchOrigin(pattern, origin string) bool {
 func (e *engine) applyHTTPPolicy(c fiber.Ctx) (done bool, err error) {
 	cors := &e.cfg.CORS
 	origin := c.Get(fiber.HeaderOrigin)
-	if !cors.originAllowed(origin, c.Host()) {
+	if !e.originAllowed(origin, c.Host()) {
 		e.cfg.log("warn", "request refused: origin not allowed; add it to CORS.AllowOrigins",
 			"origin", origin, "remote", c.IP(), "path", c.Path())
 		c.Status(fiber.StatusForbidden)
@@ -180,12 +180,41 @@ func containsStar(list []string) bool {
 	return false
 }
 
+// originAllowed is CORSConfig.originAllowed with a panic in
+// AllowOriginFunc recovered: the origin is refused and the panic logged,
+// and the server goes on.
+func (e *engine) originAllowed(origin, host string) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.cfg.log("error", "CORS.AllowOriginFunc panicked; origin refused", "origin", origin, "panic", r)
+			ok = false
+		}
+	}()
+	return e.cfg.CORS.originAllowed(origin, host)
+}
+
+// ErrAllowRequestPanic is the reason a handshake is refused when the
+// AllowRequest hook panicked (the panic is logged; the server goes on).
+var ErrAllowRequestPanic = errors.New("socketio: AllowRequest panicked")
+
+// callAllowRequest runs the AllowRequest hook; a panic refuses the
+// handshake with ErrAllowRequestPanic and is logged.
+func (e *engine) callAllowRequest(c fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.cfg.log("error", "AllowRequest panicked; handshake refused", "remote", c.IP(), "panic", r)
+			err = ErrAllowRequestPanic
+		}
+	}()
+	return e.cfg.AllowRequest(c)
+}
+
 // allowHandshake runs the AllowRequest hook before a session is created.
 func (e *engine) allowHandshake(c fiber.Ctx) (done bool, err error) {
 	if e.cfg.AllowRequest == nil {
 		return false, nil
 	}
-	herr := e.cfg.AllowRequest(c)
+	herr := e.callAllowRequest(c)
 	if herr == nil {
 		return false, nil
 	}

@@ -283,9 +283,22 @@ func (s *Server) lookupNamespace(name string, auth []byte) *Namespace {
 	dyn := s.nsps.dynamic
 	s.nsps.mu.Unlock()
 	for _, d := range dyn {
-		if d.match(name, auth) {
+		if s.matches(d, name, auth) {
 			return s.namespace(name, d.parent, s.config().CleanupEmptyChildNamespaces)
 		}
 	}
 	return nil
+}
+
+// matches runs the matcher of a dynamic namespace; a panic counts as no
+// match (the CONNECT is refused) and is logged, and the server goes on.
+func (s *Server) matches(d dynamicNamespace, name string, auth []byte) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			cfg := s.config()
+			cfg.log("error", "dynamic namespace matcher panicked; namespace refused", "namespace", name, "panic", r)
+			ok = false
+		}
+	}()
+	return d.match(name, auth)
 }
