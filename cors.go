@@ -133,6 +133,7 @@ func (e *engine) applyHTTPPolicy(c fiber.Ctx) (done bool, err error) {
 	if !e.originAllowed(origin, c.Host()) {
 		e.cfg.log("warn", "request refused: origin not allowed; add it to CORS.AllowOrigins",
 			"origin", origin, "remote", c.IP(), "path", c.Path())
+		e.reportConnError(c, codeForbidden, fiber.StatusForbidden, "origin", origin, "reason", "origin not allowed")
 		c.Status(fiber.StatusForbidden)
 		return true, c.JSON(fiber.Map{
 			"code":    codeForbidden,
@@ -224,6 +225,7 @@ func (e *engine) allowHandshake(c fiber.Ctx) (done bool, err error) {
 		status = fe.Code
 	}
 	e.cfg.log("warn", "handshake refused by AllowRequest", "remote", c.IP(), "error", herr.Error())
+	e.reportConnError(c, codeForbidden, status, "reason", "refused by AllowRequest", "error", herr)
 	c.Status(status)
 	return true, c.JSON(fiber.Map{"code": codeForbidden, "message": engineErrorMessages[codeForbidden], "reason": herr.Error()})
 }

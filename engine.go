@@ -12,15 +12,25 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// Engine.IO HTTP error codes and messages (engine.io-protocol v4), answered
-// as JSON with status 400 (403 for Forbidden).
+// Engine.IO HTTP error codes (engine.io-protocol v4), answered as JSON
+// with status 400 (403 for Forbidden) and reported by OnConnectionError.
+// They are the Node server's Server.errors.
 const (
-	codeUnknownTransport   = 0
-	codeUnknownSID         = 1
-	codeBadHandshakeMethod = 2
-	codeBadRequest         = 3
-	codeForbidden          = 4
-	codeUnsupportedVersion = 5
+	CodeUnknownTransport           = 0
+	CodeUnknownSID                 = 1
+	CodeBadHandshakeMethod         = 2
+	CodeBadRequest                 = 3
+	CodeForbidden                  = 4
+	CodeUnsupportedProtocolVersion = 5
+)
+
+const (
+	codeUnknownTransport   = CodeUnknownTransport
+	codeUnknownSID         = CodeUnknownSID
+	codeBadHandshakeMethod = CodeBadHandshakeMethod
+	codeBadRequest         = CodeBadRequest
+	codeForbidden          = CodeForbidden
+	codeUnsupportedVersion = CodeUnsupportedProtocolVersion
 )
 
 // libraryWriteBuffers backs the websocket library's rare own writes.
@@ -59,6 +69,9 @@ type engine struct {
 	// ownReader: WebSocket frames are read by frameReader straight from
 	// the socket rather than by the websocket library.
 	ownReader bool
+	// connErrors, when not nil, holds the OnConnectionError callback of
+	// the server the engine serves.
+	connErrors *atomic.Pointer[func(*ConnectionError)]
 	// polling and websocket are the transports served; upgrades whether a
 	// polling session may upgrade (Transports, EnablePolling,
 	// AllowUpgrades).
@@ -229,6 +242,7 @@ func (e *engine) httpError(c fiber.Ctx, code int, fields ...any) error {
 	}
 	msg := engineErrorMessages[code]
 	e.cfg.log("warn", "engine.io request refused: "+msg, append([]any{"code", code, "remote", c.IP()}, fields...)...)
+	e.reportConnError(c, code, status, fields...)
 	c.Status(status)
 	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 	return c.SendString(`{"code":` + strconv.Itoa(code) + `,"message":"` + msg + `"}`)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -187,4 +189,23 @@ func emitRaw(url, packet string) (string, error) {
 		return "", err
 	}
 	return read()
+}
+
+// ExampleServer_OnConnectionError reports the requests the endpoint
+// refuses, here a polling request for a session this node does not have,
+// which is what a load balancer without sticky sessions causes.
+func ExampleServer_OnConnectionError() {
+	srv := socketio.NewServer(socketio.DefaultConfig())
+	srv.OnConnectionError(func(e *socketio.ConnectionError) {
+		fmt.Println(e.Status, e.Code, e.Message, e.Context["sid"])
+	})
+	app := fiber.New()
+	app.Get("/socket.io/", srv.Handler(nil))
+
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/socket.io/?EIO=4&transport=polling&sid=abc", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	// Output: 400 1 Session ID unknown abc
 }

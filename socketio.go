@@ -41,6 +41,8 @@ type Server struct {
 	recovery atomic.Pointer[RecoveryConfig]
 	// burst tracks broadcasts to many sockets (burst.go).
 	burst burst
+	// connErrors is the OnConnectionError callback, nil when none.
+	connErrors atomic.Pointer[func(*ConnectionError)]
 }
 
 // handler is one mounted handler: its New callback and its engine.
@@ -73,6 +75,7 @@ func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Conf
 	h.eng = newEngine(&cfg, func(sess *session) engineHandler {
 		return &client{srv: s, h: h, sess: sess}
 	}, config...)
+	h.eng.connErrors = &s.connErrors
 	s.mu.Lock()
 	s.engines = append(s.engines, h.eng)
 	s.mu.Unlock()
