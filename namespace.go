@@ -42,6 +42,8 @@ type Namespace struct {
 	listeners   *registry
 	middlewares atomic.Pointer[[]Middleware]
 	sockets     sync.Map // socket id -> *Websocket
+	// socketCount is the number of entries of sockets.
+	socketCount atomic.Int64
 	adapter     atomic.Pointer[adapterRef]
 	// ackIDs numbers the outbound acks of every socket of the namespace, so
 	// one broadcast with ack uses one id for all its receivers.
@@ -113,8 +115,21 @@ func (n *Namespace) Use(mw Middleware) {
 	n.middlewares.Store(&next)
 }
 
-func (n *Namespace) add(kws *Websocket)    { n.sockets.Store(kws.id, kws) }
-func (n *Namespace) remove(kws *Websocket) { n.sockets.CompareAndDelete(kws.id, kws) }
+func (n *Namespace) add(kws *Websocket) {
+	if _, loaded := n.sockets.Swap(kws.id, kws); !loaded {
+		n.socketCount.Add(1)
+	}
+}
+
+func (n *Namespace) remove(kws *Websocket) {
+	if n.sockets.CompareAndDelete(kws.id, kws) {
+		n.socketCount.Add(-1)
+	}
+}
+
+// SocketsCount returns how many sockets are connected to the namespace on
+// this node, as Node's io.of(name).sockets.size.
+func (n *Namespace) SocketsCount() int { return int(n.socketCount.Load()) }
 
 // socket returns the connected socket id, nil when it is not here.
 func (n *Namespace) socket(id string) *Websocket {

@@ -92,6 +92,23 @@ func New(callback func(kws *Websocket), config ...websocket.Config) fiber.Handle
 	return defaultServer.Handler(callback, config...)
 }
 
+// ClientsCount returns how many Engine.IO sessions (clients, each with
+// one socket per namespace it joined) the server holds on this node,
+// across its handlers, as Node's io.engine.clientsCount.
+func (s *Server) ClientsCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := int64(0)
+	for _, e := range s.engines {
+		n += e.count.Load()
+	}
+	return int(n)
+}
+
+// ClientsCount returns the default server's number of Engine.IO sessions
+// (see Server.ClientsCount).
+func ClientsCount() int { return defaultServer.ClientsCount() }
+
 // config returns the server's settings.
 func (s *Server) config() Config {
 	s.mu.Lock()
