@@ -94,7 +94,19 @@ func TestRecoveryRestoresSession(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
-				srv := NewServer(recoveryConfig(RecoveryConfig{}))
+				cfg := recoveryConfig(RecoveryConfig{})
+				// The server's warnings (why a session was not recovered)
+				// are shown when the test fails.
+				logs := &logCapture{}
+				cfg.Logger = logs.log
+				srv := NewServer(cfg)
+				t.Cleanup(func() {
+					if t.Failed() {
+						logs.mu.Lock()
+						t.Logf("server log: %q", logs.msgs)
+						logs.mu.Unlock()
+					}
+				})
 				var (
 					mu          sync.Mutex
 					first       *Websocket

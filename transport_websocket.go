@@ -70,6 +70,9 @@ type wsConn struct {
 	// lingering is set once shutdown sent the close frame and half-closed
 	// the socket, leaving the rest to linger.
 	lingering bool
+	// maxMessage, when above zero, bounds the messages the library reads
+	// (MaxPayload), also as they decompress (see readMessage).
+	maxMessage int64
 	// deflateMin, when above zero, is the size from which messages are
 	// sent compressed: the connection negotiated permessage-deflate (see
 	// PerMessageDeflateThreshold).
@@ -343,7 +346,11 @@ func (s *session) readLoop(w *wsConn) {
 			s.endLibraryRead(w, err)
 			return
 		}
-		data, err := readMessage(r)
+		data, err := readMessage(r, w.maxMessage)
+		if errors.Is(err, ErrMessageTooLarge) {
+			s.endReading(w, err, false)
+			return
+		}
 		if err != nil {
 			s.endLibraryRead(w, err)
 			return
@@ -459,7 +466,12 @@ func (s *session) endReading(w *wsConn, err error, badPacket bool) {
 // when it has one.
 func (w *wsConn) readMessage() (int, []byte, error) {
 	if w.fr == nil {
-		return w.conn.ReadMessage()
+		mt, r, err := w.conn.NextReader()
+		if err != nil {
+			return 0, nil, err
+		}
+		data, err := readMessage(r, w.maxMessage)
+		return mt, data, err
 	}
 	m, err := w.fr.next()
 	if err != nil {
@@ -503,16 +515,29 @@ func (s *session) receiveFrame(mt int, data []byte) error {
 var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // readMessage reads one message into a pooled buffer and returns an
-// exactly sized copy, which listeners may keep.
-func readMessage(r io.Reader) ([]byte, error) {
+// exactly sized copy, which listeners may keep. A message longer than
+// limit bytes (when limit is above zero) fails with ErrMessageTooLarge
+// once limit+1 bytes were read: the websocket library's read limit counts
+// the bytes of the frames, so a compressed message (permessage-deflate)
+// could otherwise inflate to any size.
+func readMessage(r io.Reader, limit int64) ([]byte, error) {
 	buf := readBuffers.Get().(*bytes.Buffer)
 	buf.Reset()
-	_, err := buf.ReadFrom(r)
-	data := bytes.Clone(buf.Bytes())
-	if buf.Cap() <= 64<<10 {
-		readBuffers.Put(buf)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			readBuffers.Put(buf)
+		}
+	}()
+	if limit > 0 {
+		r = &io.LimitedReader{R: r, N: limit + 1}
 	}
-	return data, err
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	if limit > 0 && int64(buf.Len()) > limit {
+		return nil, ErrMessageTooLarge
+	}
+	return bytes.Clone(buf.Bytes()), nil
 }
 
 // wsReadReason turns a read error into a disconnect reason: a clean close
@@ -560,6 +585,7 @@ func (s *session) prepareConn(w *wsConn) {
 	conn := w.conn
 	if s.cfg.MaxPayload > 0 {
 		conn.SetReadLimit(s.cfg.MaxPayload)
+		w.maxMessage = s.cfg.MaxPayload
 	}
 	onPing := func(data []byte) {
 		s.q.pushControl(outPacket{data: data, ctrl: opPong})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/v3/websocket"
 	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
@@ -454,4 +456,56 @@ func BenchmarkDeflateMessage(b *testing.B) {
 			b.Fatal("not compressed")
 		}
 	}
+}
+
+// TestCompressedMessageOverMaxPayload: a client's compressed message is
+// bounded by MaxPayload as it inflates (the websocket library's read
+// limit counts the compressed bytes only): 8 MiB of one letter, some 8 KiB
+// on the wire, closes that connection with 1009 and never reaches a
+// listener; a compressed message within the bound is read whole, and the
+// other clients go on.
+func TestCompressedMessageOverMaxPayload(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.MaxPayload = 1 << 20
+	srv := NewServer(cfg)
+	got := make(chan int, 4)
+	srv.On("big", func(ep *EventPayload) { got <- len(ep.Data) })
+	srv.On("echo", func(ep *EventPayload) { _ = ep.Ack(ep.Args...) })
+	disconnects := make(chan error, 4)
+	srv.On(EventDisconnect, func(ep *EventPayload) { disconnects <- ep.Error })
+	ts := serveDeflate(t, srv, make(chan *Websocket, 4))
+	other, _ := dialRecorded(t, ts, true)
+	w, _ := dialRecorded(t, ts, true)
+	w.c.EnableWriteCompression(true)
+
+	within := `42["big","` + strings.Repeat("a", 900_000) + `"]`
+	w.send(within)
+	select {
+	case n := <-got:
+		if n != 900_002 {
+			t.Fatalf("listener got %d bytes, want 900,002", n)
+		}
+	case <-time.After(rawTimeout):
+		t.Fatal("a compressed message within MaxPayload was not delivered")
+	}
+
+	w.send(`42["big","` + strings.Repeat("a", 8<<20) + `"]`)
+	expectCloseCode(w, fws.CloseMessageTooBig)
+	select {
+	case err := <-disconnects:
+		if !errors.Is(err, ErrMessageTooLarge) {
+			t.Errorf("disconnect reason %v, want ErrMessageTooLarge", err)
+		}
+	case <-time.After(rawTimeout):
+		t.Error("no disconnect")
+	}
+	select {
+	case n := <-got:
+		t.Errorf("the listener got a message of %d bytes", n)
+	default:
+	}
+	other.c.EnableWriteCompression(true)
+	other.send(`421["echo","` + strings.Repeat("b", 5000) + `"]`)
+	other.expect(`431["` + strings.Repeat("b", 5000) + `"]`)
 }
