@@ -1346,3 +1346,54 @@ func TestUpgradeTimeout(t *testing.T) {
 	post(t, ts, sid, `421["echo","p"]`)
 	get(t, ts, sid, `431["p"]`)
 }
+
+// TestCloseInSameReadAsHandshake: a client that sends its CONNECT and a
+// CLOSE frame (or a frame breaking the protocol) in one write is closed at
+// once. The frames come in one read; the handshake took the CONNECT, and
+// the read loop used to wait for more bytes before acting on the frame
+// parsed after it, while the client waited for the server's CLOSE.
+func TestCloseInSameReadAsHandshake(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		second []byte
+		code   int
+		reason error
+	}{
+		{"close", clientFrame(opClose, true, []byte{0x03, 0xe8}), fws.CloseNormalClosure, nil},
+		{"bad frame", clientFrame(opText, true, []byte("x"), unmasked), fws.CloseProtocolError, ErrWebSocketProtocol},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			es := newEchoServer(t, nil)
+			w, _ := openWS(t, es.testServer)
+			rawFrame(append(clientFrame(opText, true, []byte("40")), tc.second...))(w)
+			id := connectReplySID(t, w.read(), "/")
+			start := time.Now()
+			err := es.disconnectedWithin(t, id, 2*time.Second)
+			if tc.reason == nil && err != nil || tc.reason != nil && !errors.Is(err, tc.reason) {
+				t.Errorf("disconnect reason %v, want %v", err, tc.reason)
+			}
+			expectCloseCode(w, tc.code)
+			t.Logf("closed after %v", time.Since(start))
+		})
+	}
+}
+
+// TestCloseInSameReadAsUpgrade: the UPGRADE packet and a CLOSE frame in
+// one write, as the official client sends them when it closes during an
+// upgrade, close the session at once (it used to wait until the client
+// gave up and cut the TCP connection).
+func TestCloseInSameReadAsUpgrade(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	sid, socketID := connectPolling(t, es.testServer)
+	w := dialWS(t, es.testServer, "&sid="+sid)
+	w.send("2probe")
+	w.expect("3probe")
+	rawFrame(append(clientFrame(opText, true, []byte("5")), clientFrame(opClose, true, []byte{0x03, 0xe8})...))(w)
+	if err := es.disconnectedWithin(t, socketID, 2*time.Second); err != nil {
+		t.Errorf("disconnect reason %v, want none (a client close)", err)
+	}
+	expectCloseCode(w, fws.CloseNormalClosure)
+}

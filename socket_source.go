@@ -149,7 +149,10 @@ func readFD(fd uintptr, p []byte) (int, error) {
 
 // run reads messages until the connection fails or deliver returns an
 // error, passing each to deliver (messages fr already holds first). It
-// returns the error that ended it.
+// returns the error that ended it. A frame that ended reading (a CLOSE, a
+// protocol violation) and came in the same read as the last message of
+// the handshake or the upgrade ends it at once: waiting for the socket
+// would wait for bytes the client will not send.
 //
 // Its state lives in s, not in closures: they would stay on the heap,
 // held by the parked read, for as long as the connection idles.
@@ -158,6 +161,9 @@ func (s *socketSource) run(fr *frameReader, deliver func(wsMessage) error) error
 	defer func() { s.fr, s.deliver = nil, nil }()
 	if err := s.flush(); err != nil {
 		return err
+	}
+	if fr.err != nil {
+		return fr.err
 	}
 	for s.viaHJ {
 		if err := fr.fill(); err != nil {
