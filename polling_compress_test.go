@@ -74,23 +74,8 @@ func TestPollingCompression(t *testing.T) {
 			if status, body := mustHTTP(t, http.MethodPost, es.pollURL(sid), `421["echo","`+tc.arg+`"]`); status != http.StatusOK {
 				t.Fatalf("POST: %d %q", status, body)
 			}
-			req, err := http.NewRequest(http.MethodGet, es.pollURL(sid), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.accept != "" {
-				req.Header.Set("Accept-Encoding", tc.accept)
-			}
-			resp, err := rawHTTP.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := resp.Header.Get("Content-Encoding"); got != tc.want {
+			got, raw := getWithEncoding(t, es.pollURL(sid), tc.accept)
+			if got != tc.want {
 				t.Fatalf("Content-Encoding %q, want %q", got, tc.want)
 			}
 			body := decodeBody(t, tc.want, raw)
@@ -102,6 +87,29 @@ func TestPollingCompression(t *testing.T) {
 			}
 		})
 	}
+}
+
+// getWithEncoding gets url with the Accept-Encoding header accept (none
+// when empty) and returns the response's Content-Encoding and raw body.
+func getWithEncoding(t *testing.T, url, accept string) (enc string, raw []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept-Encoding", accept)
+	}
+	resp, err := rawHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err = io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.Header.Get("Content-Encoding"), raw
 }
 
 // decodeBody decodes a response body in the content coding enc.

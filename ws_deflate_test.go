@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -388,21 +387,7 @@ func TestPollingCompressFalse(t *testing.T) {
 	kws := <-sockets
 	get := func() (string, []byte) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, ts.pollURL(sid), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Accept-Encoding", "gzip")
-		resp, err := rawHTTP.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		enc := resp.Header.Get("Content-Encoding")
+		enc, raw := getWithEncoding(t, ts.pollURL(sid), "gzip")
 		return enc, decodeBody(t, enc, raw)
 	}
 	arg := []byte(`"` + big + `"`)
