@@ -107,7 +107,11 @@ func (s *session) pollPost(c fiber.Ctx) error {
 		return s.eng.httpError(c, codeBadRequest, "reason", "overlapping POST", "sid", s.sid)
 	}
 	defer s.postMu.Unlock()
-	body := c.Body()
+	// The body as sent, as the Node server reads it: Fiber's Body would
+	// first decompress one sent with a Content-Encoding (up to the app's
+	// BodyLimit), which no client does, and MaxPayload bounds the bytes
+	// on the wire.
+	body := c.Request().Body()
 	if int64(len(body)) > s.cfg.MaxPayload {
 		s.cfg.log("warn", "polling POST over MaxPayload, closing session", "sid", s.sid, "remote", c.IP(), "size", len(body), "limit", s.cfg.MaxPayload)
 		s.close(ErrPollingBodyTooLarge, false)

@@ -4,8 +4,11 @@ package socketio
 // exact bodies and status codes (the raw clients are in engine_test.go).
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -385,5 +388,38 @@ func TestPollingQueueBound(t *testing.T) {
 		get(t, ts, sid, strings.Join(want, "\x1e"))
 		post(t, ts, sid, `421["echo","kept"]`)
 		get(t, ts, sid, `431["kept"]`)
+	}
+}
+
+// TestPollingPostBodyAsSent: a POST body is read as sent, as the Node
+// server reads it, even with a Content-Encoding (which Fiber's Body would
+// decompress, up to the app's BodyLimit): a gzipped payload is not a
+// payload, and MaxPayload bounds the bytes on the wire. A few KB of gzip
+// no longer cost the server megabytes of inflating.
+func TestPollingPostBodyAsSent(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	sid, socketID := connectPolling(t, es.testServer)
+	var z bytes.Buffer
+	gz := gzip.NewWriter(&z)
+	_, _ = gz.Write([]byte(`42["echo","` + strings.Repeat("a", 3<<20) + `"]`))
+	_ = gz.Close()
+	req, err := http.NewRequest(http.MethodPost, es.pollURL(sid), bytes.NewReader(z.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Encoding", "gzip")
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := rawHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a gzipped POST of %d bytes (3 MiB inflated): status %d %q, want 400 (not a payload)", z.Len(), resp.StatusCode, body)
+	}
+	if err := es.disconnected(t, socketID); err == nil {
+		t.Error("the session ended without a reason")
 	}
 }
