@@ -260,3 +260,16 @@ func BenchmarkBroadcast1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkValidJSONText: validating a chat-like argument whose text is
+// 1 KiB of plain words, where the string scan dominates.
+func BenchmarkValidJSONText(b *testing.B) {
+	obj := []byte(`{"user":"ana","text":"` + strings.Repeat("a chat message with words ", 40) + `"}`)
+	b.SetBytes(int64(len(obj)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := validJSON(obj); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

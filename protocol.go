@@ -6,7 +6,9 @@ package socketio
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -436,9 +438,38 @@ func scanKey(b []byte, i int) (int, error) {
 	return i + 1, nil
 }
 
+// Constants of the eight-bytes-at-a-time test in scanString.
+const (
+	ones8  = 0x0101010101010101
+	highs8 = 0x8080808080808080
+)
+
+// stringStops has the high bit of each byte of w set that may be a '"', a
+// '\\' or a control character (below 0x20), and is zero when w has none.
+// A byte above (after) a true one may be flagged too, never one below:
+// each term is the "has a zero byte" test on w XOR the byte, or the "has
+// a byte below n" test, whose borrows run upwards only.
+func stringStops(w uint64) uint64 {
+	q := w ^ (ones8 * '"')
+	s := w ^ (ones8 * '\\')
+	return ((q-ones8)&^q | (s-ones8)&^s | (w-ones8*0x20)&^w) & highs8
+}
+
 func scanString(b []byte, i int) (int, error) {
 	i++ // opening quote
 	for i < len(b) {
+		// Skip plain text eight bytes at a time, up to the first byte
+		// that may end it: the lowest flagged byte is always one.
+		for i+8 <= len(b) {
+			if m := stringStops(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
 		c := b[i]
 		switch {
 		case c == '"':

@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"math"
@@ -976,5 +977,45 @@ func TestNilArgumentsAreSkipped(t *testing.T) {
 	}
 	if got := string(appendAck(nil, "/", 3, [][]byte{nil, {}, []byte(`"a"`)})); got != `433["a"]` {
 		t.Errorf("ack with nil and empty entries: %s", got)
+	}
+}
+
+// TestStringStops: the eight-byte test of scanString flags a word exactly
+// when one of its bytes is '"', '\\' or below 0x20: every byte value at
+// every position in a word of plain text, and words of random bytes.
+func TestStringStops(t *testing.T) {
+	t.Parallel()
+	stop := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	check := func(w [8]byte) {
+		want := false
+		for _, c := range w {
+			want = want || stop(c)
+		}
+		if got := stringStops(binary.LittleEndian.Uint64(w[:])) != 0; got != want {
+			t.Fatalf("stringStops(% x) = %v, want %v", w, got, want)
+		}
+	}
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, fill := range []byte{'a', 0x7f, 0x80, 0xff, ' ', '#', '['} {
+				w := [8]byte{fill, fill, fill, fill, fill, fill, fill, fill}
+				w[pos] = byte(c)
+				check(w)
+			}
+		}
+	}
+	seed := uint64(0x9e3779b97f4a7c15)
+	for i := 0; i < 200_000; i++ {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		var w [8]byte
+		binary.LittleEndian.PutUint64(w[:], seed)
+		for j := range w {
+			if w[j] < 0x20 && seed>>uint(j)&3 != 0 {
+				w[j] += 0x40 // mostly printable, so words without a stop occur
+			}
+		}
+		check(w)
 	}
 }
