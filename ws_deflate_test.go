@@ -494,3 +494,28 @@ func TestCompressedMessageOverMaxPayload(t *testing.T) {
 	other.send(`421["echo","` + strings.Repeat("b", 5000) + `"]`)
 	other.expect(`431["` + strings.Repeat("b", 5000) + `"]`)
 }
+
+// FuzzDeflateFrame: any message compresses into one frame that inflates
+// back to it and is shorter, or is left to be sent plain.
+func FuzzDeflateFrame(f *testing.F) {
+	f.Add([]byte(`42["chat","` + strings.Repeat("hello ", 200) + `"]`))
+	f.Add([]byte{})
+	f.Add([]byte{0, 0, 0xff, 0xff})
+	f.Add(bytes.Repeat([]byte{0}, 70_000))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, ok := appendDeflatedFrame([]byte("p"), opBinary, data)
+		if !ok {
+			if string(out) != "p" {
+				t.Fatalf("not compressed, but %d bytes appended", len(out)-1)
+			}
+			return
+		}
+		frames := parseServerFrames(t, out[1:])
+		if len(frames) != 1 || !frames[0].rsv1 || frames[0].op != opBinary || len(frames[0].payload) >= len(data) {
+			t.Fatalf("%d frames for %d bytes: %+v", len(frames), len(data), frames)
+		}
+		if got := inflateMessage(t, frames[0].payload); !bytes.Equal(got, data) {
+			t.Fatalf("inflated %d bytes, want the %d sent", len(got), len(data))
+		}
+	})
+}
