@@ -228,6 +228,16 @@ func (s *Server) namespace(name string, parent *Namespace, ephemeral bool) *Name
 			return n
 		}
 	}
+	n, created := s.createNamespace(name, parent, ephemeral)
+	if created && name != "/" {
+		s.reportNewNamespace(n)
+	}
+	return n
+}
+
+// createNamespace is namespace under the table's lock; created reports a
+// namespace made by this call.
+func (s *Server) createNamespace(name string, parent *Namespace, ephemeral bool) (n *Namespace, created bool) {
 	s.nsps.mu.Lock()
 	defer s.nsps.mu.Unlock()
 	if v, ok := s.nsps.byName.Load(name); ok {
@@ -235,9 +245,9 @@ func (s *Server) namespace(name string, parent *Namespace, ephemeral bool) *Name
 		if !ephemeral {
 			n.ephemeral.Store(false) // declared (Of): kept from now on
 		}
-		return n
+		return n, false
 	}
-	n := newNamespace(s, name, parent)
+	n = newNamespace(s, name, parent)
 	if name == "/" {
 		n.listeners = &s.listeners
 	} else {
@@ -249,7 +259,42 @@ func (s *Server) namespace(name string, parent *Namespace, ephemeral bool) *Name
 		parent.children = append(parent.children, n)
 		parent.childMu.Unlock()
 	}
-	return n
+	return n, true
+}
+
+// OnNewNamespace sets fn to receive every namespace the server creates
+// from now on, other than "/": declared with Of, or made for a client's
+// CONNECT (a child of OfFunc, OfRegexp or OfFuncAuth, or an undeclared
+// name while none is declared), as Node's io.on("new_namespace"); nil
+// removes it. fn runs before the namespace serves its first client (for
+// a child, on the reader of the client whose CONNECT made it), so the
+// middlewares and listeners it adds apply to that client too. A panic in
+// it is recovered and logged.
+func (s *Server) OnNewNamespace(fn func(*Namespace)) {
+	if fn == nil {
+		s.newNamespaces.Store(nil)
+		return
+	}
+	s.newNamespaces.Store(&fn)
+}
+
+// OnNewNamespace sets fn on the default server (see
+// Server.OnNewNamespace).
+func OnNewNamespace(fn func(*Namespace)) { defaultServer.OnNewNamespace(fn) }
+
+// reportNewNamespace passes n to the OnNewNamespace callback, if any.
+func (s *Server) reportNewNamespace(n *Namespace) {
+	fn := s.newNamespaces.Load()
+	if fn == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			cfg := s.config()
+			cfg.log("error", "OnNewNamespace callback panicked", "namespace", n.name, "panic", r)
+		}
+	}()
+	(*fn)(n)
 }
 
 // OfFunc serves every namespace whose name match accepts. The returned

@@ -460,3 +460,57 @@ const connect = (nsp, auth) => new Promise((resolve) => {
 		t.Errorf("matcher saw %q, want %q", seen, want)
 	}
 }
+
+// TestOnNewNamespace: every namespace the server creates is reported once,
+// "/" excepted: declared ones, and children of OfFunc when a client's
+// CONNECT makes them, before that client is served, so a middleware the
+// callback adds applies to it (the real client gets its error); a
+// panicking callback is recovered.
+func TestOnNewNamespace(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	srv.OnNewNamespace(func(n *Namespace) {
+		mu.Lock()
+		seen = append(seen, n.Name())
+		mu.Unlock()
+		if strings.HasPrefix(n.Name(), "/room-") {
+			n.Use(func(kws *Websocket, next func(error)) {
+				next(errors.New("closed room " + n.Name()))
+			})
+		}
+	})
+	srv.Of("/admin")
+	srv.Of("/admin") // already there: not reported again
+	srv.OfFunc(func(name string) bool { return strings.HasPrefix(name, "/room-") || name == "/boom" })
+	ts := startServer(t, srv, nil)
+	res := runNode(t, ts.url, `
+const a = io(URL + "/room-1", { transports: ["websocket"] });
+a.on("connect", () => fail("/room-1 connected past the middleware added for it"));
+a.on("connect_error", (e) => {
+  out({ room: e.message });
+  const b = io(URL + "/admin", { transports: ["websocket"] });
+  b.on("connect", () => { out({ admin: true }); a.close(); b.close(); process.exit(0); });
+  b.on("connect_error", (e) => fail("/admin: " + e.message));
+});
+`, 10*time.Second)
+	if !res.has(`{"room":"closed room /room-1"}`) || !res.has(`{"admin":true}`) {
+		t.Errorf("client output %q", res.lines)
+	}
+	mu.Lock()
+	got := append([]string(nil), seen...)
+	mu.Unlock()
+	if want := []string{"/admin", "/room-1"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("reported %q, want %q", got, want)
+	}
+
+	srv.OnNewNamespace(func(*Namespace) { panic("callback bug") })
+	w, _ := openWS(t, ts)
+	w.send("40/boom,")
+	if reply := w.read(); !strings.HasPrefix(reply, "40/boom,{") {
+		t.Errorf("CONNECT to a namespace made under a panicking callback: %q", reply)
+	}
+}

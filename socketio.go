@@ -43,6 +43,8 @@ type Server struct {
 	burst burst
 	// connErrors is the OnConnectionError callback, nil when none.
 	connErrors atomic.Pointer[func(*ConnectionError)]
+	// newNamespaces is the OnNewNamespace callback, nil when none.
+	newNamespaces atomic.Pointer[func(*Namespace)]
 }
 
 // handler is one mounted handler: its New callback and its engine.
