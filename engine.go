@@ -69,9 +69,10 @@ type engine struct {
 	// ownReader: WebSocket frames are read by frameReader straight from
 	// the socket rather than by the websocket library.
 	ownReader bool
-	// connErrors, when not nil, holds the OnConnectionError callback of
-	// the server the engine serves.
+	// connErrors and headers, when not nil, hold the OnConnectionError and
+	// OnHeaders callbacks of the server the engine serves.
 	connErrors *atomic.Pointer[func(*ConnectionError)]
+	headers    *atomic.Pointer[func(fiber.Ctx, bool)]
 	// polling and websocket are the transports served; upgrades whether a
 	// polling session may upgrade (Transports, EnablePolling,
 	// AllowUpgrades).
@@ -138,6 +139,8 @@ func (e *engine) serve(c fiber.Ctx) error {
 				// As the Node server does: accept, then close at once.
 				e.cfg.log("warn", "websocket refused: session already upgraded or upgrading", "sid", sid, "remote", c.IP())
 				u.refused = true
+			} else {
+				e.reportHeaders(c, false)
 			}
 			return e.upgrade(c, u)
 		}
@@ -147,6 +150,7 @@ func (e *engine) serve(c fiber.Ctx) error {
 		rc := c.RequestCtx()
 		u := &wsUpgrade{sid: newSID(), url: string(rc.RequestURI()), secure: rc.IsTLS()}
 		e.setSessionCookie(c, u.sid)
+		e.reportHeaders(c, true)
 		return e.upgrade(c, u)
 	}
 	if sid == "" {
@@ -181,8 +185,10 @@ func (e *engine) serve(c fiber.Ctx) error {
 	}
 	switch c.Method() {
 	case fiber.MethodGet:
+		e.reportHeaders(c, false)
 		return s.pollGet(c)
 	case fiber.MethodPost:
+		e.reportHeaders(c, false)
 		return s.pollPost(c)
 	}
 	return e.httpError(c, codeBadRequest, "method", c.Method())
@@ -309,6 +315,7 @@ func (e *engine) openPacket(sid string, upgrades bool) []byte {
 func (e *engine) handshakePolling(c fiber.Ctx) error {
 	s := e.open(newSID(), requestFromCtx(c), nil)
 	e.setSessionCookie(c, s.sid)
+	e.reportHeaders(c, true)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
 	return c.Send(e.openPacket(s.sid, e.upgrades))
 }

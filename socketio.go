@@ -45,6 +45,8 @@ type Server struct {
 	connErrors atomic.Pointer[func(*ConnectionError)]
 	// newNamespaces is the OnNewNamespace callback, nil when none.
 	newNamespaces atomic.Pointer[func(*Namespace)]
+	// headers is the OnHeaders callback, nil when none.
+	headers atomic.Pointer[func(fiber.Ctx, bool)]
 }
 
 // handler is one mounted handler: its New callback and its engine.
@@ -78,6 +80,7 @@ func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Conf
 		return &client{srv: s, h: h, sess: sess}
 	}, config...)
 	h.eng.connErrors = &s.connErrors
+	h.eng.headers = &s.headers
 	s.mu.Lock()
 	s.engines = append(s.engines, h.eng)
 	s.mu.Unlock()

@@ -75,3 +75,39 @@ func (e *engine) reportConnError(c fiber.Ctx, code, status int, fields ...any) {
 	}()
 	(*fn)(&ConnectionError{Code: code, Message: engineErrorMessages[code], Status: status, Context: ctx, Request: c})
 }
+
+// OnHeaders sets fn to run before the endpoint answers a request of a
+// session: with initial set on the handshake (the first polling GET, or
+// the WebSocket that opens a session), unset on every later polling
+// request and on the upgrade to WebSocket. Headers fn sets on c (c.Set,
+// c.Cookie) go out with that response, the 101 of a WebSocket included,
+// as with Node's io.engine.on("initial_headers") and ("headers"); nil
+// removes it. Refused requests do not reach it (see OnConnectionError). A
+// panic in fn is recovered and logged.
+func (s *Server) OnHeaders(fn func(c fiber.Ctx, initial bool)) {
+	if fn == nil {
+		s.headers.Store(nil)
+		return
+	}
+	s.headers.Store(&fn)
+}
+
+// OnHeaders sets fn on the default server (see Server.OnHeaders).
+func OnHeaders(fn func(c fiber.Ctx, initial bool)) { defaultServer.OnHeaders(fn) }
+
+// reportHeaders runs the OnHeaders callback, if any, on c.
+func (e *engine) reportHeaders(c fiber.Ctx, initial bool) {
+	if e.headers == nil {
+		return
+	}
+	fn := e.headers.Load()
+	if fn == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.cfg.log("error", "OnHeaders callback panicked", "panic", r)
+		}
+	}()
+	(*fn)(c, initial)
+}

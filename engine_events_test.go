@@ -2,9 +2,11 @@ package socketio
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -155,4 +157,82 @@ func TestOnConnectionErrorRealClient(t *testing.T) {
 	if got.Code != CodeUnknownTransport || got.Context["transport"] != "websocket" {
 		t.Errorf("got %+v, want code %d for transport websocket", got, CodeUnknownTransport)
 	}
+}
+
+// TestOnHeaders: the callback's headers go out on the handshake (initial)
+// and on every later response of the session, polling and the 101 of a
+// WebSocket alike; refused requests do not reach it, and a panicking
+// callback leaves the answer as it was.
+func TestOnHeaders(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.CloseTimeout = 500 * time.Millisecond
+	srv := NewServer(cfg)
+	var calls atomic.Int32
+	srv.OnHeaders(func(c fiber.Ctx, initial bool) {
+		calls.Add(1)
+		c.Set("X-Every", "1")
+		if initial {
+			c.Cookie(&fiber.Cookie{Name: "uid", Value: "1234", SameSite: "Strict"})
+		}
+	})
+	ts := startServer(t, srv, nil)
+	check := func(what string, h http.Header, initial bool) {
+		t.Helper()
+		if h.Get("X-Every") != "1" {
+			t.Errorf("%s: no X-Every header", what)
+		}
+		if got := strings.Contains(strings.Join(h.Values("Set-Cookie"), ";"), "uid=1234"); got != initial {
+			t.Errorf("%s: uid cookie %v, want %v (%q)", what, got, initial, h.Values("Set-Cookie"))
+		}
+	}
+	get := func(url string) http.Header {
+		t.Helper()
+		resp, err := rawHTTP.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.Header
+	}
+
+	// Polling: the handshake, a POST, a GET.
+	resp, err := rawHTTP.Get(ts.eioURL("transport=polling"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	check("polling handshake", resp.Header, true)
+	sid := parseOpen(t, string(body)).SID
+	req, _ := http.NewRequest(http.MethodPost, ts.pollURL(sid), strings.NewReader("40"))
+	presp, err := rawHTTP.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = presp.Body.Close()
+	check("polling POST", presp.Header, false)
+	check("polling GET", get(ts.pollURL(sid)), false)
+
+	// The upgrade of that session, then a session opened on a WebSocket.
+	uc, uresp, err := dialURL(ts.url, "EIO=4&transport=websocket&sid="+sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	check("upgrade 101", uresp.Header, false)
+	wc, wresp, err := dialURL(ts.url, "EIO=4&transport=websocket")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wc.Close()
+	check("websocket handshake 101", wresp.Header, true)
+
+	before := calls.Load()
+	if h := get(ts.eioURL("transport=polling&sid=nosuchsession")); h.Get("X-Every") != "" || calls.Load() != before {
+		t.Error("a refused request reached the callback")
+	}
+	srv.OnHeaders(func(fiber.Ctx, bool) { panic("callback bug") })
+	openPolling(t, ts)
 }
