@@ -209,3 +209,27 @@ func ExampleServer_OnConnectionError() {
 	_ = resp.Body.Close()
 	// Output: 400 1 Session ID unknown abc
 }
+
+// ExampleServer_OnHeaders sets a cookie on the handshake response of every
+// session, as Node's io.engine.on("initial_headers") does.
+func ExampleServer_OnHeaders() {
+	cfg := socketio.DefaultConfig()
+	cfg.CloseTimeout = 100 * time.Millisecond // the session below is never polled again
+	srv := socketio.NewServer(cfg)
+	srv.OnHeaders(func(c fiber.Ctx, initial bool) {
+		if initial {
+			c.Cookie(&fiber.Cookie{Name: "uid", Value: "1234", SameSite: "Strict"})
+		}
+	})
+	app := fiber.New()
+	app.Get("/socket.io/", srv.Handler(nil))
+
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/socket.io/?EIO=4&transport=polling", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Set-Cookie"))
+	_ = srv.Shutdown(context.Background())
+	// Output: 200 uid=1234; path=/; SameSite=Strict
+}
