@@ -69,6 +69,10 @@ type engine struct {
 	// ownReader: WebSocket frames are read by frameReader straight from
 	// the socket rather than by the websocket library.
 	ownReader bool
+	// deflate is set when WebSocket sessions may send compressed messages
+	// (EnableCompression, PerMessageDeflateThreshold not negative): only
+	// then do broadcasts look at each receiver's threshold.
+	deflate bool
 	// connErrors and headers, when not nil, hold the OnConnectionError and
 	// OnHeaders callbacks of the server the engine serves.
 	connErrors *atomic.Pointer[func(*ConnectionError)]
@@ -99,6 +103,7 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 	}
 	// Compressed frames (permessage-deflate) are read by the library.
 	e.ownReader = !wc.EnableCompression
+	e.deflate = wc.EnableCompression && cfg.PerMessageDeflateThreshold >= 0
 	e.upgrader = websocket.New(e.serveWebSocket, wc)
 	return e
 }
@@ -277,6 +282,7 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	s := newSession(e, sid, kind, req)
 	if w != nil {
 		s.ws.Store(w)
+		s.q.deflateMin.Store(int64(w.deflateMin))
 		s.prepareConn(w)
 		_ = s.q.pushQuiet(outPacket{data: e.openPacket(s.sid, false)})
 	}

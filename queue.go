@@ -1,6 +1,9 @@
 package socketio
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // outPacket is one Engine.IO packet waiting to be written: text packets
 // carry their type digit ("42[...]"), binary packets their raw bytes. data is
@@ -16,20 +19,27 @@ type outPacket struct {
 	// in a compressed WebSocket frame, and a polling response made of
 	// such packets only is not compressed.
 	plain bool
-	// deflated, when not nil, is the compressed frame of a broadcast
-	// packet, made by the first connection that sends it compressed and
-	// written as it is by the others (see deflatedFrame).
-	deflated *deflatedFrame
+	// framed marks data that is a whole compressed WebSocket frame, its
+	// header included: a broadcast packet compressed once for every
+	// receiver that takes it compressed (see Websocket.deliver). Only a
+	// session on WebSocket queues one.
+	framed bool
 }
 
 // sendQueue is a connection's bounded send queue. Producers (emits from any
 // goroutine) append under a mutex; the consumer takes everything queued in
 // one swap, so a burst costs one wake-up and one write, not one per packet.
 type sendQueue struct {
-	mu    sync.Mutex
-	items []outPacket
-	spare []outPacket
-	limit int
+	mu sync.Mutex
+	// deflateMin is the session's WebSocket's deflateMin once the session
+	// is on it (0 before, and on polling). Broadcasts read it for every
+	// receiver: here it shares a cache line with what the push touches
+	// anyway, where reading the connection's would cost a cache miss per
+	// receiver.
+	deflateMin atomic.Int64
+	items      []outPacket
+	spare      []outPacket
+	limit      int
 	// nextLimit, when not zero, replaces limit at the next take.
 	nextLimit int
 	closed    bool

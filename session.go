@@ -684,6 +684,7 @@ func (s *session) upgradeTo(ws *wsConn) bool {
 		return false
 	}
 	s.ws.Store(ws)
+	s.q.deflateMin.Store(int64(ws.deflateMin))
 	s.probing = nil
 	s.q.setLimit(s.cfg.SendQueueSize)
 	s.transport.Store(onWebSocket)

@@ -147,7 +147,7 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 	if !kws.alive.Load() {
 		return false
 	}
-	p := outPacket{data: pkt.Text, plain: plain, deflated: &pkt.deflated}
+	p := kws.sharedPacket(pkt, plain)
 	if flags.Volatile {
 		if !kws.sess.writable() {
 			return false
@@ -155,6 +155,21 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 		return kws.sess.q.pushAll(p, pkt.Attachments, &kws.nsp.srv.burst) == nil
 	}
 	return kws.sendShared(p, pkt.Attachments) == nil
+}
+
+// sharedPacket is the text packet of a broadcast as this socket's session
+// queues it: the frame compressed once for every receiver when the
+// session is on a WebSocket that takes compressed messages of its size,
+// the text otherwise.
+func (kws *Websocket) sharedPacket(pkt *EncodedPacket, plain bool) outPacket {
+	if eng := kws.sess.eng; !plain && eng != nil && eng.deflate {
+		if min := kws.sess.q.deflateMin.Load(); min > 0 && int64(len(pkt.Text)) >= min {
+			if frame, ok := pkt.deflated.get(pkt.Text); ok {
+				return outPacket{data: frame, framed: true}
+			}
+		}
+	}
+	return outPacket{data: pkt.Text, plain: plain}
 }
 
 // nspHost is the AdapterHost of a namespace.

@@ -132,14 +132,13 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		case p.binary:
 			op = opBinary
 		}
+		if p.framed {
+			buf = append(buf, p.data...)
+			continue
+		}
 		if w.deflateMin > 0 && p.ctrl == 0 && !p.plain && len(p.data) >= w.deflateMin {
 			var ok bool
-			if p.deflated != nil && op == opText {
-				buf, ok = p.deflated.appendTo(buf, p.data)
-			} else {
-				buf, ok = appendDeflatedFrame(buf, op, p.data)
-			}
-			if ok {
+			if buf, ok = appendDeflatedFrame(buf, op, p.data); ok {
 				continue
 			}
 		}

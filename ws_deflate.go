@@ -83,15 +83,12 @@ type deflatedFrame struct {
 	ok    bool
 }
 
-// appendTo appends the compressed text frame of data, made on the first
-// call, and reports true; or appends nothing and reports false when data
-// does not shrink. data must be the same on every call.
-func (d *deflatedFrame) appendTo(dst, data []byte) ([]byte, bool) {
+// get returns the compressed text frame of data, made on the first call,
+// or false when data does not shrink. data must be the same on every
+// call; the frame is shared and never modified.
+func (d *deflatedFrame) get(data []byte) ([]byte, bool) {
 	d.once.Do(func() { d.frame, d.ok = appendDeflatedFrame(nil, opText, data) })
-	if !d.ok {
-		return dst, false
-	}
-	return append(dst, d.frame...), true
+	return d.frame, d.ok
 }
 
 // deflateThreshold is the threshold of a connection whose 101 response is
