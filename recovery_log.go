@@ -3,12 +3,14 @@ package socketio
 import "sync"
 
 // logEntry is one stored EVENT: its offset, its encoded text and binary
-// attachments (shared, never modified).
+// attachments (shared, never modified), and whether it was emitted with
+// Compress(false), which its replay keeps.
 type logEntry struct {
-	off  uint64
-	text []byte
-	atts [][]byte
-	size int
+	off   uint64
+	text  []byte
+	atts  [][]byte
+	size  int
+	plain bool
 }
 
 // recoveryLog is a socket's recovery buffer: a ring of the stored EVENTs
@@ -63,7 +65,7 @@ func (l *recoveryLog) push(off uint64, text []byte, atts [][]byte, plain bool) e
 	if l.broken {
 		return ErrSendQueueClosed
 	}
-	stored := l.store(off, text, atts)
+	stored := l.store(off, text, atts, plain)
 	if l.sess == nil {
 		if l.broken {
 			return ErrSendQueueClosed
@@ -81,7 +83,7 @@ func (l *recoveryLog) push(off uint64, text []byte, atts [][]byte, plain bool) e
 func (l *recoveryLog) keep(off uint64, text []byte, atts [][]byte) {
 	l.mu.Lock()
 	if !l.broken {
-		l.store(off, text, atts)
+		l.store(off, text, atts, false)
 	}
 	l.mu.Unlock()
 }
@@ -89,7 +91,7 @@ func (l *recoveryLog) keep(off uint64, text []byte, atts [][]byte) {
 // store appends an entry, evicting (attached) or breaking (detached) to
 // stay within the bounds; it reports whether the entry was stored. Called
 // with l.mu held.
-func (l *recoveryLog) store(off uint64, text []byte, atts [][]byte) bool {
+func (l *recoveryLog) store(off uint64, text []byte, atts [][]byte, plain bool) bool {
 	size := entrySize(text, atts)
 	for l.n > 0 && (l.n >= l.maxPackets || l.bytes+size > l.maxBytes) {
 		if l.sess == nil {
@@ -111,7 +113,7 @@ func (l *recoveryLog) store(off uint64, text []byte, atts [][]byte) bool {
 	if l.n == len(l.ring) {
 		l.grow()
 	}
-	l.ring[(l.head+l.n)%len(l.ring)] = logEntry{off: off, text: text, atts: atts, size: size}
+	l.ring[(l.head+l.n)%len(l.ring)] = logEntry{off: off, text: text, atts: atts, size: size, plain: plain}
 	l.n++
 	l.bytes += size
 	return true
@@ -251,9 +253,9 @@ func (l *recoveryLog) attach(s *session, connect []byte) error {
 	replayed := 0
 	for i := 0; i < l.n; i++ {
 		e := &l.ring[(l.head+i)%len(l.ring)]
-		s.q.pushTail(outPacket{data: e.text})
+		s.q.pushTail(outPacket{data: e.text, plain: e.plain})
 		for _, a := range e.atts {
-			s.q.pushTail(outPacket{data: a, binary: true})
+			s.q.pushTail(outPacket{data: a, binary: true, plain: e.plain})
 		}
 		replayed += 1 + len(e.atts)
 	}

@@ -571,3 +571,31 @@ func TestRecoveryReplayBeyondQueueBound(t *testing.T) {
 		t.Errorf("queued %d packets, want 56", n)
 	}
 }
+
+// A packet emitted with Compress(false) is replayed with the flag: it is
+// never sent compressed on the recovered connection either.
+func TestRecoveryReplayKeepsCompressFalse(t *testing.T) {
+	srv := NewServer(recoveryConfig(RecoveryConfig{}))
+	kws, pid, offs := lostSocket(t, srv, 1)
+	_ = kws.Compress(false).Emit("plain", []byte("1"))
+	_ = srv.To("room").Compress(false).Emit("plain", []byte("2"))
+	_ = srv.To("room").Emit("deflatable", []byte("3"))
+	c := fakeClient(t, srv)
+	back := connectWith(c, authFor(pid, offs[0]))
+	if back == nil || !back.Recovered() {
+		t.Fatal("not recovered")
+	}
+	pkts := c.sess.q.take()
+	var got []string
+	for _, p := range pkts[1:] {
+		name := "bin"
+		if !p.binary {
+			name, _, _ = eventArgs(t, string(p.data))
+		}
+		got = append(got, name+":"+strconv.FormatBool(p.plain))
+	}
+	want := []string{"plain:true", "plain:true", "deflatable:false"}
+	if !equalStrings(got, want) {
+		t.Errorf("replayed %q, want %q", got, want)
+	}
+}
