@@ -169,19 +169,26 @@ func truncate(b []byte, n int) []byte {
 // refuse answers a CONNECT with CONNECT_ERROR.
 func (c *client) refuse(nsp, message string, data []byte) {
 	c.sess.cfg.log("warn", "namespace connect refused", "namespace", nsp, "reason", message, "remote", c.sess.remoteAddr())
+	if c.sess.eio3 {
+		_ = c.sess.send(outPacket{data: appendV4ConnectError(nil, nsp, message, data)})
+		return
+	}
 	_ = c.sess.send(outPacket{data: appendConnectError(nil, nsp, message, data)})
 }
 
 // connect handles a CONNECT for a namespace: check it, run the middlewares,
 // reply, then run the New callback and the EventConnect listeners.
 func (c *client) connect(pkt sioPacket) {
+	if c.sess.eio3 {
+		pkt = v4Connect(pkt)
+	}
 	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
 		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
 		return
 	}
 	nsp, ref := c.srv.connectNamespace(pkt.Nsp, pkt.Data)
 	if nsp == nil {
-		c.refuse(pkt.Nsp, "Invalid namespace", nil)
+		c.refuse(pkt.Nsp, msgInvalidNamespace, nil)
 		return
 	}
 	if c.socket(pkt.Nsp) != nil {
@@ -192,7 +199,10 @@ func (c *client) connect(pkt sioPacket) {
 	}
 	kws := newSocket(c, nsp, pkt.Data)
 	kws.nspRef.Store(ref)
-	if c.prepareRecovery(kws, pkt.Data) && !c.sess.cfg.ConnectionStateRecovery.RunMiddlewares {
+	if c.sess.eio3 {
+		kws.id = v4SocketID(nsp.name, c.sess.sid)
+		kws.UUID = kws.id
+	} else if c.prepareRecovery(kws, pkt.Data) && !c.sess.cfg.ConnectionStateRecovery.RunMiddlewares {
 		c.joinFrom(kws, true)
 		return
 	}
@@ -257,6 +267,9 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 	}()
 	kws.alive.Store(true)
 	connect := appendConnect(make([]byte, 0, connectReplySize(kws.nsp.name, kws.id, kws.pid)), kws.nsp.name, kws.id, kws.pid)
+	if c.sess.eio3 {
+		connect = appendV4Connect(connect[:0], kws.nsp.name)
+	}
 	if kws.rlog != nil {
 		// The CONNECT reply, then the packets a recovered socket missed,
 		// then what is emitted from now on, in this order.

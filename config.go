@@ -84,6 +84,17 @@ var (
 	// handshake advertises no upgrade and an upgrade request is accepted
 	// and closed at once, as for a session already upgraded.
 	AllowUpgrades = true
+	// AllowEIO3 lets clients of Engine.IO protocol v3 connect (Node's
+	// allowEIO3, default false): socket.io-client 1.x and 2.x, and the
+	// mobile clients of their time, which speak Socket.IO protocol v4.
+	// Their sessions send no PING (the client does, and the server answers
+	// it), frame polling payloads and binary messages as v3 does, are
+	// connected to the main namespace at once, and authenticate with the
+	// query of the namespace they connect (which becomes the socket's
+	// auth, a JSON object of strings). Connection-state recovery does not
+	// apply to them. When false, their handshake is refused with
+	// "Unsupported protocol version".
+	AllowEIO3 = false
 	// PollingMaxBufferSize bounds one polling response body, in bytes;
 	// packets beyond it wait for the next GET. An inbound POST is bounded by
 	// MaxPayload.
@@ -149,7 +160,9 @@ type Config struct {
 	Transports []string
 	// AllowUpgrades: see the package-level variable. Like EnablePolling,
 	// its zero value is false: start from DefaultConfig.
-	AllowUpgrades        bool
+	AllowUpgrades bool
+	// AllowEIO3: see the package-level variable.
+	AllowEIO3            bool
 	PollingMaxBufferSize int
 	MaxPollWait          time.Duration
 	PollQueueMaxFrames   int
@@ -195,6 +208,7 @@ func DefaultConfig() Config {
 		EnablePolling:               EnablePolling,
 		Transports:                  append([]string(nil), Transports...),
 		AllowUpgrades:               AllowUpgrades,
+		AllowEIO3:                   AllowEIO3,
 		PollingMaxBufferSize:        PollingMaxBufferSize,
 		MaxPollWait:                 MaxPollWait,
 		PollQueueMaxFrames:          PollQueueMaxFrames,

@@ -25,7 +25,7 @@ func (echoEngine) onMessage(s *session, data []byte, binary bool) error {
 func (echoEngine) onClose(*session, error) {}
 
 // TestConformanceServer serves, on 127.0.0.1:3000, what the official
-// Engine.IO v4 and Socket.IO v5 protocol test suites expect: an Engine.IO
+// Engine.IO v4 and v3 and Socket.IO v5 protocol test suites expect: an Engine.IO
 // echo server at /engine.io/ and a Socket.IO server at /socket.io/ (events
 // "message" and "message-with-ack" echoed, "auth" emitted on connect,
 // namespace /custom), with pingInterval 300 ms and pingTimeout 200 ms. It
@@ -39,6 +39,7 @@ func TestConformanceServer(t *testing.T) {
 	cfg.PingInterval = 300 * time.Millisecond
 	cfg.PingTimeout = 200 * time.Millisecond
 	cfg.HandshakeTimeout = time.Second
+	cfg.AllowEIO3 = true // the Engine.IO v3 suite's server has allowEIO3
 	cfg = cfg.normalized()
 
 	app := fiber.New()

@@ -111,7 +111,7 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 // serve is the fiber handler: GET and POST for polling, GET with an upgrade
 // for WebSocket, OPTIONS for preflight.
 func (e *engine) serve(c fiber.Ctx) error {
-	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.polling, e.websocket)
+	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.polling, e.websocket, e.cfg.AllowEIO3)
 	switch code {
 	case codeUnknownTransport:
 		return e.httpError(c, code, "transport", q.transport)
@@ -153,7 +153,7 @@ func (e *engine) serve(c fiber.Ctx) error {
 			return err
 		}
 		rc := c.RequestCtx()
-		u := &wsUpgrade{sid: newSID(), url: string(rc.RequestURI()), secure: rc.IsTLS()}
+		u := &wsUpgrade{sid: newSID(), url: string(rc.RequestURI()), secure: rc.IsTLS(), eio3: q.eio == "3"}
 		e.setSessionCookie(c, u.sid)
 		e.reportHeaders(c, true)
 		return e.upgrade(c, u)
@@ -165,14 +165,14 @@ func (e *engine) serve(c fiber.Ctx) error {
 		if done, err := e.allowHandshake(c); done {
 			return err
 		}
-		return e.handshakePolling(c)
+		return e.handshakePolling(c, q.eio == "3")
 	}
 	s := e.lookup(sid)
 	if s != nil && s.closed() {
 		if c.Method() == fiber.MethodGet && s.endLinger() {
 			// A GET that raced the client's CLOSE gets the NOOP it would
 			// have got had it arrived first.
-			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
+			return s.writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 		// A session closed without a flush is gone even while its worker
 		// has not yet unregistered it; a graceful close keeps serving its
@@ -201,8 +201,9 @@ func (e *engine) serve(c fiber.Ctx) error {
 
 // engineQuery is what the Engine.IO endpoint reads of a request's query:
 // the protocol version, the transport and the session id (empty for a
-// handshake). Everything else (the client's cache-busting "t", the EIO 3
-// "b64", the application's own parameters) is left to the application.
+// handshake). Everything else (the client's cache-busting "t", the
+// application's own parameters) is left to the application; the EIO 3
+// "b64" is read by the handshake of such a session.
 type engineQuery struct {
 	eio       string
 	transport string
@@ -214,9 +215,10 @@ const queryOK = -1
 
 // parseEngineQuery reads the Engine.IO parameters of a query and checks
 // them as the Node server does, in its order: the transport first (one of
-// those served), then the protocol version (4 only). It returns queryOK or the Engine.IO error code; q
-// carries the values read either way, for the log.
-func parseEngineQuery(args *fasthttp.Args, polling, ws bool) (q engineQuery, code int) {
+// those served), then the protocol version (4, or 3 when eio3 is set). It
+// returns queryOK or the Engine.IO error code; q carries the values read
+// either way, for the log.
+func parseEngineQuery(args *fasthttp.Args, polling, ws, eio3 bool) (q engineQuery, code int) {
 	q = engineQuery{
 		eio:       string(args.Peek("EIO")),
 		transport: transportName(args.Peek("transport")),
@@ -227,7 +229,7 @@ func parseEngineQuery(args *fasthttp.Args, polling, ws bool) (q engineQuery, cod
 	default:
 		return q, codeUnknownTransport
 	}
-	if q.eio != "4" {
+	if q.eio != "4" && (q.eio != "3" || !eio3) {
 		return q, codeUnsupportedVersion
 	}
 	return q, queryOK
@@ -273,13 +275,16 @@ func (e *engine) remove(s *session) {
 }
 
 // open creates and registers a session and starts its worker. A session
-// that starts on a WebSocket gets its OPEN packet queued first.
-func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
+// that starts on a WebSocket gets its OPEN packet queued first. eio3 marks
+// a session of Engine.IO protocol v3, b64 one whose client asked for
+// binary messages in base64 on polling.
+func (e *engine) open(sid string, req *requestInfo, w *wsConn, eio3, b64 bool) *session {
 	kind := onPolling
 	if w != nil {
 		kind = onWebSocket
 	}
 	s := newSession(e, sid, kind, req)
+	s.eio3, s.b64 = eio3, b64
 	if w != nil {
 		s.ws.Store(w)
 		s.q.deflateMin.Store(int64(w.deflateMin))
@@ -294,6 +299,12 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn) *session {
 	if w != nil {
 		// On the connection's reader, before it reads: no worker needed.
 		s.flushInline()
+	}
+	if eio3 {
+		// A v3 client is connected to the main namespace at once.
+		if h, ok := s.handler.(interface{ onOpenEIO3() }); ok {
+			h.onOpenEIO3()
+		}
 	}
 	return s
 }
@@ -317,13 +328,19 @@ func (e *engine) openPacket(sid string, upgrades bool) []byte {
 	return append(b, '}')
 }
 
-// handshakePolling opens a polling session; the OPEN packet is the body.
-func (e *engine) handshakePolling(c fiber.Ctx) error {
-	s := e.open(newSID(), requestFromCtx(c), nil)
+// handshakePolling opens a polling session; the OPEN packet is the body
+// (for a v3 session, a payload of it).
+func (e *engine) handshakePolling(c fiber.Ctx, eio3 bool) error {
+	b64 := eio3 && c.RequestCtx().QueryArgs().Has("b64")
+	s := e.open(newSID(), requestFromCtx(c), nil, eio3, b64)
 	e.setSessionCookie(c, s.sid)
 	e.reportHeaders(c, true)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
-	return c.Send(e.openPacket(s.sid, e.upgrades))
+	open := e.openPacket(s.sid, e.upgrades)
+	if eio3 {
+		open, _ = appendEIO3Payload(nil, []outPacket{{data: open}}, false)
+	}
+	return c.Send(open)
 }
 
 // upgrade hands c to the websocket middleware, with u in its locals.
@@ -363,7 +380,10 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 	w := newWSConn(conn)
 	w.deflateMin = deflateThreshold(response, e.cfg.PerMessageDeflateThreshold)
 	w.response = responseBytes(response)
-	if u == nil || u.sid == "" {
+	// A v3 session's OPEN goes in a write of its own, after the 101: a
+	// client that waits for the socket's open event before it listens for
+	// messages (the v3 protocol suite does) would miss it otherwise.
+	if u == nil || u.sid == "" || u.eio3 {
 		if err := w.writeResponse(); err != nil {
 			w.shutdown(0)
 			return
@@ -397,7 +417,7 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 	if u != nil && u.sid != "" {
 		sid = u.sid
 	}
-	s := e.open(sid, requestFromConn(conn, u), w)
+	s := e.open(sid, requestFromConn(conn, u), w, u != nil && u.eio3, false)
 	if w.fr != nil {
 		if !s.readHandshake(w) {
 			return

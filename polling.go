@@ -21,6 +21,9 @@ func (s *session) pollGet(c fiber.Ctx) error {
 		return s.eng.httpError(c, codeBadRequest, "reason", "overlapping GET", "sid", s.sid)
 	}
 	defer s.getActive.Store(false)
+	if s.upgrading.Load() && !s.settleUpgrade() {
+		return s.eng.httpError(c, codeBadRequest, "reason", "polling request on a session upgraded to websocket", "sid", s.sid)
+	}
 	wait := time.NewTimer(s.cfg.MaxPollWait)
 	defer wait.Stop()
 	closeReq := s.closeReq
@@ -29,10 +32,10 @@ func (s *session) pollGet(c fiber.Ctx) error {
 			return s.endPoll(c)
 		}
 		if items := s.q.takeUpTo(s.cfg.PollingMaxBufferSize); len(items) > 0 {
-			return writePayload(c, items, s.cfg.HTTPCompressionThreshold)
+			return s.writePayload(c, items, s.cfg.HTTPCompressionThreshold)
 		}
 		if s.upgrading.Load() || s.transport.Load() != onPolling {
-			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
+			return s.writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 		select {
 		case <-s.done:
@@ -47,9 +50,35 @@ func (s *session) pollGet(c fiber.Ctx) error {
 			closeReq = nil
 		case <-s.done:
 		case <-wait.C:
-			return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
+			return s.writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 		}
 	}
+}
+
+// upgradeSettle bounds how long a polling GET that arrives once an
+// upgrade's probe succeeded waits for the upgrade to complete.
+const upgradeSettle = 20 * time.Millisecond
+
+// settleUpgrade is called for a polling GET that arrives once an upgrade's
+// probe succeeded. The official client sends none then (it is pausing
+// polling), but a GET sent after the client's UPGRADE packet can be read
+// before it: it waits, up to upgradeSettle, for the upgrade to complete,
+// and reports whether the session is still on polling. A session that
+// upgraded refuses it, as the Node server refuses a GET it reads after
+// the UPGRADE packet.
+func (s *session) settleUpgrade() bool {
+	t := time.NewTimer(upgradeSettle)
+	defer t.Stop()
+	for s.upgrading.Load() && s.transport.Load() == onPolling {
+		select {
+		case <-s.pollWake:
+		case <-s.closeReq:
+			return true
+		case <-t.C:
+			return true
+		}
+	}
+	return s.transport.Load() == onPolling
 }
 
 // endPoll answers the GET pending when the session ended: a NOOP when the
@@ -57,9 +86,46 @@ func (s *session) pollGet(c fiber.Ctx) error {
 func (s *session) endPoll(c fiber.Ctx) error {
 	s.endLinger()
 	if s.closeReason == errClientClose {
-		return writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
+		return s.writePayload(c, []outPacket{{data: noopPacket}}, noCompression)
 	}
-	return writePayload(c, []outPacket{{data: closePacket}}, noCompression)
+	return s.writePayload(c, []outPacket{{data: closePacket}}, noCompression)
+}
+
+// writePayload is writePayload for the session's protocol: a v3 session
+// frames its payloads as v3 does (see eio3.go).
+func (s *session) writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
+	if !s.eio3 {
+		return writePayload(c, items, threshold)
+	}
+	if !compressible(items) {
+		threshold = noCompression
+	}
+	body, binary := appendEIO3Payload(make([]byte, 0, payloadSize(items)), items, !s.b64)
+	if binary {
+		return sendPayloadAs(c, body, threshold, "application/octet-stream")
+	}
+	return sendPayload(c, body, threshold)
+}
+
+// compressible reports whether a payload of items may be compressed: one
+// of its packets was not emitted with Compress(false).
+func compressible(items []outPacket) bool {
+	for _, p := range items {
+		if p.ctrl == 0 && !p.plain {
+			return true
+		}
+	}
+	return false
+}
+
+// payloadSize is a polling payload's length, or a bit more, for its
+// buffer: binary data may go in base64.
+func payloadSize(items []outPacket) int {
+	size := 0
+	for _, p := range items {
+		size += len(p.data)*4/3 + 4
+	}
+	return size
 }
 
 // writePayload writes packets as a polling payload, compressed when it
@@ -67,16 +133,10 @@ func (s *session) endPoll(c fiber.Ctx) error {
 // compressed: as in the Node server, a response made only of packets
 // emitted with Compress(false) is sent plain.
 func writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
-	size := 0
-	compress := false
-	for _, p := range items {
-		size += len(p.data)*4/3 + 4
-		compress = compress || (p.ctrl == 0 && !p.plain)
-	}
-	if !compress {
+	if !compressible(items) {
 		threshold = noCompression
 	}
-	body := make([]byte, 0, size)
+	body := make([]byte, 0, payloadSize(items))
 	first := true
 	for _, p := range items {
 		if p.ctrl != 0 {
@@ -120,6 +180,9 @@ func (s *session) pollPost(c fiber.Ctx) error {
 	// Listeners may keep the argument slices, which alias the body: copy
 	// it once out of fasthttp's reused buffer.
 	body = bytes.Clone(body)
+	if s.eio3 {
+		return s.pollPostEIO3(c, body)
+	}
 	packets, _ := splitPayload(body, 0)
 	for _, p := range packets {
 		typ, data, binary, err := decodePollingPacket(p)
@@ -131,6 +194,28 @@ func (s *session) pollPost(c fiber.Ctx) error {
 			s.close(err, false)
 			return s.eng.httpError(c, codeBadRequest, "reason", err.Error(), "sid", s.sid)
 		}
+	}
+	c.Set(fiber.HeaderContentType, "text/html")
+	return c.SendString("ok")
+}
+
+// pollPostEIO3 is pollPost's decoding for a v3 session: the payload is
+// binary when sent as application/octet-stream, text otherwise. A
+// malformed payload handles none of its packets.
+func (s *session) pollPostEIO3(c fiber.Ctx, body []byte) error {
+	binary := bytes.HasPrefix(c.Request().Header.ContentType(), []byte("application/octet-stream"))
+	packets, err := decodeEIO3Payload(body, binary)
+	if err == nil {
+		for _, p := range packets {
+			if err = s.received(p.typ, p.data, p.binary); err != nil {
+				break
+			}
+		}
+	}
+	if err != nil {
+		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", c.IP(), "error", err.Error())
+		s.close(err, false)
+		return s.eng.httpError(c, codeBadRequest, "reason", err.Error(), "sid", s.sid)
 	}
 	c.Set(fiber.HeaderContentType, "text/html")
 	return c.SendString("ok")

@@ -49,7 +49,12 @@ const (
 // sendPayload sends a polling response body, compressed when it reaches
 // threshold (not negative) and the client accepts gzip or deflate.
 func sendPayload(c fiber.Ctx, body []byte, threshold int) error {
-	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
+	return sendPayloadAs(c, body, threshold, "text/plain; charset=UTF-8")
+}
+
+// sendPayloadAs is sendPayload with a content type of its own.
+func sendPayloadAs(c fiber.Ctx, body []byte, threshold int, contentType string) error {
+	c.Set(fiber.HeaderContentType, contentType)
 	if threshold < 0 || len(body) < threshold {
 		return c.Send(body)
 	}

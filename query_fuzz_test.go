@@ -11,7 +11,7 @@ import (
 func engineQueryOf(raw string, polling bool) (engineQuery, int) {
 	var args fasthttp.Args
 	args.Parse(raw)
-	return parseEngineQuery(&args, polling, true)
+	return parseEngineQuery(&args, polling, true, false)
 }
 
 // FuzzParseEngineQuery checks the handshake query parsing

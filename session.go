@@ -75,6 +75,11 @@ type session struct {
 	sid     string
 	req     *requestInfo
 	handler engineHandler
+	// eio3 marks a session of Engine.IO protocol v3 (AllowEIO3): the
+	// client sends the PINGs, and polling payloads and binary messages
+	// are framed as v3 frames them. b64 is set when its client asked for
+	// binary messages in base64 on polling.
+	eio3, b64 bool
 
 	q            *sendQueue
 	transport    atomic.Int32
@@ -183,6 +188,9 @@ func (s *session) start() {
 	now := time.Now()
 	s.hbMu.Lock()
 	s.beatAt = now.Add(s.cfg.PingInterval)
+	if s.eio3 {
+		s.beatAt = now.Add(s.cfg.PingInterval + s.cfg.PingTimeout)
+	}
 	if s.cfg.HandshakeTimeout > 0 {
 		s.handshakeBy = now.Add(s.cfg.HandshakeTimeout)
 	}
@@ -309,6 +317,9 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 	s.seen.Store(true)
 	switch typ {
 	case eioPong:
+		if s.eio3 {
+			return ErrUnknownEIOPacket // the wrong heartbeat direction
+		}
 		s.pongReceived()
 		if h, ok := s.handler.(interface{ onPong() }); ok {
 			h.onPong()
@@ -326,6 +337,20 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 		return nil
 	case eioNoop:
 		return nil
+	case eioPing:
+		if s.eio3 {
+			// In v3 the client sends the PINGs; the PONG repeats the
+			// PING's data.
+			s.pingReceived()
+			pong := make([]byte, 1+len(data))
+			pong[0] = eioPong
+			copy(pong[1:], data)
+			s.q.pushControl(outPacket{data: pong})
+			if h, ok := s.handler.(interface{ onPong() }); ok {
+				h.onPong()
+			}
+			return nil
+		}
 	}
 	return ErrUnknownEIOPacket
 }
@@ -448,6 +473,14 @@ func (s *session) heartbeat() {
 	}
 	if !now.Before(s.beatAt) {
 		switch {
+		case s.eio3 && !s.seen.Load():
+			// No PING, nor any other packet, for PingInterval plus
+			// PingTimeout (the v3 client's own deadline for a PONG).
+			s.close(ErrHeartbeatTimeout, false)
+			return
+		case s.eio3:
+			s.seen.Store(false)
+			s.beatAt = now.Add(s.cfg.PingInterval + s.cfg.PingTimeout)
 		case !s.awaitingPong:
 			s.seen.Store(false)
 			s.q.pushControl(outPacket{data: pingPacket})
@@ -462,6 +495,20 @@ func (s *session) heartbeat() {
 			s.beatAt = now
 		}
 	}
+	s.hbTimer.Reset(s.untilNextBeat(now))
+}
+
+// pingReceived moves a v3 session's heartbeat deadline to PingInterval
+// plus PingTimeout after the client's PING.
+func (s *session) pingReceived() {
+	s.hbMu.Lock()
+	defer s.hbMu.Unlock()
+	if s.hbTimer == nil {
+		return
+	}
+	now := time.Now()
+	s.seen.Store(false)
+	s.beatAt = now.Add(s.cfg.PingInterval + s.cfg.PingTimeout)
 	s.hbTimer.Reset(s.untilNextBeat(now))
 }
 

@@ -77,6 +77,9 @@ type wsConn struct {
 	// sent compressed: the connection negotiated permessage-deflate (see
 	// PerMessageDeflateThreshold).
 	deflateMin int
+	// eio3 is set on a connection of an Engine.IO v3 session: a binary
+	// message goes with its packet type (4) as its first byte.
+	eio3 bool
 	// response, when not nil, is the HTTP 101 response to the upgrade,
 	// left by fasthttp to the connection (see wsUpgrade): the first
 	// write sends it ahead of its frames, and gives the buffer back.
@@ -136,6 +139,12 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 			buf = append(buf, p.data...)
 			continue
 		}
+		if w.eio3 && p.binary && p.ctrl == 0 {
+			buf = appendFrameHeader(buf, opBinary, 1+len(p.data))
+			buf = append(buf, eioMessage-'0')
+			buf = append(buf, p.data...)
+			continue
+		}
 		if w.deflateMin > 0 && p.ctrl == 0 && !p.plain && len(p.data) >= w.deflateMin {
 			var ok bool
 			if buf, ok = appendDeflatedFrame(buf, op, p.data); ok {
@@ -158,11 +167,12 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	return err
 }
 
-// framedSize is the length of items framed by writePackets.
+// framedSize is the length of items framed by writePackets, or a bit more
+// (a v3 binary message takes a byte more).
 func framedSize(items []outPacket) int {
 	n := 0
 	for _, p := range items {
-		n += maxFrameHeader + len(p.data)
+		n += maxFrameHeader + 1 + len(p.data)
 	}
 	return n
 }
@@ -484,6 +494,14 @@ func (w *wsConn) readMessage() (int, []byte, error) {
 // separated, at most MaxBatchPackets) text packets.
 func (s *session) receiveFrame(mt int, data []byte) error {
 	if mt == fws.BinaryMessage {
+		if s.eio3 {
+			// v3: the packet type comes first, and only a message may
+			// be binary.
+			if len(data) == 0 || data[0] != eioMessage-'0' {
+				return ErrInvalidPacket
+			}
+			data = data[1:]
+		}
 		return s.received(eioMessage, data, true)
 	}
 	if bytes.IndexByte(data, recordSeparator) < 0 {
@@ -582,6 +600,7 @@ var ErrMessageTooLarge = errors.New("socketio: message exceeds MaxPayload")
 // session's queue, so the worker stays the only writer.
 func (s *session) prepareConn(w *wsConn) {
 	conn := w.conn
+	w.eio3 = s.eio3
 	if s.cfg.MaxPayload > 0 {
 		conn.SetReadLimit(s.cfg.MaxPayload)
 		w.maxMessage = s.cfg.MaxPayload

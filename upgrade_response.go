@@ -26,6 +26,8 @@ type wsUpgrade struct {
 	// URI, TLS), for Handshake.
 	url    string
 	secure bool
+	// eio3 marks the handshake of an Engine.IO v3 session.
+	eio3 bool
 	// ctx is the request being upgraded, set when fasthttp was told not
 	// to write the 101 response: the connection writes it instead (see
 	// takeResponse). Cleared once read: fasthttp reuses the context

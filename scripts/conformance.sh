@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the official Engine.IO v4 and Socket.IO v5 protocol test suites
-# against this server. The suites are not part of this repository: point
-# SUITES at a directory holding engine.io-protocol/ and socket.io-protocol/,
+# Runs the official Engine.IO v4 and v3 and Socket.IO v5 protocol test
+# suites against this server. The suites are not part of this repository:
+# point SUITES at a directory holding engine.io-protocol/,
+# engine.io-protocol-v3/ (from v3-test-suite) and socket.io-protocol/,
 # each with the suite's test-suite.js, node-imports.js and package files
 # from the socket.io repository's docs/ folder, installed with `npm ci`.
 set -euo pipefail
@@ -16,7 +17,7 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 status=0
-for suite in engine.io-protocol socket.io-protocol; do
+for suite in engine.io-protocol engine.io-protocol-v3 socket.io-protocol; do
   echo "== $suite"
   (cd "$SUITES/$suite" && npx mocha --reporter dot test-suite.js) || status=1
 done
