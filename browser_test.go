@@ -20,10 +20,17 @@ const chromiumPath = "/usr/bin/chromium"
 // package on its own loopback port (another origin than the server's).
 func servePage(t *testing.T, html string) string {
 	t.Helper()
+	return servePageWith(t, html, filepath.Join("socket.io-client", "dist", "socket.io.min.js"))
+}
+
+// servePageWith is servePage with the client script at path under
+// node_modules (served as /socket.io.min.js all the same).
+func servePageWith(t *testing.T, html, path string) string {
+	t.Helper()
 	app := fiber.New()
 	// Read the file here: fasthttp's SendFile starts a cache goroutine that
 	// lives as long as the process.
-	js, err := os.ReadFile(filepath.Join(nodeDir(t), "node_modules", "socket.io-client", "dist", "socket.io.min.js"))
+	js, err := os.ReadFile(filepath.Join(nodeDir(t), "node_modules", path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,3 +123,22 @@ func FuzzEIO3Payload(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEIO3Payload encodes and decodes a v3 polling payload of ten
+// chat messages, in the text form.
+func BenchmarkEIO3Payload(b *testing.B) {
+	items := make([]outPacket, 10)
+	for i := range items {
+		items[i] = outPacket{data: []byte(`42["chat",{"user":"anna","text":"héllo, how are you today? 😀"}]`)}
+	}
+	buf := make([]byte, 0, 1024)
+	payload, _ := appendEIO3Payload(nil, items, true)
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf, _ = appendEIO3Payload(buf[:0], items, true)
+		if _, err := decodeEIO3Payload(buf, false); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

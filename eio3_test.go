@@ -8,9 +8,13 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v3"
 )
 
 // eio3Server serves "/" and "/admin" (whose middleware wants the query
@@ -325,4 +329,66 @@ func TestEIO3HeartbeatTimeout(t *testing.T) {
 	quiet.expectClosed()
 	pinging.send("2")
 	pinging.expect("3")
+}
+
+// TestBrowserEIO3 runs socket.io-client 2.5.0 in headless Chromium, from
+// another origin: on polling, where XHR2 sends and takes binary payloads,
+// and with the upgrade; each echoes binary data and text with an astral
+// character.
+func TestBrowserEIO3(t *testing.T) {
+	cfg := testConfig()
+	cfg.AllowEIO3 = true
+	cfg.CORS = CORSConfig{AllowOriginFunc: func(string) bool { return true }, AllowCredentials: true}
+	srv := NewServer(cfg)
+	srv.On("echo", func(ep *EventPayload) {
+		var bin []byte
+		var text string
+		if err := ep.Decode(&bin, &text); err != nil {
+			t.Errorf("echo: %v", err)
+		}
+		_ = ep.AckValues(bin, text)
+	})
+	var binaryPosts, binaryGets atomic.Int32
+	app := fiber.New()
+	app.Use(func(c fiber.Ctx) error {
+		if c.Method() == fiber.MethodPost && string(c.Request().Header.ContentType()) == "application/octet-stream" {
+			binaryPosts.Add(1)
+		}
+		err := c.Next()
+		if string(c.Response().Header.ContentType()) == "application/octet-stream" {
+			binaryGets.Add(1)
+		}
+		return err
+	})
+	handler := srv.Handler(nil)
+	app.Get("/socket.io/", handler)
+	app.Post("/socket.io/", handler)
+	app.Options("/socket.io/", handler)
+	ts := serveApp(t, srv, app)
+
+	page := strings.ReplaceAll(`<!doctype html><script src="/socket.io.min.js"></script><script>
+const text = "h\u00e9llo \ud83d\ude00";
+const r = {};
+function echo(socket, name, done) {
+  socket.emit("echo", new Uint8Array([1, 2, 3, 250]).buffer, text, (bin, t) => {
+    r[name] = { bin: Array.from(new Uint8Array(bin)), text: t === text, transport: socket.io.engine.transport.name };
+    socket.close();
+    done();
+  });
+}
+function finish() { if (r.polling && r.upgrade) window.result = { polling: r.polling, upgrade: r.upgrade }; }
+const polling = io("SERVER", { transports: ["polling"], forceNew: true });
+polling.on("error", (e) => { window.result = { error: String(e) }; });
+polling.on("connect", () => echo(polling, "polling", finish));
+const upgrade = io("SERVER", { forceNew: true });
+upgrade.io.engine.on("upgrade", () => echo(upgrade, "upgrade", finish));
+</script>`, "SERVER", ts.url)
+	res := runBrowser(t, servePageWith(t, page, filepath.Join("socket.io-client-v2", "dist", "socket.io.js")))
+	want := `{"polling":{"bin":[1,2,3,250],"text":true,"transport":"polling"},"upgrade":{"bin":[1,2,3,250],"text":true,"transport":"websocket"}}`
+	if len(res.lines) == 0 || res.lines[len(res.lines)-1] != want {
+		t.Errorf("got %q, want %s", res.lines, want)
+	}
+	if binaryPosts.Load() == 0 || binaryGets.Load() == 0 {
+		t.Errorf("binary payloads: %d POSTs, %d responses; want the XHR2 binary form both ways", binaryPosts.Load(), binaryGets.Load())
+	}
 }
