@@ -190,10 +190,19 @@ func (s *session) pollPost(c fiber.Ctx) error {
 			err = s.received(typ, data, binary)
 		}
 		if err != nil {
-			s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", c.IP(), "error", err.Error())
-			s.close(err, false)
-			return s.eng.httpError(c, codeBadRequest, "reason", err.Error(), "sid", s.sid)
+			return s.answerPost(c, err)
 		}
+	}
+	return s.answerPost(c, nil)
+}
+
+// answerPost answers a polling POST: "ok", or, when err (a bad packet)
+// is not nil, 400 after closing the session.
+func (s *session) answerPost(c fiber.Ctx, err error) error {
+	if err != nil {
+		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", c.IP(), "error", err.Error())
+		s.close(err, false)
+		return s.eng.httpError(c, codeBadRequest, "reason", err.Error(), "sid", s.sid)
 	}
 	c.Set(fiber.HeaderContentType, "text/html")
 	return c.SendString("ok")
@@ -212,11 +221,5 @@ func (s *session) pollPostEIO3(c fiber.Ctx, body []byte) error {
 			}
 		}
 	}
-	if err != nil {
-		s.cfg.log("warn", "closing session on bad packet", "sid", s.sid, "remote", c.IP(), "error", err.Error())
-		s.close(err, false)
-		return s.eng.httpError(c, codeBadRequest, "reason", err.Error(), "sid", s.sid)
-	}
-	c.Set(fiber.HeaderContentType, "text/html")
-	return c.SendString("ok")
+	return s.answerPost(c, err)
 }
