@@ -108,6 +108,15 @@ func (c *client) closeAll() {
 // onMessage handles one Engine.IO message: a Socket.IO packet, or a
 // binary attachment of the packet before it.
 func (c *client) onMessage(s *session, data []byte, binary bool) error {
+	if p := c.sess.cfg.Parser; p != nil {
+		return c.onParsed(p, data, binary)
+	}
+	return c.onDecoded(data, binary)
+}
+
+// onDecoded handles a Socket.IO packet, or a binary attachment of the
+// packet before it, in the default encoding.
+func (c *client) onDecoded(data []byte, binary bool) error {
 	if binary {
 		c.rxMu.Lock()
 		pkt, attachments, done, err := c.rx.attachment(data, c.sess.cfg.MaxPayload)

@@ -95,6 +95,9 @@ var (
 	// apply to them. When false, their handshake is refused with
 	// "Unsupported protocol version".
 	AllowEIO3 = false
+	// PacketParser, when not nil, replaces the standard Socket.IO packet
+	// encoding on every connection (Node's parser option): see Parser.
+	PacketParser Parser
 	// PollingMaxBufferSize bounds one polling response body, in bytes;
 	// packets beyond it wait for the next GET. An inbound POST is bounded by
 	// MaxPayload.
@@ -162,7 +165,9 @@ type Config struct {
 	// its zero value is false: start from DefaultConfig.
 	AllowUpgrades bool
 	// AllowEIO3: see the package-level variable.
-	AllowEIO3            bool
+	AllowEIO3 bool
+	// Parser: see PacketParser.
+	Parser               Parser
 	PollingMaxBufferSize int
 	MaxPollWait          time.Duration
 	PollQueueMaxFrames   int
@@ -209,6 +214,7 @@ func DefaultConfig() Config {
 		Transports:                  append([]string(nil), Transports...),
 		AllowUpgrades:               AllowUpgrades,
 		AllowEIO3:                   AllowEIO3,
+		Parser:                      PacketParser,
 		PollingMaxBufferSize:        PollingMaxBufferSize,
 		MaxPollWait:                 MaxPollWait,
 		PollQueueMaxFrames:          PollQueueMaxFrames,

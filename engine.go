@@ -103,7 +103,9 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 	}
 	// Compressed frames (permessage-deflate) are read by the library.
 	e.ownReader = !wc.EnableCompression
-	e.deflate = wc.EnableCompression && cfg.PerMessageDeflateThreshold >= 0
+	// A Parser's messages are compressed each for itself: broadcasts do
+	// not share a frame of the default encoding.
+	e.deflate = wc.EnableCompression && cfg.PerMessageDeflateThreshold >= 0 && cfg.Parser == nil
 	e.upgrader = websocket.New(e.serveWebSocket, wc)
 	return e
 }

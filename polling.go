@@ -91,9 +91,10 @@ func (s *session) endPoll(c fiber.Ctx) error {
 	return s.writePayload(c, []outPacket{{data: closePacket}}, noCompression)
 }
 
-// writePayload is writePayload for the session's protocol: a v3 session
-// frames its payloads as v3 does (see eio3.go).
+// writePayload is writePayload for the session's protocol and parser: a
+// v3 session frames its payloads as v3 does (see eio3.go).
 func (s *session) writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
+	items = s.wireItems(items)
 	if !s.eio3 {
 		return writePayload(c, items, threshold)
 	}

@@ -242,6 +242,10 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 		}
 		n++
 	}
+	// A packet's attachments go with it (a Parser encodes them together).
+	for n < len(q.items) && q.items[n].binary {
+		n++
+	}
 	out := make([]outPacket, n)
 	copy(out, q.items[:n])
 	rest := copy(q.items, q.items[n:])

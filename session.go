@@ -560,7 +560,7 @@ func (s *session) writeQueued(ws *wsConn) error {
 	if len(items) > 0 {
 		s.writes.Add(1)
 	}
-	err := ws.writePackets(items, s.writeTimeout())
+	err := ws.writePackets(s.wireItems(items), s.writeTimeout())
 	s.q.recycle(items)
 	switch {
 	case err == nil:
@@ -665,7 +665,7 @@ func (s *session) finish() {
 			s.writeMu.Lock()
 			if s.graceful {
 				items := s.q.take()
-				_ = ws.writePackets(items, time.Until(deadline))
+				_ = ws.writePackets(s.wireItems(items), time.Until(deadline))
 			}
 			ws.shutdown(time.Until(deadline))
 			s.writeMu.Unlock()
