@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the root package for FUZZTIME each (default
-# 10s); a crash fails the run and leaves the input under testdata/fuzz.
+# Runs every fuzz target of the root package and of parser/msgpack for
+# FUZZTIME each (default 10s); a crash fails the run and leaves the input
+# under testdata/fuzz.
 #
 # A real finding always writes its input under testdata/fuzz/<target>/.
 # Go's fuzzing engine can also exit non-zero without one, when -fuzztime
@@ -13,20 +14,23 @@ cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-10s}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-inputs() { ls "testdata/fuzz/$1" 2>/dev/null | sort || true; }
-for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go | sed 's/^func //' | sort -u); do
+inputs() { ls "$1/testdata/fuzz/$2" 2>/dev/null | sort || true; }
+# The root package, and the msgpack parser's module.
+for dir in . parser/msgpack; do
+for target in $(cd "$dir" && grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go | sed 's/^func //' | sort -u); do
   for attempt in 1 2 3; do
-    echo "== $target ($FUZZTIME)"
-    before=$(inputs "$target")
-    if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" . >"$out" 2>&1; then
+    echo "== $dir $target ($FUZZTIME)"
+    before=$(inputs "$dir" "$target")
+    if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" .) >"$out" 2>&1; then
       tail -n 2 "$out"
       break
     fi
     cat "$out"
-    if [ "$(inputs "$target")" != "$before" ] || [ "$attempt" = 3 ]; then
-      echo "FAIL: $target" >&2
+    if [ "$(inputs "$dir" "$target")" != "$before" ] || [ "$attempt" = 3 ]; then
+      echo "FAIL: $dir $target" >&2
       exit 1
     fi
     echo "(no failing input was written: the fuzzing engine's own failure; running $target once more)"
   done
+done
 done
