@@ -99,6 +99,9 @@ type EncodedPacket struct {
 	// deflated is the compressed frame of Text, made once for every
 	// receiver that takes it compressed.
 	deflated deflatedFrame
+	// parsed is the packet as the server's Parser encodes it, made once
+	// for every receiver.
+	parsed parsedPacket
 }
 
 // Encode encodes the packet once.

@@ -3,6 +3,7 @@ package socketio
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Parser converts Socket.IO packets between this package's own encoding
@@ -16,7 +17,8 @@ import (
 //
 // The server keeps its own encoding inside (listeners still receive raw
 // JSON arguments, and a broadcast is still encoded once); the parser
-// converts each packet as it is written to, or read from, a connection.
+// converts each packet as it is written to, or read from, a connection,
+// and a broadcast once for all its receivers.
 type Parser interface {
 	// Encode converts one outbound packet: text is the packet in the
 	// default encoding, without the Engine.IO message type (such as
@@ -46,7 +48,7 @@ func (s *session) wireItems(items []outPacket) []outPacket {
 	out := make([]outPacket, 0, len(items))
 	for i := 0; i < len(items); i++ {
 		it := items[i]
-		if it.ctrl != 0 || it.binary || it.framed || len(it.data) == 0 || it.data[0] != eioMessage {
+		if it.ctrl != 0 || it.binary || it.framed || it.parsed || len(it.data) == 0 || it.data[0] != eioMessage {
 			out = append(out, it)
 			continue
 		}
@@ -55,7 +57,7 @@ func (s *session) wireItems(items []outPacket) []outPacket {
 			atts = append(atts, items[i+1].data)
 			i++
 		}
-		msg, binary, err := s.encodeWithParser(p, it.data[1:], atts)
+		msg, binary, err := encodeWithParser(p, it.data[1:], atts)
 		if err != nil {
 			s.cfg.log("error", "parser could not encode a packet; dropped", "sid", s.sid, "error", err.Error())
 			continue
@@ -68,8 +70,34 @@ func (s *session) wireItems(items []outPacket) []outPacket {
 	return out
 }
 
+// parsedPacket is a broadcast packet as the server's Parser encodes it,
+// made once for every receiver.
+type parsedPacket struct {
+	once   sync.Once
+	msg    []byte
+	binary bool
+	ok     bool
+}
+
+// get returns the Engine.IO message of the encoded packet text (with its
+// attachments), made on the first call; false when the parser failed.
+// text and attachments must be the same on every call.
+func (pp *parsedPacket) get(p Parser, text []byte, attachments [][]byte) ([]byte, bool, bool) {
+	pp.once.Do(func() {
+		msg, binary, err := encodeWithParser(p, text[1:], attachments)
+		if err != nil {
+			return
+		}
+		if !binary {
+			msg = append([]byte{eioMessage}, msg...)
+		}
+		pp.msg, pp.binary, pp.ok = msg, binary, true
+	})
+	return pp.msg, pp.binary, pp.ok
+}
+
 // encodeWithParser is p.Encode, with a panic reported as an error.
-func (s *session) encodeWithParser(p Parser, text []byte, atts [][]byte) (msg []byte, binary bool, err error) {
+func encodeWithParser(p Parser, text []byte, atts [][]byte) (msg []byte, binary bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("parser panicked: %v", r)

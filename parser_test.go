@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // boxParser is a Parser for the tests: every packet is one binary message,
@@ -58,6 +60,7 @@ func box(text string, atts ...[]byte) []byte {
 func TestParser(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
+	cfg.CloseTimeout = 500 * time.Millisecond // the polling client stops polling
 	cfg.Parser = boxParser{}
 	srv := NewServer(cfg)
 	srv.On("echo", func(ep *EventPayload) {
@@ -117,5 +120,62 @@ func TestSIOAttachments(t *testing.T) {
 		if got := sioAttachments([]byte(text)); got != want {
 			t.Errorf("sioAttachments(%q) = %d, want %d", text, got, want)
 		}
+	}
+}
+
+// countingParser is boxParser counting the packets it encodes that hold
+// a given text.
+type countingParser struct {
+	boxParser
+	match string
+	n     *atomic.Int32
+}
+
+func (p countingParser) Encode(text []byte, atts [][]byte) ([]byte, bool, error) {
+	if bytes.Contains(text, []byte(p.match)) {
+		p.n.Add(1)
+	}
+	return p.boxParser.Encode(text, atts)
+}
+
+// A broadcast is encoded by the Parser once for all its receivers, with
+// its attachments, on WebSocket and polling alike.
+func TestParserBroadcastEncodedOnce(t *testing.T) {
+	t.Parallel()
+	var encodes atomic.Int32
+	cfg := testConfig()
+	cfg.CloseTimeout = 500 * time.Millisecond
+	cfg.Parser = countingParser{match: "news", n: &encodes}
+	srv := NewServer(cfg)
+	ts := startServer(t, srv, nil)
+	var clients []*wsClient
+	for range 3 {
+		w, _ := openWS(t, ts)
+		w.sendBinary(box("0"))
+		w.readMessage()
+		clients = append(clients, w)
+	}
+	sid := openPolling(t, ts)
+	post := string(appendPollingBinary(nil, box("0")))
+	if status, _ := mustHTTP(t, http.MethodPost, ts.pollURL(sid), post); status != http.StatusOK {
+		t.Fatal("polling CONNECT refused")
+	}
+	mustHTTP(t, http.MethodGet, ts.pollURL(sid), "")
+	waitFor(t, "4 sockets", func() bool { return srv.Of("/").SocketsCount() == 4 })
+	err := srv.Of("/").Adapter().Broadcast(&Packet{Nsp: "/", Event: "news", Args: [][]byte{[]byte(`{"_placeholder":true,"num":0}`), []byte(`"x"`)}, Attachments: [][]byte{{1, 2}}}, BroadcastOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := box(`51-["news",{"_placeholder":true,"num":0},"x"]`, []byte{1, 2})
+	for i, w := range clients {
+		if _, b := w.readMessage(); !bytes.Equal(b, want) {
+			t.Errorf("client %d: %q, want %q", i, b, want)
+		}
+	}
+	if _, body := mustHTTP(t, http.MethodGet, ts.pollURL(sid), ""); body != string(appendPollingBinary(nil, want)) {
+		t.Errorf("polling client: %q", body)
+	}
+	if n := encodes.Load(); n != 1 {
+		t.Errorf("the broadcast was encoded %d times, want once", n)
 	}
 }

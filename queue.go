@@ -24,6 +24,9 @@ type outPacket struct {
 	// receiver that takes it compressed (see Websocket.deliver). Only a
 	// session on WebSocket queues one.
 	framed bool
+	// parsed marks a packet the server's Parser encoded already (a
+	// broadcast, encoded once for every receiver; see wireItems).
+	parsed bool
 }
 
 // sendQueue is a connection's bounded send queue. Producers (emits from any

@@ -147,14 +147,17 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 	if !kws.alive.Load() {
 		return false
 	}
-	p := kws.sharedPacket(pkt, plain)
+	p, attachments := kws.sharedPacket(pkt, plain), pkt.Attachments
+	if p.parsed {
+		attachments = nil // inside the parser's message
+	}
 	if flags.Volatile {
 		if !kws.sess.writable() {
 			return false
 		}
-		return kws.sess.q.pushAll(p, pkt.Attachments, &kws.nsp.srv.burst) == nil
+		return kws.sess.q.pushAll(p, attachments, &kws.nsp.srv.burst) == nil
 	}
-	return kws.sendShared(p, pkt.Attachments) == nil
+	return kws.sendShared(p, attachments) == nil
 }
 
 // sharedPacket is the text packet of a broadcast as this socket's session
@@ -162,6 +165,12 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 // session is on a WebSocket that takes compressed messages of its size,
 // the text otherwise.
 func (kws *Websocket) sharedPacket(pkt *EncodedPacket, plain bool) outPacket {
+	if p := kws.sess.cfg.Parser; p != nil {
+		if msg, binary, ok := pkt.parsed.get(p, pkt.Text, pkt.Attachments); ok {
+			return outPacket{data: msg, binary: binary, plain: plain, parsed: true}
+		}
+		return outPacket{data: pkt.Text, plain: plain} // wireItems reports the error
+	}
 	if eng := kws.sess.eng; !plain && eng != nil && eng.deflate {
 		if min := kws.sess.q.deflateMin.Load(); min > 0 && int64(len(pkt.Text)) >= min {
 			if frame, ok := pkt.deflated.get(pkt.Text); ok {
