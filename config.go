@@ -184,6 +184,9 @@ type Config struct {
 	// AllowRequest, when set, may refuse a handshake before a session is
 	// created.
 	AllowRequest func(c fiber.Ctx) error
+	// GenerateID, when set, gives new sessions their id (see the
+	// package-level variable).
+	GenerateID func(c fiber.Ctx) string
 	// Cookie, when set, is sent on the handshake response for sticky
 	// sessions.
 	Cookie *CookieConfig
@@ -224,6 +227,7 @@ func DefaultConfig() Config {
 		Logger:                      Logger,
 		CORS:                        CORS,
 		AllowRequest:                AllowRequest,
+		GenerateID:                  GenerateID,
 		Cookie:                      SessionCookie,
 		// The pointer is copied by normalized, so later changes to the
 		// tunable do not reach a server.

@@ -155,8 +155,12 @@ func (e *engine) serve(c fiber.Ctx) error {
 		if done, err := e.allowHandshake(c); done {
 			return err
 		}
+		sid, err := e.sessionID(c)
+		if err != nil {
+			return e.refuseSessionID(c, err)
+		}
 		rc := c.RequestCtx()
-		u := &wsUpgrade{sid: newSID(), url: string(rc.RequestURI()), secure: rc.IsTLS(), eio3: q.eio == "3"}
+		u := &wsUpgrade{sid: sid, url: string(rc.RequestURI()), secure: rc.IsTLS(), eio3: q.eio == "3"}
 		e.setSessionCookie(c, u.sid)
 		e.reportHeaders(c, true)
 		return e.upgrade(c, u)
@@ -349,8 +353,12 @@ func (e *engine) openPacket(sid string, upgrades bool) []byte {
 // handshakePolling opens a polling session; the OPEN packet is the body
 // (for a v3 session, a payload of it).
 func (e *engine) handshakePolling(c fiber.Ctx, eio3 bool) error {
+	sid, err := e.sessionID(c)
+	if err != nil {
+		return e.refuseSessionID(c, err)
+	}
 	b64 := eio3 && c.RequestCtx().QueryArgs().Has("b64")
-	s := e.open(newSID(), requestFromCtx(c), nil, eio3, b64)
+	s := e.open(sid, requestFromCtx(c), nil, eio3, b64)
 	e.setSessionCookie(c, s.sid)
 	e.reportHeaders(c, true)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
