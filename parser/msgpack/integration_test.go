@@ -5,7 +5,6 @@ package msgpack_test
 // the upgrade.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"net"
@@ -68,6 +67,12 @@ func startServer(t *testing.T) string {
 	admin.Use(func(kws *socketio.Websocket, next func(error)) {
 		next(&socketio.ConnectError{Message: "not allowed", Payload: []byte(`{"why":"token"}`)})
 	})
+	return serve(t, srv)
+}
+
+// serve serves srv on a loopback port and returns its URL.
+func serve(t *testing.T, srv *socketio.Server) string {
+	t.Helper()
 	app := fiber.New()
 	handler := srv.Handler(nil)
 	app.Get("/socket.io/", handler)
@@ -121,36 +126,13 @@ s.on("connect", () => {
 `
 
 func TestMsgpackClient(t *testing.T) {
-	node, err := filepath.Abs(filepath.Join("..", "..", "testdata", "node"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(node, "node_modules", "socket.io-msgpack-parser")); err != nil {
-		t.Fatalf("the npm test peers are not installed (make deps): %v", err)
-	}
 	for _, tc := range []struct{ name, opts, transport string }{
 		{"websocket", `{ transports: ["websocket"] }`, "websocket"},
 		{"polling", `{ transports: ["polling"] }`, "polling"},
 		{"upgrade", `{}`, "websocket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			url := startServer(t)
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, "node", "-e", strings.Replace(clientScript, "OPTS", tc.opts, 1))
-			cmd.Dir = node
-			cmd.Env = append(os.Environ(), "URL="+url)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("node: %v\n%s\n%s", err, stdout, stderr.String())
-			}
-			var lines []string
-			sc := bufio.NewScanner(bytes.NewReader(stdout))
-			for sc.Scan() {
-				lines = append(lines, sc.Text())
-			}
+			lines := runClient(t, startServer(t), strings.Replace(clientScript, "OPTS", tc.opts, 1))
 			for _, want := range []string{
 				`{"auth":{"token":"t1"}}`,
 				`{"echo":true,"bin":[1,2,255]}`,
@@ -169,5 +151,68 @@ func TestMsgpackClient(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// runClient runs a Node script with the test peers; it returns the lines
+// it printed.
+func runClient(t *testing.T, url, script string) []string {
+	t.Helper()
+	node, err := filepath.Abs(filepath.Join("..", "..", "testdata", "node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(node, "node_modules", "socket.io-msgpack-parser")); err != nil {
+		t.Fatalf("the npm test peers are not installed (make deps): %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "-e", script)
+	cmd.Dir = node
+	cmd.Env = append(os.Environ(), "URL="+url)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s\n%s", err, stdout, stderr.String())
+	}
+	return strings.Split(strings.TrimSpace(string(stdout)), "\n")
+}
+
+// Connection-state recovery through the parser: a packet broadcast while
+// the client's connection was down reaches it after it reconnects, with
+// its offset, and the socket is recovered.
+func TestMsgpackRecovery(t *testing.T) {
+	cfg := socketio.DefaultConfig()
+	cfg.Parser = msgpack.Parser{}
+	cfg.ConnectionStateRecovery = &socketio.RecoveryConfig{}
+	srv := socketio.NewServer(cfg)
+	srv.On(socketio.EventConnect, func(ep *socketio.EventPayload) {
+		if !ep.Kws.Recovered() {
+			ep.Kws.Join("r")
+			ep.Kws.EmitArgs("ev", []byte(`1`))
+		}
+	})
+	srv.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+		_ = srv.To("r").Emit("ev", []byte(`2`), []byte(`"x"`))
+	})
+	url := serve(t, srv)
+	for _, transports := range []string{`["websocket"]`, `["polling"]`} {
+		lines := runClient(t, url, `
+const { io } = require("socket.io-client");
+const parser = require("socket.io-msgpack-parser");
+setTimeout(() => { console.error("script timeout"); process.exit(1); }, 15000).unref();
+const s = io(process.env.URL, { parser, transports: `+transports+`, reconnectionDelay: 300, reconnectionDelayMax: 300, randomizationFactor: 0 });
+const got = [];
+s.on("ev", (...args) => {
+  got.push(args.map((a) => typeof a));
+  if (got.length === 1) s.io.engine.close();
+  else { console.log(JSON.stringify({ got, recovered: s.recovered })); process.exit(0); }
+});
+`)
+		want := `{"got":[["number","string"],["number","string","string"]],"recovered":true}`
+		if len(lines) == 0 || lines[len(lines)-1] != want {
+			t.Errorf("%s: %q, want %s", transports, lines, want)
+		}
 	}
 }
