@@ -392,3 +392,50 @@ upgrade.io.engine.on("upgrade", () => echo(upgrade, "upgrade", finish));
 		t.Errorf("binary payloads: %d POSTs, %d responses; want the XHR2 binary form both ways", binaryPosts.Load(), binaryGets.Load())
 	}
 }
+
+// A broadcast with a binary attachment reaches a room holding clients of
+// both protocols (socket.io-client 2.5.0 and 4.8.1), on WebSocket and on
+// polling.
+func TestEIO3MixedRoom(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.AllowEIO3 = true
+	cfg.CloseTimeout = 500 * time.Millisecond // the polling clients are gone at the end
+	srv := NewServer(cfg)
+	srv.On("join", func(ep *EventPayload) {
+		ep.Kws.Join("room")
+		_ = ep.Ack()
+	})
+	srv.On("go", func(ep *EventPayload) {
+		_ = srv.Of("/").Adapter().Broadcast(&Packet{Nsp: "/", Event: "news",
+			Args: [][]byte{[]byte(`"é😀"`), []byte(`{"_placeholder":true,"num":0}`)}, Attachments: [][]byte{{1, 2, 250}}},
+			BroadcastOptions{Rooms: []string{"room"}})
+	})
+	ts := startServer(t, srv, nil)
+	res := runNode(t, ts.url, `
+const io2 = require("socket.io-client-v2");
+const clients = {
+  v2ws: io2(URL, { forceNew: true, transports: ["websocket"] }),
+  v2poll: io2(URL, { forceNew: true, transports: ["polling"] }),
+  v4ws: io(URL, { forceNew: true, transports: ["websocket"] }),
+  v4poll: io(URL, { forceNew: true, transports: ["polling"] }),
+};
+const got = {};
+let joined = 0;
+for (const [name, s] of Object.entries(clients)) {
+  s.on("news", (text, bin) => {
+    got[name] = [text, [...new Uint8Array(bin)]];
+    if (Object.keys(got).length === 4) {
+      for (const k of Object.keys(got).sort()) out({ [k]: got[k] });
+      process.exit(0);
+    }
+  });
+  s.on("connect", () => s.emit("join", () => { if (++joined === 4) clients.v4ws.emit("go"); }));
+}
+`, 15*time.Second)
+	for _, name := range []string{"v2poll", "v2ws", "v4poll", "v4ws"} {
+		if want := `{"` + name + `":["é😀",[1,2,250]]}`; !res.has(want) {
+			t.Errorf("missing %s in %q", want, res.lines)
+		}
+	}
+}
