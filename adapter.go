@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -100,8 +101,8 @@ type EncodedPacket struct {
 	// receiver that takes it compressed.
 	deflated deflatedFrame
 	// parsed is the packet as the server's Parser encodes it, made once
-	// for every receiver.
-	parsed parsedPacket
+	// for every receiver (allocated then: most servers have no Parser).
+	parsed atomic.Pointer[parsedPacket]
 }
 
 // Encode encodes the packet once.

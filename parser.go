@@ -79,6 +79,15 @@ type parsedPacket struct {
 	ok     bool
 }
 
+// parsedForm returns the packet's parsedPacket, made on the first call.
+func (p *EncodedPacket) parsedForm() *parsedPacket {
+	if pp := p.parsed.Load(); pp != nil {
+		return pp
+	}
+	p.parsed.CompareAndSwap(nil, new(parsedPacket))
+	return p.parsed.Load()
+}
+
 // get returns the Engine.IO message of the encoded packet text (with its
 // attachments), made on the first call; false when the parser failed.
 // text and attachments must be the same on every call.

@@ -166,7 +166,7 @@ func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
 // the text otherwise.
 func (kws *Websocket) sharedPacket(pkt *EncodedPacket, plain bool) outPacket {
 	if p := kws.sess.cfg.Parser; p != nil {
-		if msg, binary, ok := pkt.parsed.get(p, pkt.Text, pkt.Attachments); ok {
+		if msg, binary, ok := pkt.parsedForm().get(p, pkt.Text, pkt.Attachments); ok {
 			return outPacket{data: msg, binary: binary, plain: plain, parsed: true}
 		}
 		return outPacket{data: pkt.Text, plain: plain} // wireItems reports the error
