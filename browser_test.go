@@ -149,19 +149,13 @@ func TestBrowserPollingCompression(t *testing.T) {
 		ep.Kws.EmitArgs("big", []byte(`"`+strings.Repeat("ab", 25_000)+`"`))
 	})
 	var gzipped atomic.Int32
-	app := fiber.New()
-	app.Use(func(c fiber.Ctx) error {
+	ts := serveBehind(t, srv, func(c fiber.Ctx) error {
 		err := c.Next()
 		if string(c.Response().Header.Peek(fiber.HeaderContentEncoding)) == "gzip" {
 			gzipped.Add(1)
 		}
 		return err
 	})
-	handler := srv.Handler(nil)
-	app.Get("/socket.io/", handler)
-	app.Post("/socket.io/", handler)
-	app.Options("/socket.io/", handler)
-	ts := serveApp(t, srv, app)
 
 	page := strings.ReplaceAll(`<!doctype html><script src="/socket.io.min.js"></script><script>
 const socket = io("SERVER", { transports: ["polling"] });

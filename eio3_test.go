@@ -349,8 +349,7 @@ func TestBrowserEIO3(t *testing.T) {
 		_ = ep.AckValues(bin, text)
 	})
 	var binaryPosts, binaryGets atomic.Int32
-	app := fiber.New()
-	app.Use(func(c fiber.Ctx) error {
+	ts := serveBehind(t, srv, func(c fiber.Ctx) error {
 		if c.Method() == fiber.MethodPost && string(c.Request().Header.ContentType()) == "application/octet-stream" {
 			binaryPosts.Add(1)
 		}
@@ -360,11 +359,6 @@ func TestBrowserEIO3(t *testing.T) {
 		}
 		return err
 	})
-	handler := srv.Handler(nil)
-	app.Get("/socket.io/", handler)
-	app.Post("/socket.io/", handler)
-	app.Options("/socket.io/", handler)
-	ts := serveApp(t, srv, app)
 
 	page := strings.ReplaceAll(`<!doctype html><script src="/socket.io.min.js"></script><script>
 const text = "h\u00e9llo \ud83d\ude00";
@@ -438,4 +432,24 @@ for (const [name, s] of Object.entries(clients)) {
 			t.Errorf("missing %s in %q", want, res.lines)
 		}
 	}
+}
+
+// A v3 client's PING fires EventPong, the heartbeat event of current
+// clients.
+func TestEIO3PingFiresPong(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.AllowEIO3 = true
+	cfg.PingInterval = 300 * time.Millisecond
+	cfg.PingTimeout = 200 * time.Millisecond
+	srv := NewServer(cfg)
+	var pongs atomic.Int32
+	srv.On(EventPong, func(*EventPayload) { pongs.Add(1) })
+	ts := startServer(t, srv, nil)
+	w, _ := dialEIO3(t, ts)
+	for range 3 {
+		w.send("2")
+		w.expect("3")
+	}
+	waitFor(t, "3 EventPong", func() bool { return pongs.Load() == 3 })
 }

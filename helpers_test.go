@@ -72,6 +72,19 @@ func serveApp(t testing.TB, srv *Server, app *fiber.App) *testServer {
 	return serveAppOn(t, srv, app, ln)
 }
 
+// serveBehind serves srv's handler (GET, POST, OPTIONS) behind the Fiber
+// middleware mw, on a fresh loopback port.
+func serveBehind(t testing.TB, srv *Server, mw fiber.Handler) *testServer {
+	t.Helper()
+	app := fiber.New()
+	app.Use(mw)
+	handler := srv.Handler(nil)
+	app.Get("/socket.io/", handler)
+	app.Post("/socket.io/", handler)
+	app.Options("/socket.io/", handler)
+	return serveApp(t, srv, app)
+}
+
 // serveAppOn is serveApp on the listener ln.
 func serveAppOn(t testing.TB, srv *Server, app *fiber.App, ln net.Listener) *testServer {
 	t.Helper()
