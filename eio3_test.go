@@ -453,3 +453,44 @@ func TestEIO3PingFiresPong(t *testing.T) {
 	}
 	waitFor(t, "3 EventPong", func() bool { return pongs.Load() == 3 })
 }
+
+// A binary message to a v3 WebSocket client that negotiated
+// permessage-deflate goes compressed, its packet type inside, as the
+// Node server sends it; with Compress(false) it goes plain.
+func TestEIO3DeflateBinary(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.AllowEIO3 = true
+	srv := NewServer(cfg)
+	big := bytes.Repeat([]byte("binary "), 15_000) // 105,000 bytes
+	srv.On("send", func(ep *EventPayload) {
+		pkt := &Packet{Nsp: "/", Event: "big", Args: [][]byte{[]byte(`{"_placeholder":true,"num":0}`)}, Attachments: [][]byte{big}}
+		opts := BroadcastOptions{Rooms: []string{ep.Kws.GetUUID()}, Flags: BroadcastFlags{NoCompress: string(ep.Data) == `"plain"`}}
+		_ = srv.Of("/").Adapter().Broadcast(pkt, opts)
+	})
+	ts := serveDeflate(t, srv, make(chan *Websocket, 4))
+	for _, mode := range []string{"compressed", "plain"} {
+		proxy, down := countingProxy(t, strings.TrimPrefix(ts.url, "http://"))
+		res := runNode(t, proxy, `
+const io2 = require("socket.io-client-v2");
+const s = io2(URL, { transports: ["websocket"], forceNew: true });
+s.on("connect", () => s.emit("send", "`+mode+`"));
+s.on("big", (b) => {
+  out({ length: b.length, whole: Buffer.from(b).toString() === "binary ".repeat(15000) });
+  s.close();
+});
+`, 15*time.Second)
+		if !res.has(`{"length":105000,"whole":true}`) {
+			t.Fatalf("%s: client read %q", mode, res.lines)
+		}
+		waitFor(t, "the proxied connection to end", func() bool { return down.Load() > 0 })
+		n := down.Load()
+		switch {
+		case mode == "compressed" && n > 20_000:
+			t.Errorf("compressed: %d bytes from the server for a 105,000-byte message", n)
+		case mode == "plain" && n < 105_000:
+			t.Errorf("plain: %d bytes from the server for a 105,000-byte message", n)
+		}
+		t.Logf("%s: %d bytes from the server", mode, n)
+	}
+}

@@ -140,9 +140,7 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 			continue
 		}
 		if w.eio3 && p.binary && p.ctrl == 0 {
-			buf = appendFrameHeader(buf, opBinary, 1+len(p.data))
-			buf = append(buf, eioMessage-'0')
-			buf = append(buf, p.data...)
+			buf = appendEIO3Binary(buf, p, w.deflateMin)
 			continue
 		}
 		if w.deflateMin > 0 && p.ctrl == 0 && !p.plain && len(p.data) >= w.deflateMin {
@@ -165,6 +163,22 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	}
 	w.buf = buf[:0]
 	return err
+}
+
+// appendEIO3Binary appends the frame of a binary message to an Engine.IO
+// v3 client: its packet type, then its data; compressed when deflateMin
+// (see wsConn) allows and it shrinks.
+func appendEIO3Binary(buf []byte, p outPacket, deflateMin int) []byte {
+	if deflateMin > 0 && !p.plain && 1+len(p.data) >= deflateMin {
+		typed := make([]byte, 0, 1+len(p.data))
+		typed = append(append(typed, eioMessage-'0'), p.data...)
+		if out, ok := appendDeflatedFrame(buf, opBinary, typed); ok {
+			return out
+		}
+	}
+	buf = appendFrameHeader(buf, opBinary, 1+len(p.data))
+	buf = append(buf, eioMessage-'0')
+	return append(buf, p.data...)
 }
 
 // framedSize is the length of items framed by writePackets, or a bit more
