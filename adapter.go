@@ -80,7 +80,8 @@ type Packet struct {
 	// Offset, set by the namespace when connection-state recovery is on
 	// and the packet is neither volatile nor with an ack, is appended as
 	// the last argument; adapters store such packets for the sessions they
-	// persist (see SessionAwareAdapter). Offsets are base-36 numbers.
+	// persist (see SessionAwareAdapter). The namespace's offsets are
+	// base-36 numbers; a PacketStore replaces them with its own.
 	Offset string
 }
 
@@ -114,9 +115,14 @@ func (p *Packet) Encode() *EncodedPacket {
 		ID:          p.ID,
 		HasID:       p.HasID,
 	}
-	if off, ok := parseOffset(p.Offset); ok && !p.HasID {
-		enc.Text = appendOffset(enc.Text, off)
-		enc.Offset, enc.off = p.Offset, off
+	if p.Offset != "" && !p.HasID {
+		if off, ok := parseOffset(p.Offset); ok {
+			enc.Text = appendOffset(enc.Text, off)
+			enc.Offset, enc.off = p.Offset, off
+		} else if validExternalOffset(p.Offset) {
+			enc.Text = appendOffsetString(enc.Text, p.Offset) // a PacketStore's
+			enc.Offset = p.Offset
+		}
 	}
 	return enc
 }
@@ -189,6 +195,10 @@ type AdapterHost interface {
 	// local socket id, for a remote FetchSockets; ok is false when the
 	// socket is not connected here.
 	Describe(id string) (hs Handshake, data json.RawMessage, ok bool)
+	// Recovery reports whether connection-state recovery is on for the
+	// namespace: a PacketStore then stores the broadcasts of other nodes
+	// too, and gives them their offset.
+	Recovery() bool
 	// ServerSideEvent runs the namespace's OnServerSideEmit listeners of
 	// event with args (raw JSON values), as sent by another node's
 	// ServerSideEmit. ack is nil when the sender asked for no answer;

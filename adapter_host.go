@@ -10,6 +10,8 @@ import (
 
 func (h nspHost) NextAckID() uint64 { return h.n.ackIDs.Add(1) - 1 }
 
+func (h nspHost) Recovery() bool { return h.n.srv.recovery.Load() != nil }
+
 func (h nspHost) Describe(id string) (Handshake, json.RawMessage, bool) {
 	kws := h.n.socket(id)
 	if kws == nil {

@@ -290,6 +290,10 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 			c.sess.close(err, false)
 			return
 		}
+		if kws.nsp.storesPackets() {
+			// The replay is queued; the adapter keeps what comes next.
+			kws.rlog = nil
+		}
 	} else {
 		_ = kws.send(connect)
 	}

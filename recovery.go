@@ -189,6 +189,61 @@ type SessionAwareAdapter interface {
 	RestoreSession(pid, offset string) (*Session, error)
 }
 
+// PacketStore is a SessionAwareAdapter that keeps the stored packets
+// itself, outside the process, as Node's @socket.io/redis-streams-adapter
+// keeps them in a Redis stream; a lost session can then be recovered on
+// any node that shares the store. With such an adapter:
+//   - sockets keep no recovery buffer of their own;
+//   - every packet to be stored reaches the adapter's Broadcast with a
+//     non-empty Packet.Offset: broadcasts, and also the events emitted to
+//     one socket (Emit, EmitArgs, EmitValues on the *Websocket), which
+//     the namespace turns into a broadcast to the socket's own room, as
+//     the Node server does. The adapter replaces Offset with the offset
+//     it stored the packet under (1 to 64 characters of letters, digits
+//     and "-_.:"; the client sends it back when it reconnects), or clears
+//     it when it could not store the packet, before it encodes it;
+//   - PersistSession receives no packets (Session.Packets is empty), and
+//     RestoreSession returns in Session.Missed the stored packets
+//     addressed to the session's rooms after the client's offset.
+type PacketStore interface {
+	SessionAwareAdapter
+	// StoresPackets reports whether the adapter keeps the packets itself
+	// (true for a PacketStore in use).
+	StoresPackets() bool
+}
+
+// storesPackets reports whether the namespace's adapter is a PacketStore.
+func (n *Namespace) storesPackets() bool {
+	ps, ok := n.adp().(PacketStore)
+	return ok && ps.StoresPackets()
+}
+
+// validExternalOffset reports whether s can be a PacketStore's offset: it
+// goes into the packet as a JSON string without escaping.
+func validExternalOffset(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '-', c == '_', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// appendOffsetString appends the offset s of a PacketStore as the last
+// argument of the encoded EVENT p (which ends with ']').
+func appendOffsetString(p []byte, s string) []byte {
+	p = p[:len(p)-1]
+	p = append(p, ',', '"')
+	p = append(p, s...)
+	return append(p, '"', ']')
+}
+
 // Recovered reports whether the socket's connection state was recovered:
 // the client reconnected within the window with the same id, rooms and
 // attributes, and the packets it missed were sent again (the client's
@@ -354,13 +409,41 @@ func (n *Namespace) recoveryOn() bool {
 // buffer, which keeps it; after the socket's connection was lost it is only
 // kept, for the recovered socket.
 func (kws *Websocket) sendStored(p []byte, attachments [][]byte) error {
-	kws.notifyOutgoing(p, attachments, false)
 	if kws.rlog == nil {
+		if kws.pid != "" && kws.nsp.storesPackets() {
+			return kws.storeThroughAdapter(p, attachments)
+		}
+		kws.notifyOutgoing(p, attachments, false)
 		return kws.sendBinary(p, attachments)
 	}
+	kws.notifyOutgoing(p, attachments, false)
 	off := kws.nsp.nextOffset()
 	p = appendOffset(p, off)
 	return kws.reportOverflow(p, kws.rlog.push(off, p, attachments, false))
+}
+
+// storeThroughAdapter sends the encoded EVENT p to the socket as a
+// broadcast to its own room, so that a PacketStore stores it (and gives it
+// its offset) before delivering it.
+//
+// Also after the socket's connection was lost: the packet is stored for
+// the session, as the Node server stores it.
+func (kws *Websocket) storeThroughAdapter(p []byte, attachments [][]byte) error {
+	pkt, err := decodeSIOPacket(p[1:])
+	if err != nil {
+		return err
+	}
+	name, args, err := parseEvent(pkt.Data, 0, nil)
+	if err != nil {
+		return err
+	}
+	return kws.nsp.adp().Broadcast(&Packet{
+		Nsp:         kws.nsp.name,
+		Event:       name,
+		Args:        args,
+		Attachments: attachments,
+		Offset:      formatOffset(kws.nsp.nextOffset()),
+	}, BroadcastOptions{Rooms: []string{kws.id}})
 }
 
 // lose ends a socket whose connection was lost: with recovery on and a
@@ -369,7 +452,8 @@ func (kws *Websocket) sendStored(p []byte, attachments [][]byte) error {
 func (kws *Websocket) lose(reason error) {
 	rec := kws.sess.cfg.ConnectionStateRecovery
 	sa, ok := kws.nsp.adp().(SessionAwareAdapter)
-	if kws.rlog == nil || rec == nil || !ok || !recoverableReason(reason) {
+	stored := kws.rlog != nil || (kws.pid != "" && kws.nsp.storesPackets())
+	if !stored || rec == nil || !ok || !recoverableReason(reason) {
 		kws.disconnect(reason, false)
 		return
 	}
@@ -377,11 +461,13 @@ func (kws *Websocket) lose(reason error) {
 		kws.alive.Store(false)
 		kws.client.removeSocket(kws)
 		kws.srv.sockets.remove(kws.GetUUID(), kws)
-		gen := kws.rlog.detach()
 		// One deadline for the held buffer and the adapter's session, so
 		// once the buffer is released a restore is refused too.
 		deadline := time.Now().Add(rec.MaxDisconnectionDuration)
-		kws.nsp.hold(kws.id, kws.rlog, gen, time.Until(deadline))
+		if kws.rlog != nil {
+			gen := kws.rlog.detach()
+			kws.nsp.hold(kws.id, kws.rlog, gen, time.Until(deadline))
+		}
 		kws.nsp.remove(kws)
 		// Still in its rooms: the adapter moves them with the session
 		// below, so what a listener joins or leaves here is kept.
@@ -426,7 +512,9 @@ func (c *client) prepareRecovery(kws *Websocket, auth []byte) bool {
 		c.sess.cfg.log("warn", "connection state not recovered", "namespace", kws.nsp.name, "reason", err.Error(), "remote", c.sess.remoteAddr())
 	}
 	kws.pid = newPID()
-	kws.rlog = newRecoveryLog(rec)
+	if !kws.nsp.storesPackets() {
+		kws.rlog = newRecoveryLog(rec)
+	}
 	return false
 }
 
@@ -441,6 +529,8 @@ func (c *client) restore(kws *Websocket, sa SessionAwareAdapter, rec *RecoveryCo
 	}
 	log := s.buf
 	if log == nil {
+		// The adapter's Missed, replayed through a buffer of their own
+		// (which a PacketStore's socket drops once they are queued).
 		log = newRecoveryLog(rec)
 		for _, p := range s.Missed {
 			log.keep(p.off, p.Text, p.Attachments)

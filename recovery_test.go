@@ -89,12 +89,10 @@ func parseRecoveryOutput(t *testing.T, res nodeResult) recoveryOutput {
 func TestRecoveryRestoresSession(t *testing.T) {
 	const total = 108
 	for _, tr := range transports {
-		for _, clientCut := range []bool{false, true} {
-			name := tr.name + "/server-cut"
-			if clientCut {
-				name = tr.name + "/client-cut"
-			}
-			t.Run(name, func(t *testing.T) {
+		for _, mode := range []string{"server-cut", "client-cut", "store/server-cut", "store/client-cut"} {
+			clientCut := strings.HasSuffix(mode, "client-cut")
+			store := strings.HasPrefix(mode, "store/") // a PacketStore keeps the packets
+			t.Run(tr.name+"/"+mode, func(t *testing.T) {
 				t.Parallel()
 				var (
 					mu          sync.Mutex
@@ -128,6 +126,9 @@ func TestRecoveryRestoresSession(t *testing.T) {
 					return nil
 				}
 				srv := NewServer(cfg)
+				if store {
+					srv.SetAdapter(newPacketLog().factory())
+				}
 				t.Cleanup(func() {
 					if t.Failed() {
 						logs.mu.Lock()

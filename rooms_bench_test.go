@@ -109,6 +109,7 @@ func (h *countHost) Deliver(string, *EncodedPacket, BroadcastFlags, func([]byte)
 }
 func (h *countHost) DisconnectSocket(string, bool) {}
 func (h *countHost) NextAckID() uint64             { return 0 }
+func (h *countHost) Recovery() bool                { return false }
 func (h *countHost) Describe(string) (Handshake, json.RawMessage, bool) {
 	return Handshake{}, nil, false
 }

@@ -184,8 +184,9 @@ type Websocket struct {
 	once   sync.Once
 
 	// connection-state recovery (recovery.go): the private session id,
-	// the buffer of stored packets (nil when recovery is off), and whether
-	// this socket restored a lost session.
+	// the buffer of stored packets (nil when recovery is off, or when the
+	// adapter is a PacketStore), and whether this socket restored a lost
+	// session.
 	pid       string
 	rlog      *recoveryLog
 	recovered bool

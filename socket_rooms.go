@@ -137,7 +137,7 @@ func (kws *Websocket) Compress(compress bool) BroadcastOperator {
 // silently, when the session cannot take it now; any other packet follows
 // the send-queue rules (see DropFramesOnOverflow).
 func (kws *Websocket) deliver(pkt *EncodedPacket, flags BroadcastFlags) bool {
-	kws.notifyOutgoing(pkt.Text, pkt.Attachments, pkt.off != 0)
+	kws.notifyOutgoing(pkt.Text, pkt.Attachments, pkt.Offset != "")
 	plain := flags.NoCompress
 	if pkt.off != 0 && !flags.Volatile && kws.rlog != nil {
 		// A stored packet goes through the recovery buffer, also after
