@@ -134,11 +134,8 @@ func randomID() string {
 // shardedAdapter is the Adapter of one namespace: rooms are kept by the
 // in-memory adapter (embedded), operations are carried to the other nodes.
 type shardedAdapter struct {
-	socketio.Adapter
+	clusterNsp
 	node *shardedNode
-	host socketio.AdapterHost
-	nsp  string
-	uid  string
 	mode SubscriptionMode
 
 	channel    string // prefix#nsp#
@@ -153,24 +150,28 @@ type shardedAdapter struct {
 	// roomsClosed is set by Close: rooms change no subscription after it.
 	roomsClosed bool
 
-	requester // requests go on the namespace channel
-	once      sync.Once
+	once sync.Once
 }
 
 func newShardedAdapter(n *shardedNode, host socketio.AdapterHost) *shardedAdapter {
 	nsp := host.Name()
 	a := &shardedAdapter{
-		Adapter: socketio.NewMemoryAdapter(host),
+		clusterNsp: clusterNsp{
+			Adapter: socketio.NewMemoryAdapter(host),
+			host:    host,
+			nsp:     nsp,
+			uid:     randomID(),
+			logger:  n.opts.Logger,
+			async:   n.async,
+		},
 		node:    n,
-		host:    host,
-		nsp:     nsp,
-		uid:     randomID(),
 		mode:    n.opts.SubscriptionMode,
 		channel: n.opts.ChannelPrefix + "#" + nsp + "#",
 		members: map[string]int{},
 		own:     map[string]bool{},
 		sids:    map[string]bool{},
 	}
+	a.reply, a.join, a.leave = a.respond, a.addSockets, a.delSockets
 	a.resChannel = a.channel + a.uid + "#"
 	a.requester.init(func(msg []byte) error { return n.out.publish(a.channel, msg) }, n.async, n.opts.RequestsTimeout)
 	n.register(a)

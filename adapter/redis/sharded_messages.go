@@ -2,9 +2,7 @@ package redisadapter
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"sync"
 
 	socketio "github.com/fiber-socketio/socketio"
 	"github.com/vmihailenco/msgpack/v5"
@@ -105,11 +103,6 @@ func wireOptions(opts socketio.BroadcastOptions, withTimeout bool) map[string]an
 	return map[string]any{"rooms": nonNil(opts.Rooms), "except": nonNil(opts.Except), "flags": flags}
 }
 
-// encodeMsg is a message of this adapter as JSON.
-func (a *shardedAdapter) encodeMsg(typ int, data map[string]any) ([]byte, error) {
-	return json.Marshal(map[string]any{"type": typ, "data": data, "uid": a.uid, "nsp": a.nsp})
-}
-
 // postMsg queues a message on the namespace channel.
 func (a *shardedAdapter) postMsg(typ int, data map[string]any) error {
 	b, err := a.encodeMsg(typ, data)
@@ -188,133 +181,18 @@ func (a *shardedAdapter) respond(requester string, typ int, data map[string]any)
 func (a *shardedAdapter) onMessage(payload []byte) {
 	m, atts, err := decodeCluster(payload)
 	if err != nil {
-		a.node.opts.Logger("warn", "malformed message", "namespace", a.nsp, "error", err.Error())
+		a.logger("warn", "malformed message", "namespace", a.nsp, "error", err.Error())
 		return
 	}
-	uid := rawString(m.UID)
-	if uid == a.uid || m.Nsp == nil || *m.Nsp != a.nsp {
-		return
-	}
-	requestID := rawString(m.Data.RequestID)
-	opts := toOptions(m.Data.Opts)
-	switch m.Type {
-	case msgBroadcast:
-		a.onBroadcast(m, atts, uid, requestID, opts)
-	case msgSocketsJoin:
-		opts.Flags = socketio.BroadcastFlags{}
-		_ = a.addSockets(opts, m.Data.Rooms)
-	case msgSocketsLeave:
-		opts.Flags = socketio.BroadcastFlags{}
-		_ = a.delSockets(opts, m.Data.Rooms)
-	case msgDisconnectSockets:
-		opts.Flags = socketio.BroadcastFlags{}
-		_ = a.Adapter.DisconnectSockets(opts, m.Data.Close)
-	case msgFetchSockets:
-		out := describeSockets(context.Background(), a.Adapter, a.host, opts)
-		a.respond(uid, msgFetchSocketsResponse, map[string]any{"requestId": requestID, "sockets": out})
-	case msgServerSideEmit:
-		a.onServerSideEmit(m, uid, requestID)
-	case msgFetchSocketsResponse, msgServerSideEmitResponse, msgBroadcastClientCount, msgBroadcastAck:
-		a.handleResponse(m)
-	}
-}
-
-// onBroadcast delivers a broadcast of another node to the local sockets;
-// with a request id, it reports the count of local receivers (also when
-// 0), then each client's answer.
-func (a *shardedAdapter) onBroadcast(m *clusterMsg, atts [][]byte, uid, requestID string, opts socketio.BroadcastOptions) {
-	var p wirePacket
-	if json.Unmarshal(m.Data.Packet, &p) != nil {
-		return
-	}
-	pkt, ok := toPacket(a.nsp, p.Data, atts)
-	if !ok {
-		return
-	}
-	if requestID == "" {
-		opts.Flags.Timeout = 0
-		_ = a.Adapter.Broadcast(pkt, opts)
-		return
-	}
-	pkt.ID, pkt.HasID = a.host.NextAckID(), true
-	_ = a.Adapter.BroadcastWithAck(pkt, opts, func(n int) {
-		a.respond(uid, msgBroadcastClientCount, map[string]any{"requestId": requestID, "clientCount": n})
-	}, func(r []byte) {
-		d := map[string]any{"requestId": requestID}
-		if r != nil {
-			if !json.Valid(r) {
-				r, _ = json.Marshal(string(r))
-			}
-			d["packet"] = json.RawMessage(r)
-		}
-		a.respond(uid, msgBroadcastAck, d)
-	})
-}
-
-// onServerSideEmit runs the namespace's server-side listeners on a
-// goroutine of their own; with a request id, the first answer goes back
-// to the requester.
-func (a *shardedAdapter) onServerSideEmit(m *clusterMsg, uid, requestID string) {
-	var data []json.RawMessage
-	if json.Unmarshal(m.Data.Packet, &data) != nil {
-		return
-	}
-	event, args, ok := splitEvent(data)
-	if !ok {
-		return
-	}
-	var ack func([]byte)
-	if requestID != "" {
-		var once sync.Once
-		ack = func(r []byte) {
-			once.Do(func() {
-				if r == nil || !json.Valid(r) {
-					r = []byte("null")
-				}
-				a.respond(uid, msgServerSideEmitResponse, map[string]any{"requestId": requestID, "packet": json.RawMessage(r)})
-			})
-		}
-	}
-	a.node.async(func() { a.host.ServerSideEvent(event, args, ack) })
+	a.dispatch(m, atts, "")
 }
 
 // onResponse handles a message of this node's response channel.
 func (a *shardedAdapter) onResponse(payload []byte) {
 	m, _, err := decodeCluster(payload)
 	if err != nil {
-		a.node.opts.Logger("warn", "malformed response", "namespace", a.nsp, "error", err.Error())
+		a.logger("warn", "malformed response", "namespace", a.nsp, "error", err.Error())
 		return
 	}
 	a.handleResponse(m)
-}
-
-// handleResponse matches an answer with a request of this node by its id.
-func (a *shardedAdapter) handleResponse(m *clusterMsg) {
-	id := rawString(m.Data.RequestID)
-	if id == "" {
-		return
-	}
-	switch m.Type {
-	case msgBroadcastClientCount:
-		a.clientCount(id, m.Data.ClientCount)
-		return
-	case msgBroadcastAck:
-		r := []byte(bytes.TrimSpace(m.Data.Packet))
-		if len(r) == 0 {
-			r = nil
-		}
-		a.clientAck(id, r)
-		return
-	}
-	a.answered(id, func(p *pending) bool {
-		switch {
-		case m.Type == msgFetchSocketsResponse && p.typ == msgFetchSockets:
-			p.addSockets(m.Data.Sockets)
-		case m.Type == msgServerSideEmitResponse && p.typ == msgServerSideEmit:
-			p.addResponse(bytes.TrimSpace(m.Data.Packet))
-		default:
-			return false
-		}
-		return true
-	})
 }

@@ -1,0 +1,166 @@
+package redisadapter
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+
+	socketio "github.com/fiber-socketio/socketio"
+)
+
+// This file is what the adapters speaking the messages of socket.io-adapter's
+// ClusterAdapter (the sharded and the streams adapters) share: the handling
+// of the messages and answers of the other nodes. Each adapter decodes and
+// sends in its own transport.
+
+// clusterNsp is the part of a namespace's adapter that the cluster
+// adapters share: the local rooms (an in-memory adapter), the requests
+// waiting for answers, and what handling a message needs of the adapter.
+type clusterNsp struct {
+	socketio.Adapter
+	host socketio.AdapterHost
+	nsp  string
+	uid  string
+	requester
+
+	logger func(level, msg string, fields ...any)
+	async  func(func())
+	// reply sends an answer to the node uid requester.
+	reply func(requester string, typ int, data map[string]any)
+	// join and leave apply SOCKETS_JOIN and SOCKETS_LEAVE locally.
+	join, leave func(opts socketio.BroadcastOptions, rooms []string) error
+}
+
+// encodeMsg is a message of this adapter as JSON.
+func (a *clusterNsp) encodeMsg(typ int, data map[string]any) ([]byte, error) {
+	return json.Marshal(map[string]any{"type": typ, "data": data, "uid": a.uid, "nsp": a.nsp})
+}
+
+// dispatch handles a decoded message of another node (its own come back
+// and are ignored). offset is the stream entry's id for the streams
+// adapter, "" otherwise.
+func (a *clusterNsp) dispatch(m *clusterMsg, atts [][]byte, offset string) {
+	uid := rawString(m.UID)
+	if uid == a.uid || m.Nsp == nil || *m.Nsp != a.nsp {
+		return
+	}
+	requestID := rawString(m.Data.RequestID)
+	opts := toOptions(m.Data.Opts)
+	switch m.Type {
+	case msgBroadcast:
+		a.onBroadcast(m, atts, uid, requestID, opts, offset)
+	case msgSocketsJoin:
+		opts.Flags = socketio.BroadcastFlags{}
+		_ = a.join(opts, m.Data.Rooms)
+	case msgSocketsLeave:
+		opts.Flags = socketio.BroadcastFlags{}
+		_ = a.leave(opts, m.Data.Rooms)
+	case msgDisconnectSockets:
+		opts.Flags = socketio.BroadcastFlags{}
+		_ = a.Adapter.DisconnectSockets(opts, m.Data.Close)
+	case msgFetchSockets:
+		out := describeSockets(context.Background(), a.Adapter, a.host, opts)
+		a.reply(uid, msgFetchSocketsResponse, map[string]any{"requestId": requestID, "sockets": out})
+	case msgServerSideEmit:
+		a.onServerSideEmit(m, uid, requestID)
+	case msgFetchSocketsResponse, msgServerSideEmitResponse, msgBroadcastClientCount, msgBroadcastAck:
+		a.handleResponse(m)
+	}
+}
+
+// onBroadcast delivers a broadcast of another node to the local sockets;
+// with a request id, it reports the count of local receivers (also when
+// 0), then each client's answer. A broadcast read from a stream at offset
+// carries that offset to its receivers when connection-state recovery is
+// on and the packet is stored (not volatile), as Node's ClusterAdapter
+// adds it.
+func (a *clusterNsp) onBroadcast(m *clusterMsg, atts [][]byte, uid, requestID string, opts socketio.BroadcastOptions, offset string) {
+	var p wirePacket
+	if json.Unmarshal(m.Data.Packet, &p) != nil {
+		return
+	}
+	pkt, ok := toPacket(a.nsp, p.Data, atts)
+	if !ok {
+		return
+	}
+	if requestID == "" {
+		opts.Flags.Timeout = 0
+		if offset != "" && !opts.Flags.Volatile && a.host.Recovery() {
+			pkt.Offset = offset
+		}
+		_ = a.Adapter.Broadcast(pkt, opts)
+		return
+	}
+	pkt.ID, pkt.HasID = a.host.NextAckID(), true
+	_ = a.Adapter.BroadcastWithAck(pkt, opts, func(n int) {
+		a.reply(uid, msgBroadcastClientCount, map[string]any{"requestId": requestID, "clientCount": n})
+	}, func(r []byte) {
+		d := map[string]any{"requestId": requestID}
+		if r != nil {
+			if !json.Valid(r) {
+				r, _ = json.Marshal(string(r))
+			}
+			d["packet"] = json.RawMessage(r)
+		}
+		a.reply(uid, msgBroadcastAck, d)
+	})
+}
+
+// onServerSideEmit runs the namespace's server-side listeners on a
+// goroutine of their own; with a request id, the first answer goes back
+// to the requester.
+func (a *clusterNsp) onServerSideEmit(m *clusterMsg, uid, requestID string) {
+	var data []json.RawMessage
+	if json.Unmarshal(m.Data.Packet, &data) != nil {
+		return
+	}
+	event, args, ok := splitEvent(data)
+	if !ok {
+		return
+	}
+	var ack func([]byte)
+	if requestID != "" {
+		var once sync.Once
+		ack = func(r []byte) {
+			once.Do(func() {
+				if r == nil || !json.Valid(r) {
+					r = []byte("null")
+				}
+				a.reply(uid, msgServerSideEmitResponse, map[string]any{"requestId": requestID, "packet": json.RawMessage(r)})
+			})
+		}
+	}
+	a.async(func() { a.host.ServerSideEvent(event, args, ack) })
+}
+
+// handleResponse matches an answer with a request of this node by its id.
+func (a *clusterNsp) handleResponse(m *clusterMsg) {
+	id := rawString(m.Data.RequestID)
+	if id == "" {
+		return
+	}
+	switch m.Type {
+	case msgBroadcastClientCount:
+		a.clientCount(id, m.Data.ClientCount)
+		return
+	case msgBroadcastAck:
+		r := []byte(bytes.TrimSpace(m.Data.Packet))
+		if len(r) == 0 {
+			r = nil
+		}
+		a.clientAck(id, r)
+		return
+	}
+	a.answered(id, func(p *pending) bool {
+		switch {
+		case m.Type == msgFetchSocketsResponse && p.typ == msgFetchSockets:
+			p.addSockets(m.Data.Sockets)
+		case m.Type == msgServerSideEmitResponse && p.typ == msgServerSideEmit:
+			p.addResponse(bytes.TrimSpace(m.Data.Packet))
+		default:
+			return false
+		}
+		return true
+	})
+}
