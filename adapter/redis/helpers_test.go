@@ -189,6 +189,12 @@ func startNodeOn(t testing.TB, client redis.UniversalClient, name string, newFac
 	t.Helper()
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil
+	return startNodeConfig(t, client, name, newFactory, cfg)
+}
+
+// startNodeConfig is startNodeOn with the server's Config.
+func startNodeConfig(t testing.TB, client redis.UniversalClient, name string, newFactory nodeFactory, cfg socketio.Config) *goNode {
+	t.Helper()
 	srv := socketio.NewServer(cfg)
 	logs := &logSink{}
 	srv.SetAdapter(newFactory(client, logs.log))

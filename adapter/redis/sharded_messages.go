@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 
 	socketio "github.com/fiber-socketio/socketio"
-	"github.com/vmihailenco/msgpack/v5"
 )
 
 // This file is the wire format of the sharded adapter: the messages of
@@ -111,56 +110,6 @@ func (a *shardedAdapter) postMsg(typ int, data map[string]any) error {
 	}
 	a.node.out.post(a.channel, b)
 	return nil
-}
-
-// encodeBroadcast is a BROADCAST message (with acks when requestID is not
-// empty): JSON, or msgpack when the packet has binary attachments.
-func (a *shardedAdapter) encodeBroadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions, requestID string) ([]byte, error) {
-	withAck := requestID != ""
-	if len(pkt.Attachments) == 0 {
-		data, err := eventData(pkt.Event, pkt.Args)
-		if err != nil {
-			return nil, err
-		}
-		d := map[string]any{
-			"packet": map[string]any{"type": 2, "data": data, "nsp": pkt.Nsp},
-			"opts":   wireOptions(opts, withAck),
-		}
-		if withAck {
-			d["requestId"] = requestID
-		}
-		return a.encodeMsg(msgBroadcast, d)
-	}
-	var buf bytes.Buffer
-	enc := msgpack.NewEncoder(&buf)
-	_ = enc.EncodeMapLen(4)
-	_ = enc.EncodeString("type")
-	_ = enc.EncodeInt(msgBroadcast)
-	_ = enc.EncodeString("data")
-	if withAck {
-		_ = enc.EncodeMapLen(3)
-	} else {
-		_ = enc.EncodeMapLen(2)
-	}
-	_ = enc.EncodeString("packet")
-	if err := encodePacket(enc, pkt); err != nil {
-		return nil, err
-	}
-	if withAck {
-		_ = enc.EncodeString("requestId")
-		_ = enc.EncodeString(requestID)
-	}
-	_ = enc.EncodeString("opts")
-	if err := encodeOpts(enc, opts, withAck); err != nil {
-		return nil, err
-	}
-	_ = enc.EncodeString("uid")
-	_ = enc.EncodeString(a.uid)
-	_ = enc.EncodeString("nsp")
-	if err := enc.EncodeString(a.nsp); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
 }
 
 // respond queues a response on the requester's response channel.

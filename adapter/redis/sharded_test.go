@@ -345,8 +345,14 @@ func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
 
 // interopCase is one configuration of the Go and Node sharded adapters.
 type interopCase struct {
-	mode   SubscriptionMode
-	prefix string
+	mode    SubscriptionMode
+	prefix  string
+	streams bool // the streams adapters (NewStreams, Node's redis-streams-adapter) instead
+}
+
+// dynamic reports whether rooms get sharded channels of their own.
+func (c interopCase) dynamic() bool {
+	return !c.streams && c.mode != SubscriptionStatic
 }
 
 func TestShardedInterop(t *testing.T) {
@@ -385,19 +391,31 @@ func testShardedInterop(t *testing.T, c interopCase) {
 	}
 	main := prefix + "#/#"
 	ch := func(room string) string { return main + room + "#" }
-	a := startShardedGoNode(t, r, "A", ShardedOptions{ChannelPrefix: c.prefix, SubscriptionMode: c.mode, RequestsTimeout: 3 * time.Second})
+	var a *goNode
+	if c.streams {
+		a = startStreamsGoNode(t, r, "A", StreamsOptions{ChannelPrefix: c.prefix, RequestsTimeout: 3 * time.Second}, false)
+	} else {
+		a = startShardedGoNode(t, r, "A", ShardedOptions{ChannelPrefix: c.prefix, SubscriptionMode: c.mode, RequestsTimeout: 3 * time.Second})
+	}
 	p := startShardedPeer(t)
 	serverArgs := map[string]any{"port": 0, "redis": r.url(), "namespaces": []string{"/admin"}, "prefix": c.prefix}
-	// The Node server is given its mode explicitly, except the default.
-	if c.mode != SubscriptionDynamic {
+	switch {
+	case c.streams:
+		serverArgs["streams"] = true
+	case c.mode != SubscriptionDynamic:
+		// The Node server is given its mode explicitly, except the default.
 		serverArgs["mode"] = string(c.mode)
 	}
 	reply := p.call("server", serverArgs)
 	nURL := "http://127.0.0.1:" + string(reply["port"])
-	waitNumSub(t, pr, main, 2)
+	if c.streams {
+		waitFor(t, "both servers on "+main, func() bool { return pubNumSub(t, pr, main) == 2 })
+	} else {
+		waitNumSub(t, pr, main, 2)
+	}
 	ids := connectInterop(t, p, a, nURL)
 	all := []string{"a1", "n1"}
-	if c.mode != SubscriptionStatic {
+	if c.dynamic() {
 		// Node publishes to a1 (not 20 characters long) on its channel.
 		waitNumSub(t, pr, ch(ids["a1"]), 1)
 	}
@@ -424,7 +442,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 	t.Run("rooms and socket rooms both ways", func(t *testing.T) {
 		p.call("join", map[string]any{"name": "a1", "room": "room1"})
 		p.call("join", map[string]any{"name": "n1", "room": "room1"})
-		if c.mode != SubscriptionStatic {
+		if c.dynamic() {
 			waitNumSub(t, pr, ch("room1"), 2)
 		}
 		if err := a.srv.To("room1").Emit("goRoom", []byte(`1`)); err != nil {
@@ -498,7 +516,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 			socks, _ := a.srv.Local().In("fromNode").FetchSockets()
 			return len(socks) == 1
 		})
-		if c.mode != SubscriptionStatic {
+		if c.dynamic() {
 			waitNumSub(t, pr, ch("fromNode"), 1)
 		}
 		p.call("emit", map[string]any{"rooms": []string{"fromNode"}, "event": "toFromNode"})
@@ -511,7 +529,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 			_ = json.Unmarshal(p.call("fetch", map[string]any{"rooms": []string{"fromGo"}})["sockets"], &socks)
 			return len(socks) == 1
 		})
-		if c.mode != SubscriptionStatic {
+		if c.dynamic() {
 			waitNumSub(t, pr, ch("fromGo"), 1)
 		}
 		if err := a.srv.To("fromGo").Emit("toFromGo", []byte(`1`)); err != nil {

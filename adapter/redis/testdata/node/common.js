@@ -70,8 +70,14 @@ const serveNamespaces = (io, namespaces) => {
 
 // The commands about the clients, common to both peers.
 const clientCommands = {
-  async connect({ name, url, nsp, auth }) {
-    const s = connect(url + (nsp && nsp !== "/" ? nsp : ""), { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true });
+  // connect connects a client; with reconnect it reconnects after 500 ms
+  // when its connection is lost, and each connection after the first is
+  // printed as the event "reconnected" with its id and recovered flag.
+  async connect({ name, url, nsp, auth, reconnect }) {
+    const s = connect(url + (nsp && nsp !== "/" ? nsp : ""), {
+      transports: ["websocket"], auth: auth || {}, reconnection: !!reconnect, forceNew: true,
+      reconnectionDelay: 500, reconnectionDelayMax: 500, randomizationFactor: 0,
+    });
     clients.set(name, s);
     s.onAny((event, ...args) => {
       const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -79,6 +85,10 @@ const clientCommands = {
       if (cb) cb({ client: name, event });
     });
     s.on("disconnect", (reason) => out({ client: name, event: "disconnect", args: [reason] }));
+    let connects = 0;
+    s.on("connect", () => {
+      if (connects++ > 0) out({ client: name, event: "reconnected", args: [s.id, s.recovered] });
+    });
     await new Promise((resolve, reject) => {
       s.once("connect", resolve);
       s.once("connect_error", reject);

@@ -1,11 +1,14 @@
-// Test peer of the sharded Redis adapter tests, driven by JSON lines on
-// stdin (the protocol of common.js): a Node socket.io server with
+// Test peer of the sharded and streams Redis adapter tests, driven by JSON
+// lines on stdin (the protocol of common.js): a Node socket.io server with
 // createShardedAdapter (@socket.io/redis-adapter, Redis 7 sharded pub/sub)
-// and socket.io-client sockets.
+// or, with streams, createAdapter of @socket.io/redis-streams-adapter
+// (with recovery, connection-state recovery on), and socket.io-client
+// sockets.
 "use strict";
 const http = require("http");
 const { Server } = require("socket.io");
 const { createShardedAdapter } = require("@socket.io/redis-adapter");
+const { createAdapter: createStreamsAdapter } = require("@socket.io/redis-streams-adapter");
 const { show, bin, redisClient, redisClusterClient, serveNamespaces, clientCommands, quit, run } = require("./common");
 
 let io = null;
@@ -25,15 +28,21 @@ const commands = {
   ...clientCommands,
   // server starts the Node server on Redis at the URL redis, or on the
   // Redis Cluster whose nodes are at the URLs cluster.
-  async server({ port, redis, cluster, namespaces, mode, prefix }) {
+  async server({ port, redis, cluster, namespaces, mode, prefix, streams, recovery }) {
     const open = () => (cluster ? redisClusterClient(cluster) : redisClient(redis));
     const pub = await open();
-    const sub = await open();
     const opts = {};
-    if (mode) opts.subscriptionMode = mode;
     if (prefix) opts.channelPrefix = prefix;
     httpServer = http.createServer();
-    io = new Server(httpServer, { adapter: createShardedAdapter(pub, sub, opts) });
+    if (streams) {
+      const serverOpts = { adapter: createStreamsAdapter(pub, opts) };
+      if (recovery) serverOpts.connectionStateRecovery = { maxDisconnectionDuration: 60000 };
+      io = new Server(httpServer, serverOpts);
+    } else {
+      const sub = await open();
+      if (mode) opts.subscriptionMode = mode;
+      io = new Server(httpServer, { adapter: createShardedAdapter(pub, sub, opts) });
+    }
     serveNamespaces(io, namespaces);
     await new Promise((r) => httpServer.listen(port, "127.0.0.1", r));
     return { port: httpServer.address().port };
