@@ -147,10 +147,15 @@ func startBenchServer(tb testing.TB, factory socketio.AdapterFactory) (*socketio
 
 // twoNodes starts redis-server and two Go nodes on it, and waits until
 // each counts the other.
-func twoNodes(b *testing.B) (a, bn *goNode) {
+func twoNodes(b *testing.B, adapter string) (a, bn *goNode) {
 	r := startRedis(b)
-	a = startGoNode(b, r, "A", Options{})
-	bn = startGoNode(b, r, "B", Options{})
+	if adapter == "streams" {
+		a = startStreamsGoNode(b, r, "A", StreamsOptions{}, false)
+		bn = startStreamsGoNode(b, r, "B", StreamsOptions{}, false)
+	} else {
+		a = startGoNode(b, r, "A", Options{})
+		bn = startGoNode(b, r, "B", Options{})
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		n, err := a.srv.Of("/").Adapter().ServerCount(context.Background())
@@ -166,11 +171,21 @@ func twoNodes(b *testing.B) (a, bn *goNode) {
 
 var benchArg = []byte(`{"from":"a","text":"hello world"}`)
 
+// benchAdapters are the multi-node adapters the benchmarks compare: New
+// (pub/sub) and NewStreams.
+var benchAdapters = []string{"pubsub", "streams"}
+
 // BenchmarkCrossNodeBroadcast: node A broadcasts, a client on node B
 // receives through Redis. One op is one message delivered; at most
 // window messages are in flight.
 func BenchmarkCrossNodeBroadcast(b *testing.B) {
-	a, bn := twoNodes(b)
+	for _, adapter := range benchAdapters {
+		b.Run(adapter, func(b *testing.B) { benchCrossNodeBroadcast(b, adapter) })
+	}
+}
+
+func benchCrossNodeBroadcast(b *testing.B, adapter string) {
+	a, bn := twoNodes(b, adapter)
 	got := newCounter()
 	dialClient(b, bn.url, got.event)
 	b.ReportAllocs()
@@ -198,9 +213,10 @@ func BenchmarkCrossNodeBroadcast(b *testing.B) {
 // local path) and on node B ("via-redis"). The difference of the p50s is
 // the latency Redis adds.
 func BenchmarkBroadcastLatency(b *testing.B) {
-	for _, where := range []string{"local", "via-redis"} {
-		b.Run(where, func(b *testing.B) {
-			a, bn := twoNodes(b)
+	for _, c := range [][2]string{{"pubsub", "local"}, {"pubsub", "via-redis"}, {"streams", "local"}, {"streams", "via-redis"}} {
+		adapter, where := c[0], c[1]
+		b.Run(adapter+"/"+where, func(b *testing.B) {
+			a, bn := twoNodes(b, adapter)
 			target := bn
 			if where == "local" {
 				target = a

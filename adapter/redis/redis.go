@@ -27,6 +27,12 @@
 // subscriber reconnects and resubscribes by itself, and cross-node
 // delivery resumes (messages published meanwhile may be lost, as with
 // Node's adapter). Loss and recovery are logged through Options.Logger.
+//
+// Two more adapters speak the protocol of socket.io-adapter's
+// ClusterAdapter: NewSharded (Node's createShardedAdapter, Redis 7 sharded
+// pub/sub) and NewStreams (Node's @socket.io/redis-streams-adapter, Redis
+// streams), which also keeps lost sessions in Redis so that
+// connection-state recovery works across nodes.
 package redisadapter
 
 import (

@@ -18,7 +18,7 @@ import (
 
 // startStreamsGoNode starts a Go node with the streams adapter (see
 // startNodeWith), with connection-state recovery on when recovery is set.
-func startStreamsGoNode(t *testing.T, r *redisServer, name string, opts StreamsOptions, recovery bool) *goNode {
+func startStreamsGoNode(t testing.TB, r *redisServer, name string, opts StreamsOptions, recovery bool) *goNode {
 	t.Helper()
 	cfg := socketio.DefaultConfig()
 	cfg.Logger = nil
