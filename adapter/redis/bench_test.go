@@ -149,9 +149,10 @@ func startBenchServer(tb testing.TB, factory socketio.AdapterFactory) (*socketio
 // each counts the other.
 func twoNodes(b *testing.B, adapter string) (a, bn *goNode) {
 	r := startRedis(b)
-	if adapter == "streams" {
-		a = startStreamsGoNode(b, r, "A", StreamsOptions{}, false)
-		bn = startStreamsGoNode(b, r, "B", StreamsOptions{}, false)
+	if adapter == "streams" || adapter == "streams-recovery" {
+		recovery := adapter == "streams-recovery"
+		a = startStreamsGoNode(b, r, "A", StreamsOptions{}, recovery)
+		bn = startStreamsGoNode(b, r, "B", StreamsOptions{}, recovery)
 	} else {
 		a = startGoNode(b, r, "A", Options{})
 		bn = startGoNode(b, r, "B", Options{})
@@ -172,8 +173,9 @@ func twoNodes(b *testing.B, adapter string) (a, bn *goNode) {
 var benchArg = []byte(`{"from":"a","text":"hello world"}`)
 
 // benchAdapters are the multi-node adapters the benchmarks compare: New
-// (pub/sub) and NewStreams.
-var benchAdapters = []string{"pubsub", "streams"}
+// (pub/sub), and NewStreams with connection-state recovery off and on
+// (a broadcast is then delivered locally once Redis took it).
+var benchAdapters = []string{"pubsub", "streams", "streams-recovery"}
 
 // BenchmarkCrossNodeBroadcast: node A broadcasts, a client on node B
 // receives through Redis. One op is one message delivered; at most
@@ -213,7 +215,8 @@ func benchCrossNodeBroadcast(b *testing.B, adapter string) {
 // local path) and on node B ("via-redis"). The difference of the p50s is
 // the latency Redis adds.
 func BenchmarkBroadcastLatency(b *testing.B) {
-	for _, c := range [][2]string{{"pubsub", "local"}, {"pubsub", "via-redis"}, {"streams", "local"}, {"streams", "via-redis"}} {
+	for _, c := range [][2]string{{"pubsub", "local"}, {"pubsub", "via-redis"}, {"streams", "local"}, {"streams", "via-redis"},
+		{"streams-recovery", "local"}, {"streams-recovery", "via-redis"}} {
 		adapter, where := c[0], c[1]
 		b.Run(adapter+"/"+where, func(b *testing.B) {
 			a, bn := twoNodes(b, adapter)

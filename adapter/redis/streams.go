@@ -92,10 +92,11 @@ func (o StreamsOptions) normalized() StreamsOptions {
 // offset the client receives; a lost socket's session (id, rooms,
 // attributes) is kept in Redis for MaxDisconnectionDuration, and a client
 // that reconnects to any node gets it back with the packets of the stream
-// addressed to it since its offset. Local delivery of a broadcast waits
-// for its XADD (as with Node's adapter); when Redis does not take it, the
-// broadcast is delivered locally without an offset and the failure is
-// logged.
+// addressed to it since its offset. With recovery on, local delivery of a
+// broadcast waits for its XADD (as with Node's adapter); when Redis does
+// not take it, the broadcast is delivered locally without an offset and
+// the failure is logged. With recovery off, broadcasts are delivered
+// locally at once, as with the other adapters.
 //
 // Sharded pub/sub (Node's useShardedPubSub) is not supported.
 func NewStreams(client redis.UniversalClient, opts StreamsOptions) socketio.AdapterFactory {
@@ -175,10 +176,11 @@ func newStreamsAdapter(n *streamsNode, host socketio.AdapterHost) *streamsAdapte
 // StoresPackets reports that the stream keeps the stored packets.
 func (a *streamsAdapter) StoresPackets() bool { return true }
 
-// Broadcast adds the broadcast to the stream (unless Local), then
-// delivers it to the local sockets, with the entry id as its offset when
-// the namespace asked for one. It does not wait for Redis: the local
-// delivery follows the XADD, in the order of the calls.
+// Broadcast adds the broadcast to the stream (unless Local) and delivers
+// it to the local sockets. It does not wait for Redis. With
+// connection-state recovery on, the local delivery follows the XADD, in
+// the order of the calls, with the entry id as the packet's offset when
+// the namespace asked for one; with recovery off, it is done at once.
 func (a *streamsAdapter) Broadcast(pkt *socketio.Packet, opts socketio.BroadcastOptions) error {
 	if opts.Flags.Local {
 		pkt.Offset = ""
@@ -187,6 +189,11 @@ func (a *streamsAdapter) Broadcast(pkt *socketio.Packet, opts socketio.Broadcast
 	fields, err := a.broadcastEntry(pkt, opts)
 	if err != nil {
 		return err
+	}
+	if !a.host.Recovery() {
+		a.node.writer.add(a.stream, fields, nil)
+		pkt.Offset = ""
+		return a.Adapter.Broadcast(pkt, opts)
 	}
 	cp, copts := copyPacket(pkt), copyOptions(opts)
 	stored := pkt.Offset != ""
