@@ -31,6 +31,30 @@ type clusterNsp struct {
 	reply func(requester string, typ int, data map[string]any)
 	// join and leave apply SOCKETS_JOIN and SOCKETS_LEAVE locally.
 	join, leave func(opts socketio.BroadcastOptions, rooms []string) error
+	// count is the adapter's ServerCount.
+	count func(ctx context.Context) (int, error)
+	// encode makes a request or an answer in the adapter's wire format;
+	// post sends a request to every node; send sends them a message that
+	// needs no answer (room operations).
+	encode func(typ int, data map[string]any) ([]byte, error)
+	post   func(msg []byte)
+	send   func(typ int, data map[string]any) error
+	// ackWire, when set, converts a broadcast with acks (encodeBroadcast)
+	// to the wire format of requests.
+	ackWire func(msg []byte) ([]byte, error)
+}
+
+// newClusterNsp is the shared part of the adapter of host's namespace; the
+// adapter sets the functions.
+func newClusterNsp(host socketio.AdapterHost, logger func(level, msg string, fields ...any), async func(func())) clusterNsp {
+	return clusterNsp{
+		Adapter: socketio.NewMemoryAdapter(host),
+		host:    host,
+		nsp:     host.Name(),
+		uid:     randomID(),
+		logger:  logger,
+		async:   async,
+	}
 }
 
 // encodeMsg is a message of this adapter as JSON.
@@ -214,4 +238,98 @@ func (a *clusterNsp) handleResponse(m *clusterMsg) {
 		}
 		return true
 	})
+}
+
+// FetchSockets returns the local sockets and those the other nodes
+// report. When some node does not answer in time it returns what it has
+// with an error wrapping socketio.ErrAdapterTimeout.
+func (a *clusterNsp) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
+	local, others, err := fetchLocal(ctx, a.Adapter, a.count, opts)
+	if err != nil || others <= 0 {
+		return local, err
+	}
+	id := randomID()
+	msg, err := a.encode(msgFetchSockets, map[string]any{"opts": wireOptions(opts, false), "requestId": id})
+	if err != nil {
+		return local, err
+	}
+	p, err := a.await(ctx, id, msgFetchSockets, others, msg, opts.Flags.Timeout)
+	return fetched(local, p, err, "fetchSockets: only %d responses received out of %d")
+}
+
+// AddSockets applies locally at once and asks the other nodes to apply.
+func (a *clusterNsp) AddSockets(opts socketio.BroadcastOptions, rooms []string) error {
+	if err := a.join(opts, rooms); err != nil || opts.Flags.Local {
+		return err
+	}
+	return a.send(msgSocketsJoin, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
+}
+
+// DelSockets applies locally at once and asks the other nodes to apply.
+func (a *clusterNsp) DelSockets(opts socketio.BroadcastOptions, rooms []string) error {
+	if err := a.leave(opts, rooms); err != nil || opts.Flags.Local {
+		return err
+	}
+	return a.send(msgSocketsLeave, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
+}
+
+// DisconnectSockets applies locally at once and asks the other nodes to
+// apply.
+func (a *clusterNsp) DisconnectSockets(opts socketio.BroadcastOptions, closeConn bool) error {
+	if err := a.Adapter.DisconnectSockets(opts, closeConn); err != nil || opts.Flags.Local {
+		return err
+	}
+	return a.send(msgDisconnectSockets, map[string]any{"opts": wireOptions(opts, false), "close": closeConn})
+}
+
+// ServerSideEmit sends a server-side event to the other nodes; with ack it
+// waits (on a goroutine) for one answer per other node.
+func (a *clusterNsp) ServerSideEmit(event string, args [][]byte, ack func([][]byte, error)) error {
+	data, err := eventData(event, args)
+	if err != nil {
+		return err
+	}
+	if ack == nil {
+		msg, err := a.encode(msgServerSideEmit, map[string]any{"packet": data})
+		if err != nil {
+			return err
+		}
+		a.post(msg)
+		return nil
+	}
+	count, err := a.count(context.Background())
+	if err != nil {
+		return err
+	}
+	if count-1 <= 0 {
+		a.async(func() { ack(nil, nil) })
+		return nil
+	}
+	id := randomID()
+	msg, err := a.encode(msgServerSideEmit, map[string]any{"requestId": id, "packet": data})
+	if err != nil {
+		return err
+	}
+	return a.collect(id, msgServerSideEmit, count-1, msg, ack)
+}
+
+// BroadcastWithAck publishes the broadcast with a request id on the
+// namespace channel (it is not stored), then delivers locally; every
+// other node reports its client count and relays its clients' acks.
+func (a *clusterNsp) BroadcastWithAck(pkt *socketio.Packet, opts socketio.BroadcastOptions, clientCount func(int), ack func([]byte)) error {
+	if opts.Flags.Local {
+		return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
+	}
+	id := randomID()
+	msg, err := a.encodeBroadcast(pkt, opts, id)
+	if err == nil && a.ackWire != nil {
+		msg, err = a.ackWire(msg)
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.publishWithAcks(id, msg, opts.Flags.Timeout, clientCount, ack); err != nil {
+		return err
+	}
+	return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
 }

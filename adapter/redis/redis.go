@@ -170,13 +170,7 @@ func (n *node) register(a *adapter) {
 	if err := n.ps.PSubscribe(ctx, a.pattern); err != nil {
 		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
 	}
-	if err := n.ps.Subscribe(ctx, a.channels()...); err != nil {
-		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
-	}
-	if n.down.Load() {
-		return // Redis is away: the subscription comes with the reconnection
-	}
-	awaitConfirmed(wait, n.opts.Logger, a.nsp)
+	subscribe(n.ps, wait, &n.down, n.opts.RequestsTimeout, n.opts.Logger, a.nsp, a.channels()...)
 }
 
 // unregister removes a's subscriptions; the last one closes the node.

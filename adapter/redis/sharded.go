@@ -156,22 +156,17 @@ type shardedAdapter struct {
 func newShardedAdapter(n *shardedNode, host socketio.AdapterHost) *shardedAdapter {
 	nsp := host.Name()
 	a := &shardedAdapter{
-		clusterNsp: clusterNsp{
-			Adapter: socketio.NewMemoryAdapter(host),
-			host:    host,
-			nsp:     nsp,
-			uid:     randomID(),
-			logger:  n.opts.Logger,
-			async:   n.async,
-		},
-		node:    n,
-		mode:    n.opts.SubscriptionMode,
-		channel: n.opts.ChannelPrefix + "#" + nsp + "#",
-		members: map[string]int{},
-		own:     map[string]bool{},
-		sids:    map[string]bool{},
+		clusterNsp: newClusterNsp(host, n.opts.Logger, n.async),
+		node:       n,
+		mode:       n.opts.SubscriptionMode,
+		channel:    n.opts.ChannelPrefix + "#" + nsp + "#",
+		members:    map[string]int{},
+		own:        map[string]bool{},
+		sids:       map[string]bool{},
 	}
 	a.reply, a.join, a.leave = a.respond, a.addSockets, a.delSockets
+	a.count, a.encode, a.send = a.ServerCount, a.encodeMsg, a.postMsg
+	a.post = func(msg []byte) { n.out.post(a.channel, msg) }
 	a.resChannel = a.channel + a.uid + "#"
 	a.requester.init(func(msg []byte) error { return n.out.publish(a.channel, msg) }, n.async, n.opts.RequestsTimeout)
 	n.register(a)
@@ -366,24 +361,6 @@ func (a *shardedAdapter) Broadcast(pkt *socketio.Packet, opts socketio.Broadcast
 	return nil
 }
 
-// BroadcastWithAck publishes the broadcast with a request id on the
-// namespace channel, then delivers locally; every other node reports its
-// client count and relays its clients' acks.
-func (a *shardedAdapter) BroadcastWithAck(pkt *socketio.Packet, opts socketio.BroadcastOptions, clientCount func(int), ack func([]byte)) error {
-	if opts.Flags.Local {
-		return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
-	}
-	id := randomID()
-	msg, err := a.encodeBroadcast(pkt, opts, id)
-	if err != nil {
-		return err
-	}
-	if err := a.publishWithAcks(id, msg, opts.Flags.Timeout, clientCount, ack); err != nil {
-		return err
-	}
-	return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
-}
-
 // ServerCount is PUBSUB SHARDNUMSUB of the namespace channel: every node
 // serving the namespace, this one included.
 func (a *shardedAdapter) ServerCount(ctx context.Context) (int, error) {
@@ -397,74 +374,6 @@ func (a *shardedAdapter) ServerCount(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("redisadapter: server count: %w", err)
 	}
 	return max(n, 1), nil
-}
-
-// FetchSockets returns the local sockets and those the other nodes
-// report. When some node does not answer in time it returns what it has
-// with an error wrapping socketio.ErrAdapterTimeout.
-func (a *shardedAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
-	local, others, err := fetchLocal(ctx, a.Adapter, a.ServerCount, opts)
-	if err != nil || others <= 0 {
-		return local, err
-	}
-	id := randomID()
-	msg, err := a.encodeMsg(msgFetchSockets, map[string]any{"opts": wireOptions(opts, false), "requestId": id})
-	if err != nil {
-		return local, err
-	}
-	p, err := a.await(ctx, id, msgFetchSockets, others, msg, opts.Flags.Timeout)
-	return fetched(local, p, err, "fetchSockets: only %d responses received out of %d")
-}
-
-// AddSockets applies locally at once and asks the other nodes to apply.
-func (a *shardedAdapter) AddSockets(opts socketio.BroadcastOptions, rooms []string) error {
-	if err := a.addSockets(opts, rooms); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.postMsg(msgSocketsJoin, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
-}
-
-// DelSockets applies locally at once and asks the other nodes to apply.
-func (a *shardedAdapter) DelSockets(opts socketio.BroadcastOptions, rooms []string) error {
-	if err := a.delSockets(opts, rooms); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.postMsg(msgSocketsLeave, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
-}
-
-// DisconnectSockets applies locally at once and asks the other nodes to
-// apply.
-func (a *shardedAdapter) DisconnectSockets(opts socketio.BroadcastOptions, closeConn bool) error {
-	if err := a.Adapter.DisconnectSockets(opts, closeConn); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.postMsg(msgDisconnectSockets, map[string]any{"opts": wireOptions(opts, false), "close": closeConn})
-}
-
-// ServerSideEmit sends a server-side event to the other nodes; with ack it
-// waits (on a goroutine) for one answer per other node.
-func (a *shardedAdapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte, error)) error {
-	data, err := eventData(event, args)
-	if err != nil {
-		return err
-	}
-	if ack == nil {
-		return a.postMsg(msgServerSideEmit, map[string]any{"packet": data})
-	}
-	count, err := a.ServerCount(context.Background())
-	if err != nil {
-		return err
-	}
-	if count-1 <= 0 {
-		a.node.async(func() { ack(nil, nil) })
-		return nil
-	}
-	id := randomID()
-	msg, err := a.encodeMsg(msgServerSideEmit, map[string]any{"requestId": id, "packet": data})
-	if err != nil {
-		return err
-	}
-	return a.collect(id, msgServerSideEmit, count-1, msg, ack)
 }
 
 // Close unsubscribes the namespace's channels (its rooms' too) and ends

@@ -152,22 +152,16 @@ type streamsAdapter struct {
 func newStreamsAdapter(n *streamsNode, host socketio.AdapterHost) *streamsAdapter {
 	nsp := host.Name()
 	a := &streamsAdapter{
-		clusterNsp: clusterNsp{
-			Adapter: socketio.NewMemoryAdapter(host),
-			host:    host,
-			nsp:     nsp,
-			uid:     randomID(),
-			logger:  n.opts.Logger,
-			async:   n.async,
-		},
-		node:    n,
-		stream:  streamName(nsp, n.opts),
-		channel: n.opts.ChannelPrefix + "#" + nsp + "#",
+		clusterNsp: newClusterNsp(host, n.opts.Logger, n.async),
+		node:       n,
+		stream:     streamName(nsp, n.opts),
+		channel:    n.opts.ChannelPrefix + "#" + nsp + "#",
 	}
 	a.myChannel = a.channel + a.uid + "#"
-	a.reply = a.respond
-	a.join = a.Adapter.AddSockets
-	a.leave = a.Adapter.DelSockets
+	a.reply, a.join, a.leave = a.respond, a.Adapter.AddSockets, a.Adapter.DelSockets
+	a.count, a.encode, a.send = a.ServerCount, a.encodeEphemeral, a.addEntry
+	a.ackWire = toMsgpack // a broadcast with acks goes on a channel
+	a.post = func(msg []byte) { n.out.post(a.channel, msg) }
 	a.requester.init(func(msg []byte) error { return n.out.publish(a.channel, msg) }, n.async, n.opts.RequestsTimeout)
 	n.register(a)
 	return a
@@ -209,27 +203,6 @@ func (a *streamsAdapter) Broadcast(pkt *socketio.Packet, opts socketio.Broadcast
 	return nil
 }
 
-// BroadcastWithAck publishes the broadcast with a request id on the
-// namespace channel (it is not stored), then delivers locally; every
-// other node reports its client count and relays its clients' acks.
-func (a *streamsAdapter) BroadcastWithAck(pkt *socketio.Packet, opts socketio.BroadcastOptions, clientCount func(int), ack func([]byte)) error {
-	if opts.Flags.Local {
-		return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
-	}
-	id := randomID()
-	msg, err := a.encodeBroadcast(pkt, opts, id)
-	if err != nil {
-		return err
-	}
-	if msg, err = toMsgpack(msg); err != nil {
-		return err
-	}
-	if err := a.publishWithAcks(id, msg, opts.Flags.Timeout, clientCount, ack); err != nil {
-		return err
-	}
-	return a.Adapter.BroadcastWithAck(pkt, opts, clientCount, ack)
-}
-
 // ServerCount is PUBSUB NUMSUB of the namespace channel: every node
 // serving the namespace, this one included.
 func (a *streamsAdapter) ServerCount(ctx context.Context) (int, error) {
@@ -243,81 +216,6 @@ func (a *streamsAdapter) ServerCount(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("redisadapter: server count: %w", err)
 	}
 	return max(int(res[a.channel]), 1), nil
-}
-
-// FetchSockets returns the local sockets and those the other nodes
-// report. When some node does not answer in time it returns what it has
-// with an error wrapping socketio.ErrAdapterTimeout.
-func (a *streamsAdapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptions) ([]socketio.RemoteSocket, error) {
-	local, others, err := fetchLocal(ctx, a.Adapter, a.ServerCount, opts)
-	if err != nil || others <= 0 {
-		return local, err
-	}
-	id := randomID()
-	msg, err := a.encodeEphemeral(msgFetchSockets, map[string]any{"opts": wireOptions(opts, false), "requestId": id})
-	if err != nil {
-		return local, err
-	}
-	p, err := a.await(ctx, id, msgFetchSockets, others, msg, opts.Flags.Timeout)
-	return fetched(local, p, err, "fetchSockets: only %d responses received out of %d")
-}
-
-// AddSockets applies locally at once and adds the operation to the
-// stream.
-func (a *streamsAdapter) AddSockets(opts socketio.BroadcastOptions, rooms []string) error {
-	if err := a.Adapter.AddSockets(opts, rooms); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.addEntry(msgSocketsJoin, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
-}
-
-// DelSockets applies locally at once and adds the operation to the
-// stream.
-func (a *streamsAdapter) DelSockets(opts socketio.BroadcastOptions, rooms []string) error {
-	if err := a.Adapter.DelSockets(opts, rooms); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.addEntry(msgSocketsLeave, map[string]any{"opts": wireOptions(opts, false), "rooms": nonNil(rooms)})
-}
-
-// DisconnectSockets applies locally at once and adds the operation to the
-// stream.
-func (a *streamsAdapter) DisconnectSockets(opts socketio.BroadcastOptions, closeConn bool) error {
-	if err := a.Adapter.DisconnectSockets(opts, closeConn); err != nil || opts.Flags.Local {
-		return err
-	}
-	return a.addEntry(msgDisconnectSockets, map[string]any{"opts": wireOptions(opts, false), "close": closeConn})
-}
-
-// ServerSideEmit publishes a server-side event to the other nodes; with
-// ack it waits (on a goroutine) for one answer per other node.
-func (a *streamsAdapter) ServerSideEmit(event string, args [][]byte, ack func([][]byte, error)) error {
-	data, err := eventData(event, args)
-	if err != nil {
-		return err
-	}
-	if ack == nil {
-		msg, err := a.encodeEphemeral(msgServerSideEmit, map[string]any{"packet": data})
-		if err != nil {
-			return err
-		}
-		a.node.out.post(a.channel, msg)
-		return nil
-	}
-	count, err := a.ServerCount(context.Background())
-	if err != nil {
-		return err
-	}
-	if count-1 <= 0 {
-		a.node.async(func() { ack(nil, nil) })
-		return nil
-	}
-	id := randomID()
-	msg, err := a.encodeEphemeral(msgServerSideEmit, map[string]any{"requestId": id, "packet": data})
-	if err != nil {
-		return err
-	}
-	return a.collect(id, msgServerSideEmit, count-1, msg, ack)
 }
 
 // respond publishes an answer on the requester's channel.

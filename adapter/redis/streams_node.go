@@ -75,15 +75,7 @@ func (n *streamsNode) register(a *streamsAdapter) {
 	byNsp[a.nsp] = a
 	n.mu.Unlock()
 	wait := n.confirms.expect(a.channel)
-	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestsTimeout)
-	defer cancel()
-	if err := n.ps.Subscribe(ctx, a.channel, a.myChannel); err != nil {
-		n.opts.Logger("warn", "subscribe failed, retrying on reconnect", "namespace", a.nsp, "error", err.Error())
-	}
-	if n.down.Load() {
-		return // Redis is away: the subscription comes with the reconnection
-	}
-	awaitConfirmed(wait, n.opts.Logger, a.nsp)
+	subscribe(n.ps, wait, &n.down, n.opts.RequestsTimeout, n.opts.Logger, a.nsp, a.channel, a.myChannel)
 }
 
 // unregister removes a's routes; the last one closes the node.

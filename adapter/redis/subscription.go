@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -113,4 +114,20 @@ func awaitConfirmed(wait <-chan struct{}, logger func(level, msg string, fields 
 	case <-t.C:
 		logger("warn", "subscription not confirmed yet", "namespace", nsp)
 	}
+}
+
+// subscribe subscribes channels on ps and, unless Redis is away (the
+// subscription then comes with the reconnection), waits briefly for wait,
+// the confirmation the caller expects, as awaitConfirmed.
+func subscribe(ps *redis.PubSub, wait <-chan struct{}, down *atomic.Bool, timeout time.Duration,
+	logger func(level, msg string, fields ...any), nsp string, channels ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := ps.Subscribe(ctx, channels...); err != nil {
+		logger("warn", "subscribe failed, retrying on reconnect", "namespace", nsp, "error", err.Error())
+	}
+	if down.Load() {
+		return
+	}
+	awaitConfirmed(wait, logger, nsp)
 }
