@@ -345,9 +345,10 @@ func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
 
 // interopCase is one configuration of the Go and Node sharded adapters.
 type interopCase struct {
-	mode    SubscriptionMode
-	prefix  string
-	streams bool // the streams adapters (NewStreams, Node's redis-streams-adapter) instead
+	mode        SubscriptionMode
+	prefix      string
+	streams     bool // the streams adapters (NewStreams, Node's redis-streams-adapter) instead
+	streamCount int  // of the streams adapters
 }
 
 // dynamic reports whether rooms get sharded channels of their own.
@@ -393,7 +394,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 	ch := func(room string) string { return main + room + "#" }
 	var a *goNode
 	if c.streams {
-		a = startStreamsGoNode(t, r, "A", StreamsOptions{ChannelPrefix: c.prefix, RequestsTimeout: 3 * time.Second}, false)
+		a = startStreamsGoNode(t, r, "A", StreamsOptions{ChannelPrefix: c.prefix, StreamCount: c.streamCount, RequestsTimeout: 3 * time.Second}, false)
 	} else {
 		a = startShardedGoNode(t, r, "A", ShardedOptions{ChannelPrefix: c.prefix, SubscriptionMode: c.mode, RequestsTimeout: 3 * time.Second})
 	}
@@ -402,6 +403,7 @@ func testShardedInterop(t *testing.T, c interopCase) {
 	switch {
 	case c.streams:
 		serverArgs["streams"] = true
+		serverArgs["streamCount"] = c.streamCount
 	case c.mode != SubscriptionDynamic:
 		// The Node server is given its mode explicitly, except the default.
 		serverArgs["mode"] = string(c.mode)

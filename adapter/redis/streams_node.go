@@ -151,11 +151,15 @@ func (n *streamsNode) read(stream string) {
 			_ = conn.Close()
 		}
 	}()
-	offset := n.lastEntry(stream)
+	offset := "" // not known yet
 	healthy := true
 	backoff := 50 * time.Millisecond
 	for {
-		if conn != nil {
+		var err error
+		if offset == "" {
+			offset, err = n.lastEntry(stream)
+		}
+		if err == nil && conn != nil {
 			if _, ok := n.blocked.Load(stream); !ok {
 				if id, err := conn.ClientID(n.readCtx).Result(); err == nil {
 					n.blocked.Store(stream, blockedReader{owner, id})
@@ -165,11 +169,14 @@ func (n *streamsNode) read(stream string) {
 		if n.readCtx.Err() != nil {
 			return
 		}
-		res, err := r.XRead(n.readCtx, &redis.XReadArgs{
-			Streams: []string{stream, offset},
-			Count:   n.opts.ReadCount,
-			Block:   n.opts.BlockTime,
-		}).Result()
+		var res []redis.XStream
+		if err == nil {
+			res, err = r.XRead(n.readCtx, &redis.XReadArgs{
+				Streams: []string{stream, offset},
+				Count:   n.opts.ReadCount,
+				Block:   n.opts.BlockTime,
+			}).Result()
+		}
 		if n.readCtx.Err() != nil {
 			return
 		}
@@ -248,18 +255,20 @@ func (n *streamsNode) stopReaders() {
 }
 
 // lastEntry is the id of the last entry of stream, "0-0" when it has none
-// (everything added from now on is then read), "$" when Redis cannot say.
-func (n *streamsNode) lastEntry(stream string) string {
+// (everything added from now on is then read). The reader starts there
+// rather than at "$", which would miss what is added between two XREADs
+// until it has read an entry.
+func (n *streamsNode) lastEntry(stream string) (string, error) {
 	ctx, cancel := context.WithTimeout(n.readCtx, n.opts.RequestsTimeout)
 	defer cancel()
 	last, err := n.client.XRevRangeN(ctx, stream, "+", "-", 1).Result()
 	switch {
 	case err != nil:
-		return "$"
+		return "", err
 	case len(last) == 0:
-		return "0-0"
+		return "0-0", nil
 	}
-	return last[0].ID
+	return last[0].ID, nil
 }
 
 // deliver hands entry e of stream to the adapter of its namespace.

@@ -44,10 +44,12 @@ func pubNumSub(t *testing.T, c *redis.Client, channel string) int64 {
 
 // TestStreamsInterop runs the interop test of the sharded adapter on the
 // streams adapters: a Go node with NewStreams and a Node server with
-// @socket.io/redis-streams-adapter share one Redis.
+// @socket.io/redis-streams-adapter share one Redis (with three streams,
+// "/" and "/admin" are on different ones).
 func TestStreamsInterop(t *testing.T) {
 	t.Run("default", func(t *testing.T) { testShardedInterop(t, interopCase{streams: true}) })
 	t.Run("prefix", func(t *testing.T) { testShardedInterop(t, interopCase{streams: true, prefix: "myapp"}) })
+	t.Run("three-streams", func(t *testing.T) { testShardedInterop(t, interopCase{streams: true, streamCount: 3}) })
 }
 
 // lbProxy is a TCP load balancer without sticky sessions: each new

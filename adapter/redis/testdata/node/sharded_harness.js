@@ -28,13 +28,14 @@ const commands = {
   ...clientCommands,
   // server starts the Node server on Redis at the URL redis, or on the
   // Redis Cluster whose nodes are at the URLs cluster.
-  async server({ port, redis, cluster, namespaces, mode, prefix, streams, recovery }) {
+  async server({ port, redis, cluster, namespaces, mode, prefix, streams, streamCount, recovery }) {
     const open = () => (cluster ? redisClusterClient(cluster) : redisClient(redis));
     const pub = await open();
     const opts = {};
     if (prefix) opts.channelPrefix = prefix;
     httpServer = http.createServer();
     if (streams) {
+      if (streamCount) opts.streamCount = streamCount;
       const serverOpts = { adapter: createStreamsAdapter(pub, opts) };
       if (recovery) serverOpts.connectionStateRecovery = { maxDisconnectionDuration: 60000 };
       io = new Server(httpServer, serverOpts);
