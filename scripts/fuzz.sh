@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the root package and of parser/msgpack for
-# FUZZTIME each (default 10s); a crash fails the run and leaves the input
+# Runs every fuzz target of the root package, parser/msgpack and
+# adapter/redis for FUZZTIME each (default 10s); a crash fails the run and
+# leaves the input
 # under testdata/fuzz.
 #
 # A real finding always writes its input under testdata/fuzz/<target>/.
@@ -15,8 +16,8 @@ FUZZTIME=${FUZZTIME:-10s}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 inputs() { ls "$1/testdata/fuzz/$2" 2>/dev/null | sort || true; }
-# The root package, and the msgpack parser's module.
-for dir in . parser/msgpack; do
+# The root package, the msgpack parser's module and the Redis adapters'.
+for dir in . parser/msgpack adapter/redis; do
 for target in $(cd "$dir" && grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go | sed 's/^func //' | sort -u); do
   for attempt in 1 2 3; do
     echo "== $dir $target ($FUZZTIME)"

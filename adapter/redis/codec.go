@@ -207,14 +207,20 @@ const (
 // decoder converts msgpack to JSON.
 type decoder struct {
 	dec         *msgpack.Decoder
+	r           *bytes.Reader // what dec reads: r.Len() bytes are left
 	mode        binMode
 	attachments [][]byte
 }
 
+// errTruncated is a str, bin or ext longer than what is left of the
+// input.
+var errTruncated = errors.New("redisadapter: msgpack value longer than its message")
+
 // msgpackToJSON converts one msgpack value to JSON; with binAttach the
 // bins are returned as attachments.
 func msgpackToJSON(data []byte, mode binMode) ([]byte, [][]byte, error) {
-	d := &decoder{dec: msgpack.NewDecoder(bytes.NewReader(data)), mode: mode}
+	r := bytes.NewReader(data)
+	d := &decoder{dec: msgpack.NewDecoder(r), r: r, mode: mode}
 	out, err := d.value(nil, 0)
 	if err != nil {
 		return nil, nil, err
@@ -247,14 +253,14 @@ func (d *decoder) value(out []byte, depth int) ([]byte, error) {
 		f, err := d.dec.DecodeFloat64()
 		return appendFloat(out, f), err
 	case msgpcode.IsString(c):
-		s, err := d.dec.DecodeString()
+		s, err := d.raw()
 		if err != nil {
 			return nil, err
 		}
-		b, _ := json.Marshal(s)
+		b, _ := json.Marshal(string(s))
 		return append(out, b...), nil
 	case msgpcode.IsBin(c):
-		b, err := d.dec.DecodeBytes()
+		b, err := d.raw()
 		if err != nil {
 			return nil, err
 		}
@@ -299,6 +305,24 @@ func (d *decoder) value(out []byte, depth int) ([]byte, error) {
 	return nil, errors.New("redisadapter: unsupported msgpack code " + strconv.Itoa(int(c)))
 }
 
+// raw reads a str or bin. Its declared length is checked against the
+// input first: msgpack's DecodeBytes allocates the declared length (up to
+// 4 GiB) before it reads, so a six-byte header would cost gigabytes.
+func (d *decoder) raw() ([]byte, error) {
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return nil, err
+	}
+	if n > d.r.Len() {
+		return nil, errTruncated
+	}
+	b := make([]byte, max(n, 0))
+	if err := d.dec.ReadFull(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 // key writes a map key as a JSON string (a key that is not a string is
 // written as its JSON text, as JavaScript turns keys into strings).
 func (d *decoder) key(out []byte, depth int) ([]byte, error) {
@@ -341,8 +365,8 @@ func (d *decoder) ext(out []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n < 0 || n > 1<<26 {
-		return nil, errors.New("redisadapter: msgpack extension too large")
+	if n < 0 || n > d.r.Len() {
+		return nil, errTruncated
 	}
 	b := make([]byte, n)
 	if err := d.dec.ReadFull(b); err != nil {
