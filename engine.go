@@ -78,6 +78,8 @@ type engine struct {
 	// OnHeaders callbacks of the server the engine serves.
 	connErrors *atomic.Pointer[func(*ConnectionError)]
 	headers    *atomic.Pointer[func(fiber.Ctx, bool)]
+	// observers, when not nil, are the server's EngineObservers.
+	observers *engineObservers
 	// polling and websocket are the transports served; upgrades whether a
 	// polling session may upgrade (Transports, EnablePolling,
 	// AllowUpgrades).
@@ -303,6 +305,7 @@ func (e *engine) open(sid string, req *requestInfo, w *wsConn, eio3, b64 bool) *
 	e.count.Add(1)
 	e.wg.Add(1) // until the session's finish
 	s.start()
+	s.observeOpen()
 	switch {
 	case w != nil && eio3:
 		// A v3 session's OPEN goes eio3OpenDelay after the 101, held in

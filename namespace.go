@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"regexp"
+	"sort"
 	"sync"
 	"sync/atomic"
 )
@@ -218,6 +219,19 @@ func (s *Server) Of(name string) *Namespace {
 	return s.namespace(name, nil, false)
 }
 
+// Namespaces returns the server's namespaces, "/" included, sorted by
+// name, as Node's io._nsps holds them: the declared ones, and the children
+// of dynamic namespaces while they serve clients.
+func (s *Server) Namespaces() []*Namespace {
+	var list []*Namespace
+	s.nsps.byName.Range(func(_, v any) bool {
+		list = append(list, v.(*Namespace))
+		return true
+	})
+	sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
+	return list
+}
+
 // namespace returns the namespace called name, creating it (as a child of
 // parent when parent is not nil) before anyone can see it. An ephemeral
 // one is removed once nothing holds it (namespace_cleanup.go); asking for
@@ -262,39 +276,52 @@ func (s *Server) createNamespace(name string, parent *Namespace, ephemeral bool)
 	return n, true
 }
 
-// OnNewNamespace sets fn to receive every namespace the server creates
-// from now on, other than "/": declared with Of, or made for a client's
-// CONNECT (a child of OfFunc, OfRegexp or OfFuncAuth, or an undeclared
-// name while none is declared), as Node's io.on("new_namespace"); nil
-// removes it. fn runs before the namespace serves its first client (for
-// a child, on the reader of the client whose CONNECT made it), so the
-// middlewares and listeners it adds apply to that client too. A panic in
-// it is recovered and logged.
+// OnNewNamespace adds fn to the callbacks that receive every namespace the
+// server creates from now on, other than "/": declared with Of, or made
+// for a client's CONNECT (a child of OfFunc, OfRegexp or OfFuncAuth, or an
+// undeclared name while none is declared), as Node's
+// io.on("new_namespace"); nil removes them all. fn runs before the
+// namespace serves its first client (for a child, on the reader of the
+// client whose CONNECT made it), so the middlewares and listeners it adds
+// apply to that client too. A panic in it is recovered and logged.
 func (s *Server) OnNewNamespace(fn func(*Namespace)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if fn == nil {
 		s.newNamespaces.Store(nil)
 		return
 	}
-	s.newNamespaces.Store(&fn)
+	var list []func(*Namespace)
+	if cur := s.newNamespaces.Load(); cur != nil {
+		list = append(list, *cur...)
+	}
+	list = append(list, fn)
+	s.newNamespaces.Store(&list)
 }
 
-// OnNewNamespace sets fn on the default server (see
+// OnNewNamespace adds fn on the default server (see
 // Server.OnNewNamespace).
 func OnNewNamespace(fn func(*Namespace)) { defaultServer.OnNewNamespace(fn) }
 
-// reportNewNamespace passes n to the OnNewNamespace callback, if any.
+// reportNewNamespace passes n to the OnNewNamespace callbacks.
 func (s *Server) reportNewNamespace(n *Namespace) {
-	fn := s.newNamespaces.Load()
-	if fn == nil {
+	list := s.newNamespaces.Load()
+	if list == nil {
 		return
 	}
+	for _, fn := range *list {
+		s.callNewNamespace(fn, n)
+	}
+}
+
+func (s *Server) callNewNamespace(fn func(*Namespace), n *Namespace) {
 	defer func() {
 		if r := recover(); r != nil {
 			cfg := s.config()
 			cfg.log("error", "OnNewNamespace callback panicked", "namespace", n.name, "panic", r)
 		}
 	}()
-	(*fn)(n)
+	fn(n)
 }
 
 // OfFunc serves every namespace whose name match accepts. The returned

@@ -32,6 +32,7 @@ func (s *session) pollGet(c fiber.Ctx) error {
 			return s.endPoll(c)
 		}
 		if items := s.q.takeUpTo(s.cfg.PollingMaxBufferSize); len(items) > 0 {
+			s.observeOut(items)
 			return s.writePayload(c, items, s.cfg.HTTPCompressionThreshold)
 		}
 		if s.upgrading.Load() || s.transport.Load() != onPolling {

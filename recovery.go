@@ -453,11 +453,13 @@ func (kws *Websocket) lose(reason error) {
 	rec := kws.sess.cfg.ConnectionStateRecovery
 	sa, ok := kws.nsp.adp().(SessionAwareAdapter)
 	stored := kws.rlog != nil || (kws.pid != "" && kws.nsp.storesPackets())
+	why := lostReason(reason)
 	if !stored || rec == nil || !ok || !recoverableReason(reason) {
-		kws.disconnect(reason, false)
+		kws.disconnectWhy(reason, why, false)
 		return
 	}
 	kws.once.Do(func() {
+		kws.why = why
 		kws.alive.Store(false)
 		kws.client.removeSocket(kws)
 		kws.srv.sockets.remove(kws.GetUUID(), kws)

@@ -326,6 +326,7 @@ func (s *session) received(typ byte, data []byte, binary bool) error {
 		}
 		return nil
 	case eioMessage:
+		s.observeIn(len(data))
 		return s.handler.onMessage(s, data, binary)
 	case eioClose:
 		s.peerClosed.Store(true)
@@ -559,6 +560,7 @@ func (s *session) writeQueued(ws *wsConn) error {
 	items := s.q.take()
 	if len(items) > 0 {
 		s.writes.Add(1)
+		s.observeOut(items)
 	}
 	err := ws.writePackets(s.wireItems(items), s.writeTimeout())
 	s.q.recycle(items)
@@ -665,6 +667,7 @@ func (s *session) finish() {
 			s.writeMu.Lock()
 			if s.graceful {
 				items := s.q.take()
+				s.observeOut(items)
 				_ = ws.writePackets(s.wireItems(items), time.Until(deadline))
 			}
 			ws.shutdown(time.Until(deadline))
@@ -678,6 +681,7 @@ func (s *session) finish() {
 		s.eng.remove(s)
 	}
 	close(s.done)
+	s.observeClose(reason)
 	if reason == errClientClose {
 		reason = nil
 	}
@@ -743,6 +747,7 @@ func (s *session) upgradeTo(ws *wsConn) bool {
 	}
 	// The worker writes what the polling transport left queued.
 	s.q.wake()
+	s.observeUpgrade()
 	return true
 }
 

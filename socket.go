@@ -97,6 +97,15 @@ type EventPayload struct {
 	SocketAttributes map[string]any
 	// Error is the cause of EventDisconnect and EventError.
 	Error error
+	// Reason is, on EventDisconnecting and EventDisconnect, the reason
+	// Node's server gives its "disconnect" listeners: "server namespace
+	// disconnect" (Close, Disconnect, DisconnectSockets), "client
+	// namespace disconnect" (the client's socket.disconnect()), "transport
+	// close" (the client closed its connection, or it was cut), "transport
+	// error", "ping timeout", "parse error" (the client sent what the
+	// server could not read), "forced close" or "server shutting down"
+	// (Shutdown).
+	Reason string
 	// Data is the first argument (raw JSON), nil without arguments.
 	Data []byte
 	// Args are all the arguments, one raw JSON value each. In a packet
@@ -182,6 +191,8 @@ type Websocket struct {
 	nspRef atomic.Bool
 	acks   ackTable
 	once   sync.Once
+	// why is Node's reason for the disconnect, set inside once.
+	why string
 
 	// connection-state recovery (recovery.go): the private session id,
 	// the buffer of stored packets (nil when recovery is off, or when the
@@ -297,6 +308,15 @@ func (kws *Websocket) IsAlive() bool { return kws.alive.Load() }
 
 // IsPolling reports whether the session currently uses HTTP long-polling.
 func (kws *Websocket) IsPolling() bool { return kws.sess.transport.Load() == onPolling }
+
+// Transport returns the transport the socket's connection is on now,
+// "polling" or "websocket", as Node's socket.conn.transport.name.
+func (kws *Websocket) Transport() string { return kws.sess.transportName() }
+
+// ClientID returns the id of the socket's Engine.IO session (its
+// connection, which the client's sockets on every namespace share), as
+// Node's socket.conn.id; EngineObserver callbacks name sessions by it.
+func (kws *Websocket) ClientID() string { return kws.sess.sid }
 
 // Namespace returns the namespace the socket is connected to ("/" for the
 // main namespace).
@@ -500,7 +520,20 @@ func (kws *Websocket) Handshake() Handshake { return kws.handshake() }
 // leaves them, pending acks fail, and EventDisconnect fires. The listeners
 // run after alive is cleared, so one calling Close does not re-enter once.
 func (kws *Websocket) disconnect(reason error, notify bool) {
+	why := reasonServerNspDisconnect
+	switch {
+	case reason != nil:
+		why = engineCloseReason(reason)
+	case !notify:
+		why = reasonClientNspDisconnect
+	}
+	kws.disconnectWhy(reason, why, notify)
+}
+
+// disconnectWhy is disconnect with Node's reason for it (EventPayload.Reason).
+func (kws *Websocket) disconnectWhy(reason error, why string, notify bool) {
 	kws.once.Do(func() {
+		kws.why = why
 		if notify {
 			_ = kws.sess.send(outPacket{data: appendDisconnect(nil, kws.nsp.name)})
 		}
@@ -535,6 +568,9 @@ func (kws *Websocket) fireEvent(event string, data []byte, err error) {
 		SocketAttributes: kws.attributesSnapshot(),
 		Error:            err,
 		Data:             data,
+	}
+	if event == EventDisconnect || event == EventDisconnecting {
+		ep.Reason = kws.why
 	}
 	if data != nil {
 		ep.Args = [][]byte{data}

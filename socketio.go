@@ -43,10 +43,12 @@ type Server struct {
 	burst burst
 	// connErrors is the OnConnectionError callback, nil when none.
 	connErrors atomic.Pointer[func(*ConnectionError)]
-	// newNamespaces is the OnNewNamespace callback, nil when none.
-	newNamespaces atomic.Pointer[func(*Namespace)]
+	// newNamespaces are the OnNewNamespace callbacks, nil when none.
+	newNamespaces atomic.Pointer[[]func(*Namespace)]
 	// headers is the OnHeaders callback, nil when none.
 	headers atomic.Pointer[func(fiber.Ctx, bool)]
+	// observers are the EngineObservers.
+	observers engineObservers
 }
 
 // handler is one mounted handler: its New callback and its engine.
@@ -81,6 +83,7 @@ func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Conf
 	}, config...)
 	h.eng.connErrors = &s.connErrors
 	h.eng.headers = &s.headers
+	h.eng.observers = &s.observers
 	s.mu.Lock()
 	s.engines = append(s.engines, h.eng)
 	s.mu.Unlock()
