@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -125,7 +126,7 @@ const kicked = io(URL, { transports: ["websocket"], forceNew: true, reconnection
 			if tr.name == "websocket" {
 				first = "websocket"
 			}
-			if want := clientID + " " + first; !contains(log.opens, want) {
+			if want := clientID + " " + first; !slices.Contains(log.opens, want) {
 				t.Errorf("opens %q lack %q", log.opens, want)
 			}
 			wantTransport := "websocket"
@@ -142,7 +143,7 @@ const kicked = io(URL, { transports: ["websocket"], forceNew: true, reconnection
 			if fmt.Sprint(log.upgrades) != fmt.Sprint(wantUpgrades) {
 				t.Errorf("upgrades %q, want %q", log.upgrades, wantUpgrades)
 			}
-			if !contains(log.closes, clientID+" transport close") {
+			if !slices.Contains(log.closes, clientID+" transport close") {
 				t.Errorf("closes %q lack %q", log.closes, clientID+" transport close")
 			}
 			// In: CONNECT "/", CONNECT /chat, the event, its attachment,
@@ -231,15 +232,6 @@ func TestDisconnectReasons(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestNamespaces: the list holds "/" and every namespace created, sorted.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -165,7 +166,7 @@ func TestAdminUI(t *testing.T) {
 				want = strings.Replace(want, "USER", strconv.Quote(u.Rooms[0]), 1)
 			}
 		}
-		if !contains(strings.Split(want, "|"), string(line)) {
+		if !slices.Contains(strings.Split(want, "|"), string(line)) {
 			t.Errorf("%s: got %s, want %s", key, line, want)
 		}
 	}
@@ -221,15 +222,6 @@ func TestAdminUIMatchesNode(t *testing.T) {
 			t.Errorf("%s: Go server %s, Node server %s", key, fromGo[key], fromNode[key])
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestInstrumentOptions: the options Instrument refuses.
