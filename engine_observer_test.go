@@ -70,7 +70,7 @@ func TestEngineObserver(t *testing.T) {
 			srv.Of("/chat")
 			srv.On(EventDisconnect, func(ep *EventPayload) {
 				mu.Lock()
-				reasons = append(reasons, ep.Kws.Namespace()+" "+ep.Reason)
+				reasons = append(reasons, ep.Kws.Namespace()+" "+ep.Reason())
 				mu.Unlock()
 			})
 			srv.On("hello", func(ep *EventPayload) {
@@ -88,7 +88,8 @@ const chat = main.io.socket("/chat");
 const kicked = io(URL, { transports: ["websocket"], forceNew: true, reconnection: false });
 (async () => {
   await new Promise((r) => main.on("connect", r));
-  if (opts.transports.length > 1) await new Promise((r) => main.io.engine.on("upgrade", r));
+  // The upgrade may be done before a listener could be added: poll.
+  while (opts.transports.length > 1 && main.io.engine.transport.name !== "websocket") await new Promise((r) => setTimeout(r, 5));
   await new Promise((r) => chat.connected ? r() : chat.on("connect", r));
   out({ ack: await main.emitWithAck("hello", "ab", Buffer.from([1, 2, 3])) });
   chat.disconnect();
@@ -211,12 +212,12 @@ func TestDisconnectReasons(t *testing.T) {
 			var got []string
 			srv.On(EventDisconnecting, func(ep *EventPayload) {
 				mu.Lock()
-				got = append(got, "disconnecting "+ep.Reason)
+				got = append(got, "disconnecting "+ep.Reason())
 				mu.Unlock()
 			})
 			srv.On(EventDisconnect, func(ep *EventPayload) {
 				mu.Lock()
-				got = append(got, "disconnect "+ep.Reason)
+				got = append(got, "disconnect "+ep.Reason())
 				mu.Unlock()
 			})
 			c := fakeClient(t, srv)

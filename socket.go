@@ -97,15 +97,6 @@ type EventPayload struct {
 	SocketAttributes map[string]any
 	// Error is the cause of EventDisconnect and EventError.
 	Error error
-	// Reason is, on EventDisconnecting and EventDisconnect, the reason
-	// Node's server gives its "disconnect" listeners: "server namespace
-	// disconnect" (Close, Disconnect, DisconnectSockets), "client
-	// namespace disconnect" (the client's socket.disconnect()), "transport
-	// close" (the client closed its connection, or it was cut), "transport
-	// error", "ping timeout", "parse error" (the client sent what the
-	// server could not read), "forced close" or "server shutting down"
-	// (Shutdown).
-	Reason string
 	// Data is the first argument (raw JSON), nil without arguments.
 	Data []byte
 	// Args are all the arguments, one raw JSON value each. In a packet
@@ -556,6 +547,21 @@ func (kws *Websocket) logError(msg string, fields ...any) {
 	kws.sess.cfg.log("error", msg, append([]any{"socket", kws.UUID, "namespace", kws.nsp.name}, fields...)...)
 }
 
+// Reason returns, on EventDisconnecting and EventDisconnect, the reason
+// Node's server gives its "disconnect" listeners: "server namespace
+// disconnect" (Close, Disconnect, DisconnectSockets), "client namespace
+// disconnect" (the client's socket.disconnect()), "transport close" (the
+// client closed its connection, or it was cut), "transport error", "ping
+// timeout", "parse error" (the client sent what the server could not
+// read) or "server shutting down" (Shutdown); "" on other events. (A
+// method rather than a field: the payload of every event stays as small.)
+func (ep *EventPayload) Reason() string {
+	if ep.Kws == nil || (ep.Name != EventDisconnect && ep.Name != EventDisconnecting) {
+		return ""
+	}
+	return ep.Kws.why
+}
+
 // fireEvent runs the listeners of a lifecycle or custom event.
 func (kws *Websocket) fireEvent(event string, data []byte, err error) {
 	if !kws.listened(event) {
@@ -568,9 +574,6 @@ func (kws *Websocket) fireEvent(event string, data []byte, err error) {
 		SocketAttributes: kws.attributesSnapshot(),
 		Error:            err,
 		Data:             data,
-	}
-	if event == EventDisconnect || event == EventDisconnecting {
-		ep.Reason = kws.why
 	}
 	if data != nil {
 		ep.Args = [][]byte{data}

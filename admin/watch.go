@@ -92,7 +92,7 @@ func (in *Instrumentation) onSocketDisconnect(ep *socketio.EventPayload) {
 			in.clients.CompareAndDelete(sid, cs)
 		}
 	}
-	in.emit("socket_disconnected", nil, jsonString(kws.Namespace()), jsonString(ep.SocketUUID), jsonString(ep.Reason), now())
+	in.emit("socket_disconnected", nil, jsonString(kws.Namespace()), jsonString(ep.SocketUUID), jsonString(ep.Reason()), now())
 }
 
 func (in *Instrumentation) onEventReceived(ep *socketio.EventPayload) {
