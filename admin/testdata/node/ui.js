@@ -90,7 +90,7 @@ const shape = (v) => {
   const stats = seen.filter((e) => e[0] === "server_stats").pop();
   const types = [...new Set(Object.keys(agg).map((k) => k.split(":")[0]))].sort();
   out({ reasons: Object.keys(agg).filter((k) => k.startsWith("rawDisconnection:")).map((k) => k.split(":")[1]) });
-  out({ aggregated: types, connections: agg.rawConnection >= 3, packetsIn: agg.packetsIn > 0, bytesOut: agg.bytesOut > 0 });
+  out({ aggregated: types, connections: agg.rawConnection >= 1, packetsIn: agg.packetsIn > 0, bytesOut: agg.bytesOut > 0 });
   out({ namespaces: stats[1].namespaces.map((n) => n.name).sort(), clients: typeof stats[1].clientsCount, polling: stats[1].pollingClientsCount });
   out({ shapeStats: shape({ ...stats[1], aggregatedEvents: stats[1].aggregatedEvents.filter((a) => !a.subType) }) });
 
