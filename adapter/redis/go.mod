@@ -4,13 +4,17 @@ go 1.26.8
 
 replace github.com/fiber-socketio/socketio => ../..
 
+replace github.com/fiber-socketio/socketio/admin => ../../admin
+
 require (
 	github.com/fasthttp/websocket v1.5.12
 	github.com/fiber-socketio/socketio v0.0.0-00010101000000-000000000000
+	github.com/fiber-socketio/socketio/admin v0.0.0-00010101000000-000000000000
 	github.com/gofiber/fiber/v3 v3.4.0
 	github.com/redis/go-redis/v9 v9.23.0
 	github.com/vmihailenco/msgpack/v5 v5.4.1
 	go.uber.org/goleak v1.3.0
+	golang.org/x/crypto v0.59.0
 )
 
 require (
@@ -30,8 +34,7 @@ require (
 	github.com/valyala/fasthttp v1.73.0 // indirect
 	github.com/vmihailenco/tagparser/v2 v2.0.0 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
-	golang.org/x/crypto v0.54.0 // indirect
-	golang.org/x/net v0.57.0 // indirect
-	golang.org/x/sys v0.48.0 // indirect
-	golang.org/x/text v0.40.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/text v0.44.0 // indirect
 )
