@@ -248,3 +248,23 @@ func TestNamespaces(t *testing.T) {
 		t.Errorf("Namespaces() = %s, want /,/a,/b", got)
 	}
 }
+
+// TestOnAttributeSet: every callback sees each SetAttribute with its key
+// and value, after the value is stored; a panicking one does not stop the
+// next; nil removes them.
+func TestOnAttributeSet(t *testing.T) {
+	srv := NewServer(testConfig())
+	var got []string
+	srv.OnAttributeSet(func(*Websocket, string, any) { panic("hook bug") })
+	srv.OnAttributeSet(func(kws *Websocket, key string, value any) {
+		got = append(got, fmt.Sprintf("%s=%v stored:%v", key, value, kws.Attributes()[key] == value))
+	})
+	kws := connectWith(fakeClient(t, srv), "")
+	kws.SetAttribute("name", "bob")
+	kws.SetAttribute("n", 2)
+	srv.OnAttributeSet(nil)
+	kws.SetAttribute("quiet", true)
+	if want := "name=bob stored:true,n=2 stored:true"; strings.Join(got, ",") != want {
+		t.Errorf("saw %q, want %s", got, want)
+	}
+}

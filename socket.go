@@ -254,7 +254,25 @@ func (kws *Websocket) SetAttribute(key string, attribute interface{}) {
 	}
 	kws.attributes[key] = attribute
 	kws.mu.Unlock()
+	if hooks := kws.srv.attributeHooks.Load(); hooks != nil {
+		for _, fn := range *hooks {
+			kws.callAttributeHook(fn, key, attribute)
+		}
+	}
 }
+
+func (kws *Websocket) callAttributeHook(fn func(*Websocket, string, any), key string, value any) {
+	defer func() {
+		if r := recover(); r != nil {
+			kws.logError("OnAttributeSet callback panicked", "panic", r)
+		}
+	}()
+	fn(kws, key, value)
+}
+
+// Attributes returns a copy of the socket's attributes (Node's
+// socket.data, as FetchSockets describes it), nil when it has none.
+func (kws *Websocket) Attributes() map[string]any { return kws.attributesSnapshot() }
 
 // GetAttribute returns a stored value, nil when absent.
 func (kws *Websocket) GetAttribute(key string) interface{} {

@@ -49,6 +49,34 @@ type Server struct {
 	headers atomic.Pointer[func(fiber.Ctx, bool)]
 	// observers are the EngineObservers.
 	observers engineObservers
+	// attributeHooks are the OnAttributeSet callbacks, nil when none.
+	attributeHooks atomic.Pointer[[]func(*Websocket, string, any)]
+}
+
+// OnAttributeSet adds fn to the callbacks that run after SetAttribute
+// stored a value on any socket of the server (in middlewares too, before
+// the socket is connected), with the key and the value, on the caller's
+// goroutine; nil removes them all. A panic in fn is recovered and logged.
+// Monitoring tools use it to follow socket.data as Node's admin UI does.
+func (s *Server) OnAttributeSet(fn func(kws *Websocket, key string, value any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if fn == nil {
+		s.attributeHooks.Store(nil)
+		return
+	}
+	var list []func(*Websocket, string, any)
+	if cur := s.attributeHooks.Load(); cur != nil {
+		list = append(list, *cur...)
+	}
+	list = append(list, fn)
+	s.attributeHooks.Store(&list)
+}
+
+// OnAttributeSet adds fn on the default server (see
+// Server.OnAttributeSet).
+func OnAttributeSet(fn func(kws *Websocket, key string, value any)) {
+	defaultServer.OnAttributeSet(fn)
 }
 
 // handler is one mounted handler: its New callback and its engine.

@@ -114,6 +114,11 @@ func goServer(t *testing.T, opts Options) (string, *Instrumentation) {
 	}
 	t.Cleanup(in.Stop)
 	srv.On("hello", func(ep *socketio.EventPayload) { ep.Kws.EmitArgs("reply", []byte(`"hi"`)) })
+	srv.On("rename", func(ep *socketio.EventPayload) {
+		var name string
+		_ = json.Unmarshal(ep.Data, &name)
+		ep.Kws.SetAttribute("name", name)
+	})
 	return serve(t, srv), in
 }
 
@@ -136,6 +141,7 @@ func TestAdminUI(t *testing.T) {
 		"received":       `["/",["hello",1,{"a":"b"}]]`,
 		"sent":           `["/",["reply","hi"]]`,
 		"joined":         `["/",true]`,
+		"dataUpdated":    `{"nsp":"/","data":{"name":"bob"}}`,
 		"news":           `["x",2]`,
 		"left":           `["/",true]`,
 		"userDisconnect": `"io server disconnect"`,
@@ -217,7 +223,7 @@ func TestAdminUIMatchesNode(t *testing.T) {
 	}
 	fromGo := runUI(t, goURL)
 	fromNode := runUI(t, "http://127.0.0.1:"+strconv.Itoa(port))
-	for _, key := range []string{"badLogin", "session", "features", "allSockets", "shapeSocket", "userUpdated", "received", "sent", "joined", "news", "left", "userDisconnect", "disconnected", "aggregated", "connections", "packetsIn", "bytesOut", "namespaces", "shapeStats", "sessionLogin"} {
+	for _, key := range []string{"badLogin", "session", "features", "allSockets", "shapeSocket", "userUpdated", "received", "sent", "dataUpdated", "joined", "news", "left", "userDisconnect", "disconnected", "aggregated", "connections", "packetsIn", "bytesOut", "namespaces", "shapeStats", "sessionLogin"} {
 		if string(fromGo[key]) != string(fromNode[key]) {
 			t.Errorf("%s: Go server %s, Node server %s", key, fromGo[key], fromNode[key])
 		}

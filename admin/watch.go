@@ -31,6 +31,7 @@ func (in *Instrumentation) watchSockets() {
 	in.srv.On(socketio.EventConnect, in.onSocketConnect)
 	in.srv.On(socketio.EventDisconnect, in.onSocketDisconnect)
 	in.srv.OnAny(in.onEventReceived)
+	in.srv.OnAttributeSet(in.onAttributeSet)
 	for _, n := range in.srv.Namespaces() {
 		in.watchRooms(n)
 	}
@@ -101,6 +102,20 @@ func (in *Instrumentation) onEventReceived(ep *socketio.EventPayload) {
 		return
 	}
 	in.emit("event_received", ep.Attachments, jsonString(nsp), jsonString(ep.SocketUUID), eventArgs(ep), now())
+}
+
+// onAttributeSet reports the new data of a connected socket, as Node's
+// instrument reports a change of socket.data.
+func (in *Instrumentation) onAttributeSet(kws *socketio.Websocket, key string, _ any) {
+	if key == adminKey || !kws.IsAlive() {
+		return
+	}
+	data := kws.Attributes()
+	delete(data, adminKey)
+	if data == nil {
+		data = map[string]any{}
+	}
+	in.emit("socket_updated", nil, mustJSON(map[string]any{"id": kws.GetUUID(), "nsp": kws.Namespace(), "data": data}))
 }
 
 // socketsUpgraded reports the sockets of session sid on their new

@@ -9,5 +9,6 @@ io.of("/chat");
 instrument(io, { auth: { type: "basic", username: "admin", password: hash }, mode: "development" });
 io.on("connection", (socket) => {
   socket.on("hello", () => socket.emit("reply", "hi"));
+  socket.on("rename", (name) => { socket.data.name = name; });
 });
 console.log("listening");

@@ -55,6 +55,10 @@ const shape = (v) => {
   const sent = await until(seen, (e) => e[0] === "event_sent" && e[2] === user.id);
   out({ sent: [sent[1], sent[3]] });
 
+  user.emit("rename", "bob");
+  const renamed = await until(seen, (e) => e[0] === "socket_updated" && e[1].id === user.id && e[1].data);
+  out({ dataUpdated: { nsp: renamed[1].nsp, data: renamed[1].data } });
+
   admin.emit("join", "/", "vip");
   const joined = await until(seen, (e) => e[0] === "room_joined" && e[2] === "vip");
   out({ joined: [joined[1], joined[3] === user.id] });
