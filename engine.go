@@ -287,13 +287,13 @@ func (e *engine) remove(s *session) {
 // that starts on a WebSocket gets its OPEN packet queued first. eio3 marks
 // a session of Engine.IO protocol v3, b64 one whose client asked for
 // binary messages in base64 on polling.
-func (e *engine) open(sid string, req *requestInfo, w *wsConn, eio3, b64 bool) *session {
+func (e *engine) open(sid string, req *requestInfo, w *wsConn, eio3, b64 bool, jsonp []byte) *session {
 	kind := onPolling
 	if w != nil {
 		kind = onWebSocket
 	}
 	s := newSession(e, sid, kind, req)
-	s.eio3, s.b64 = eio3, b64
+	s.eio3, s.b64, s.jsonp = eio3, b64, jsonp
 	if w != nil {
 		s.ws.Store(w)
 		s.q.deflateMin.Store(int64(w.deflateMin))
@@ -360,14 +360,24 @@ func (e *engine) handshakePolling(c fiber.Ctx, eio3 bool) error {
 	if err != nil {
 		return e.refuseSessionID(c, err)
 	}
-	b64 := eio3 && c.RequestCtx().QueryArgs().Has("b64")
-	s := e.open(sid, requestFromCtx(c), nil, eio3, b64)
+	args := c.RequestCtx().QueryArgs()
+	b64 := eio3 && args.Has("b64")
+	var jsonp []byte
+	if args.Has("j") && e.cfg.AllowEIO3 {
+		jsonp = jsonpHead(args.Peek("j"))
+		b64 = eio3 // a script takes text only
+	}
+	s := e.open(sid, requestFromCtx(c), nil, eio3, b64, jsonp)
 	e.setSessionCookie(c, s.sid)
 	e.reportHeaders(c, true)
 	c.Set(fiber.HeaderContentType, "text/plain; charset=UTF-8")
 	open := e.openPacket(s.sid, e.upgrades)
 	if eio3 {
 		open, _ = appendEIO3Payload(nil, []outPacket{{data: open}}, false)
+	}
+	if jsonp != nil {
+		c.Set(fiber.HeaderContentType, jsonpContentType)
+		return c.Send(appendJSONP(nil, jsonp, open))
 	}
 	return c.Send(open)
 }
@@ -445,7 +455,7 @@ func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthtt
 	if u != nil && u.sid != "" {
 		sid = u.sid
 	}
-	s := e.open(sid, requestFromConn(conn, u), w, u != nil && u.eio3, false)
+	s := e.open(sid, requestFromConn(conn, u), w, u != nil && u.eio3, false, nil)
 	if w.fr != nil {
 		if !s.readHandshake(w) {
 			return

@@ -96,14 +96,20 @@ func (s *session) endPoll(c fiber.Ctx) error {
 // v3 session frames its payloads as v3 does (see eio3.go).
 func (s *session) writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
 	items = s.wireItems(items)
-	if !s.eio3 {
-		return writePayload(c, items, threshold)
-	}
 	if !compressible(items) {
 		threshold = noCompression
 	}
-	body, binary := appendEIO3Payload(make([]byte, 0, payloadSize(items)), items, !s.b64)
-	if binary {
+	var body []byte
+	binary := false
+	if s.eio3 {
+		body, binary = appendEIO3Payload(make([]byte, 0, payloadSize(items)), items, !s.b64)
+	} else {
+		body = appendPayload(make([]byte, 0, payloadSize(items)), items)
+	}
+	switch {
+	case s.jsonp != nil:
+		return sendPayloadAs(c, appendJSONP(make([]byte, 0, len(body)+len(s.jsonp)+16), s.jsonp, body), threshold, jsonpContentType)
+	case binary:
 		return sendPayloadAs(c, body, threshold, "application/octet-stream")
 	}
 	return sendPayload(c, body, threshold)
@@ -130,15 +136,11 @@ func payloadSize(items []outPacket) int {
 	return size
 }
 
-// writePayload writes packets as a polling payload, compressed when it
-// reaches threshold (see sendPayload) and one of its packets may be
-// compressed: as in the Node server, a response made only of packets
-// emitted with Compress(false) is sent plain.
-func writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
-	if !compressible(items) {
-		threshold = noCompression
-	}
-	body := make([]byte, 0, payloadSize(items))
+// appendPayload appends packets as a polling payload. The response is
+// compressed when it reaches the threshold (see sendPayload) and one of
+// its packets may be compressed: as in the Node server, a response made
+// only of packets emitted with Compress(false) is sent plain.
+func appendPayload(body []byte, items []outPacket) []byte {
 	first := true
 	for _, p := range items {
 		if p.ctrl != 0 {
@@ -157,7 +159,7 @@ func writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
 	if first {
 		body = append(body, noopPacket...)
 	}
-	return sendPayload(c, body, threshold)
+	return body
 }
 
 // pollPost handles a polling POST: every packet of the payload is decoded
@@ -182,6 +184,13 @@ func (s *session) pollPost(c fiber.Ctx) error {
 	// Listeners may keep the argument slices, which alias the body: copy
 	// it once out of fasthttp's reused buffer.
 	body = bytes.Clone(body)
+	if s.jsonp != nil {
+		payload, ok := jsonpPayload(body)
+		if !ok {
+			return s.answerPost(c, nil) // no "d": ignored, as by Node
+		}
+		body = payload
+	}
 	if s.eio3 {
 		return s.pollPostEIO3(c, body)
 	}

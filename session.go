@@ -80,6 +80,9 @@ type session struct {
 	// are framed as v3 frames them. b64 is set when its client asked for
 	// binary messages in base64 on polling.
 	eio3, b64 bool
+	// jsonp, when not nil, is the start of the session's JSONP responses
+	// (polling_jsonp.go).
+	jsonp []byte
 
 	q            *sendQueue
 	transport    atomic.Int32
