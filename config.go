@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/gofiber/fiber/v3"
@@ -193,6 +194,19 @@ type Config struct {
 	// ConnectionStateRecovery, when not nil, turns connection-state
 	// recovery on (see RecoveryConfig); nil, the default, leaves it off.
 	ConnectionStateRecovery *RecoveryConfig
+	// ClientFiles, when set, holds the socket.io-client bundle (the dist
+	// directory of the npm package: socket.io.js, socket.io.min.js,
+	// socket.io.esm.min.js, socket.io.msgpack.min.js and their .map files),
+	// which the handler then serves next to the endpoint, as Node's
+	// serveClient: GET /socket.io/socket.io.min.js and the others, with
+	// the origin policy, an ETag (ClientVersion, else a hash of the file),
+	// 304 to a client that has it, gzip or deflate. Mount the handler on
+	// the files' paths too (app.Get("/socket.io/*", h)). nil, the default,
+	// serves none (this module does not ship the client).
+	ClientFiles fs.FS
+	// ClientVersion is the bundle's version (its package.json's), the
+	// files' ETag as Node's; empty takes a hash of each file.
+	ClientVersion string
 }
 
 // DefaultConfig returns the current values of the package-level tunables.

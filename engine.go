@@ -80,6 +80,8 @@ type engine struct {
 	headers    *atomic.Pointer[func(fiber.Ctx, bool)]
 	// observers, when not nil, are the server's EngineObservers.
 	observers *engineObservers
+	// clientFiles serves Config.ClientFiles, nil when none.
+	clientFiles *clientFiles
 	// polling and websocket are the transports served; upgrades whether a
 	// polling session may upgrade (Transports, EnablePolling,
 	// AllowUpgrades).
@@ -87,7 +89,7 @@ type engine struct {
 }
 
 func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
-	e := &engine{cfg: cfg, newHandler: newHandler}
+	e := &engine{cfg: cfg, newHandler: newHandler, clientFiles: newClientFiles(cfg.ClientFiles, cfg.ClientVersion)}
 	e.polling = cfg.EnablePolling && cfg.serves("polling")
 	e.websocket = cfg.serves("websocket")
 	e.upgrades = e.polling && e.websocket && cfg.AllowUpgrades
@@ -116,6 +118,11 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 // serve is the fiber handler: GET and POST for polling, GET with an upgrade
 // for WebSocket, OPTIONS for preflight.
 func (e *engine) serve(c fiber.Ctx) error {
+	if e.clientFiles != nil && c.Method() == fiber.MethodGet {
+		if name := clientFileName(c.Path()); name != "" {
+			return e.serveClientFile(c, name)
+		}
+	}
 	q, code := parseEngineQuery(c.RequestCtx().QueryArgs(), e.polling, e.websocket, e.cfg.AllowEIO3)
 	switch code {
 	case codeUnknownTransport:

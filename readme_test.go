@@ -37,6 +37,7 @@ func TestREADMESnippetsCompile(t *testing.T) {
 
 import (
 	"log"
+	"os"
 	"regexp"
 	"time"
 
@@ -48,6 +49,7 @@ import (
 var (
 	_ = websocket.Config{}
 	_ = log.Println
+	_ = os.DirFS
 	_ = regexp.MustCompile
 	_ = time.Second
 	_ fiber.Ctx
