@@ -92,8 +92,12 @@ func (s *session) endPoll(c fiber.Ctx) error {
 	return s.writePayload(c, []outPacket{{data: closePacket}}, noCompression)
 }
 
-// writePayload is writePayload for the session's protocol and parser: a
-// v3 session frames its payloads as v3 does (see eio3.go).
+// writePayload answers a GET with items as a payload of the session's
+// protocol and parser (a v3 session frames them as v3 does, see eio3.go),
+// as a script for a JSONP session (polling_jsonp.go). The response is
+// compressed when it reaches threshold (see sendPayload) and one of its
+// packets may be compressed: as in the Node server, a response made only
+// of packets emitted with Compress(false) is sent plain.
 func (s *session) writePayload(c fiber.Ctx, items []outPacket, threshold int) error {
 	items = s.wireItems(items)
 	if !compressible(items) {
@@ -136,10 +140,9 @@ func payloadSize(items []outPacket) int {
 	return size
 }
 
-// appendPayload appends packets as a polling payload. The response is
-// compressed when it reaches the threshold (see sendPayload) and one of
-// its packets may be compressed: as in the Node server, a response made
-// only of packets emitted with Compress(false) is sent plain.
+// appendPayload appends packets as a protocol v4 polling payload: joined
+// by the record separator, binary ones in base64, a NOOP when there is
+// none.
 func appendPayload(body []byte, items []outPacket) []byte {
 	first := true
 	for _, p := range items {
