@@ -6,8 +6,9 @@ import (
 )
 
 // TestClientsAndSocketsCount: ClientsCount counts Engine.IO sessions on
-// both transports, SocketsCount the sockets of each namespace; both go
-// down as clients leave, a session with two namespaces counting once.
+// both transports, SocketsCount the sockets of each namespace (Sockets
+// lists them, Socket finds each by its id); both go down as clients
+// leave, a session with two namespaces counting once.
 func TestClientsAndSocketsCount(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
@@ -31,6 +32,19 @@ func TestClientsAndSocketsCount(t *testing.T) {
 		})
 	}
 	check(3, 3, 1)
+	// The sockets themselves, by the ids the clients know.
+	if got := admin.Sockets(); len(got) != 1 || admin.Socket(got[0].id) != got[0] || admin.Socket("nope") != nil {
+		t.Errorf("/admin's sockets: %v", got)
+	}
+	ids := map[string]bool{}
+	for _, kws := range main.Sockets() {
+		if main.Socket(kws.id) == kws {
+			ids[kws.id] = true
+		}
+	}
+	if len(ids) != 3 {
+		t.Errorf("/'s sockets found by their ids: %v", ids)
+	}
 	b.send("41/admin,") // b leaves /admin, keeps its session
 	check(3, 3, 0)
 	_ = a.c.Close()

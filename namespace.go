@@ -132,6 +132,23 @@ func (n *Namespace) remove(kws *Websocket) {
 // this node, as Node's io.of(name).sockets.size.
 func (n *Namespace) SocketsCount() int { return int(n.socketCount.Load()) }
 
+// Socket returns the socket connected to the namespace on this node whose
+// id (the client's socket.id) is id, nil when there is none, as Node's
+// io.of(name).sockets.get(id).
+func (n *Namespace) Socket(id string) *Websocket { return n.socket(id) }
+
+// Sockets returns the sockets connected to the namespace on this node, as
+// the values of Node's io.of(name).sockets (FetchSockets describes those
+// of every node).
+func (n *Namespace) Sockets() []*Websocket {
+	list := make([]*Websocket, 0, n.SocketsCount())
+	n.sockets.Range(func(_, v any) bool {
+		list = append(list, v.(*Websocket))
+		return true
+	})
+	return list
+}
+
 // socket returns the connected socket id, nil when it is not here.
 func (n *Namespace) socket(id string) *Websocket {
 	if v, ok := n.sockets.Load(id); ok {
