@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v3"
 )
@@ -179,4 +180,26 @@ function done() { if (r.news && r.bin) { socket.close(); window.result = { news:
 	if scripts.Load() < 2 || forms.Load() < 2 {
 		t.Errorf("%d script responses, %d form POSTs; want JSONP both ways", scripts.Load(), forms.Load())
 	}
+}
+
+// FuzzJSONPPayload: whatever the client escapes and its form encodes comes
+// back as it was; any body at all is read without a panic; any payload
+// becomes a script that is one JSON string literal.
+func FuzzJSONPPayload(f *testing.F) {
+	for _, s := range []string{"40", "421[\"a\\nb\"]", "a\nb", `\\n`, "\u2028", "%zz", "d=%", "\\"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		_, _ = jsonpPayload([]byte(s))
+		body := url.Values{"d": {clientJSONPEscape(s)}}.Encode()
+		got, ok := jsonpPayload([]byte(body))
+		if !ok || (utf8.ValidString(s) && string(got) != s) {
+			t.Fatalf("payload %q came back as %q (ok %v)", s, got, ok)
+		}
+		script := appendJSONP(nil, []byte("___eio[1]("), []byte(s))
+		var lit string
+		if err := json.Unmarshal(script[len("___eio[1]("):len(script)-2], &lit); err != nil {
+			t.Fatalf("script %q: %v", script, err)
+		}
+	})
 }
