@@ -85,8 +85,23 @@ func BenchmarkValidJSON(b *testing.B) {
 	}
 }
 
-func BenchmarkAckRoundTrip(b *testing.B) {
+func BenchmarkAckRoundTrip(b *testing.B) { benchAckRoundTrip(b, NewServer(testConfig())) }
+
+// BenchmarkAckRoundTripObserved is BenchmarkAckRoundTrip with an
+// EngineObserver counting the messages and bytes both ways, as the admin
+// module's does: what observing costs per ack.
+func BenchmarkAckRoundTripObserved(b *testing.B) {
 	srv := NewServer(testConfig())
+	var packets, total atomic.Int64
+	count := func(_ string, size int) { packets.Add(1); total.Add(int64(size)) }
+	srv.ObserveEngine(EngineObserver{PacketIn: count, PacketOut: count})
+	benchAckRoundTrip(b, srv)
+	if packets.Load() < int64(2*b.N) {
+		b.Fatalf("observed %d messages for %d acks", packets.Load(), b.N)
+	}
+}
+
+func benchAckRoundTrip(b *testing.B, srv *Server) {
 	srv.On("echo", func(ep *EventPayload) {
 		if err := ep.Ack(ep.Args...); err != nil {
 			b.Errorf("ack: %v", err)
