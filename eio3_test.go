@@ -340,14 +340,7 @@ func TestBrowserEIO3(t *testing.T) {
 	cfg.AllowEIO3 = true
 	cfg.CORS = CORSConfig{AllowOriginFunc: func(string) bool { return true }, AllowCredentials: true}
 	srv := NewServer(cfg)
-	srv.On("echo", func(ep *EventPayload) {
-		var bin []byte
-		var text string
-		if err := ep.Decode(&bin, &text); err != nil {
-			t.Errorf("echo: %v", err)
-		}
-		_ = ep.AckValues(bin, text)
-	})
+	srv.On("echo", echoBinaryText(t))
 	var binaryPosts, binaryGets atomic.Int32
 	ts := serveBehind(t, srv, func(c fiber.Ctx) error {
 		if c.Method() == fiber.MethodPost && string(c.Request().Header.ContentType()) == "application/octet-stream" {
@@ -492,5 +485,18 @@ s.on("big", (b) => {
 			t.Errorf("plain: %d bytes from the server for a 105,000-byte message", n)
 		}
 		t.Logf("%s: %d bytes from the server", mode, n)
+	}
+}
+
+// echoBinaryText is a listener that acks an event's binary and text
+// arguments back.
+func echoBinaryText(t *testing.T) EventCallback {
+	return func(ep *EventPayload) {
+		var bin []byte
+		var text string
+		if err := ep.Decode(&bin, &text); err != nil {
+			t.Errorf("echo: %v", err)
+		}
+		_ = ep.AckValues(bin, text)
 	}
 }

@@ -136,13 +136,9 @@ func TestBrowserJSONP(t *testing.T) {
 	cfg := testConfig()
 	cfg.AllowEIO3 = true
 	srv := NewServer(cfg)
+	echo := echoBinaryText(t)
 	srv.On("echo", func(ep *EventPayload) {
-		var bin []byte
-		var text string
-		if err := ep.Decode(&bin, &text); err != nil {
-			t.Errorf("echo: %v", err)
-		}
-		_ = ep.AckValues(bin, text)
+		echo(ep)
 		ep.Kws.EmitArgs("news", []byte(`"line\nbreak \\n"`))
 	})
 	var scripts, forms atomic.Int32

@@ -18,20 +18,8 @@ import (
 // in its list, and its join, emit and disconnect reach the users on both
 // (socket.io-client doing what the UI does).
 func TestAdminAcrossNodes(t *testing.T) {
-	r := startRedis(t)
-	a := startGoNode(t, r, "A", Options{})
-	b := startGoNode(t, r, "B", Options{})
-	for _, n := range []*goNode{a, b} {
-		in, err := admin.Instrument(n.srv, admin.Options{NoAuth: true, ServerID: n.name, NamespaceName: "/ui", StatsInterval: 200 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(in.Stop)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir, _ := filepath.Abs("testdata/node")
-	cmd := exec.CommandContext(ctx, "node", "-e", `
+	a, b := instrumentedPair(t, startRedis(t), admin.Options{NoAuth: true, StatsInterval: 200 * time.Millisecond})
+	out, err := runScript(t, `
 const { io } = require("socket.io-client");
 const [urlA, urlB] = process.argv.slice(1);
 const out = (v) => console.log(JSON.stringify(v));
@@ -70,8 +58,6 @@ const until = (pred) => new Promise((r) => { const t = setInterval(() => { const
   ui.close();
 })().catch((e) => fail(e.stack));
 `, a.url, b.url)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
@@ -96,24 +82,11 @@ func TestAdminStoreAcrossNodes(t *testing.T) {
 	}
 	client := redis.NewClient(&redis.Options{Addr: r.addr()})
 	t.Cleanup(func() { _ = client.Close() })
-	store := NewAdminStore(client)
-	a := startGoNode(t, r, "A", Options{})
-	b := startGoNode(t, r, "B", Options{})
-	for _, n := range []*goNode{a, b} {
-		in, err := admin.Instrument(n.srv, admin.Options{
-			Auth:          &admin.BasicAuth{Username: "admin", PasswordHash: string(hash)},
-			Store:         store,
-			NamespaceName: "/ui",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(in.Stop)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	dir, _ := filepath.Abs("testdata/node")
-	cmd := exec.CommandContext(ctx, "node", "-e", `
+	a, b := instrumentedPair(t, r, admin.Options{
+		Auth:  &admin.BasicAuth{Username: "admin", PasswordHash: string(hash)},
+		Store: NewAdminStore(client),
+	})
+	out, err := runScript(t, `
 const { io } = require("socket.io-client");
 const [urlA, urlB] = process.argv.slice(1);
 const out = (v) => console.log(JSON.stringify(v));
@@ -133,8 +106,6 @@ const login = (url, auth) => new Promise((r) => {
   out(await login(urlB, { sessionId: "0000000000000000" }));
 })();
 `, a.url, b.url)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node: %v\n%s", err, out)
 	}
@@ -142,6 +113,7 @@ const login = (url, auth) => new Promise((r) => {
 	if len(lines) != 4 || lines[0] != `{"session":16}` || lines[2] != `{"connected":true}` || lines[3] != `{"refused":"invalid credentials"}` {
 		t.Fatalf("got\n%s", out)
 	}
+	ctx := context.Background()
 	key := "socket.io-admin#" + lines[1]
 	if v, err := client.Get(ctx, key).Result(); err != nil || v != "true" {
 		t.Errorf("GET %s = %q, %v; want \"true\"", key, v, err)
@@ -149,4 +121,32 @@ const login = (url, auth) => new Promise((r) => {
 	if ttl, err := client.TTL(ctx, key).Result(); err != nil || ttl <= 23*time.Hour || ttl > 24*time.Hour {
 		t.Errorf("TTL %s = %v, %v; want about a day", key, ttl, err)
 	}
+}
+
+// instrumentedPair starts Go nodes A and B on r, each instrumented with
+// opts on "/ui" under its own server id.
+func instrumentedPair(t *testing.T, r *redisServer, opts admin.Options) (a, b *goNode) {
+	t.Helper()
+	a, b = startGoNode(t, r, "A", Options{}), startGoNode(t, r, "B", Options{})
+	for _, n := range []*goNode{a, b} {
+		o := opts
+		o.ServerID, o.NamespaceName = n.name, "/ui"
+		in, err := admin.Instrument(n.srv, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(in.Stop)
+	}
+	return a, b
+}
+
+// runScript runs a Node script (with socket.io-client) given args, and
+// returns what it printed.
+func runScript(t *testing.T, script string, args ...string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", append([]string{"-e", script}, args...)...)
+	cmd.Dir, _ = filepath.Abs("testdata/node")
+	return cmd.CombinedOutput()
 }
