@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -232,4 +233,51 @@ func ExampleServer_OnHeaders() {
 	fmt.Println(resp.StatusCode, resp.Header.Get("Set-Cookie"))
 	_ = srv.Shutdown(context.Background())
 	// Output: 200 uid=1234; path=/; SameSite=Strict
+}
+
+// Count the messages and bytes of every connection, as monitoring does
+// (the admin module's statistics are built on it), and log why sessions
+// and sockets end, with the reasons Node's server gives.
+func ExampleServer_ObserveEngine() {
+	cfg := socketio.DefaultConfig()
+	cfg.CloseTimeout = 100 * time.Millisecond
+	srv := socketio.NewServer(cfg)
+	var messagesIn, bytesIn atomic.Int64
+	srv.ObserveEngine(socketio.EngineObserver{
+		Open: func(sid, transport string) { fmt.Println("open on", transport) },
+		PacketIn: func(_ string, size int) {
+			messagesIn.Add(1)
+			bytesIn.Add(int64(size))
+		},
+		Close: func(_, reason string) { fmt.Println("closed:", reason) },
+	})
+	srv.On(socketio.EventDisconnect, func(ep *socketio.EventPayload) {
+		fmt.Println("socket disconnected:", ep.Reason())
+	})
+	app := fiber.New()
+	h := srv.Handler(nil)
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+
+	// A polling client: handshake, then CONNECT to "/".
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/socket.io/?EIO=4&transport=polling", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	var open struct{ SID string }
+	_ = json.Unmarshal(body[1:], &open)
+	post := httptest.NewRequest(http.MethodPost, "/socket.io/?EIO=4&transport=polling&sid="+open.SID, strings.NewReader("40"))
+	if resp, err = app.Test(post); err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	_ = srv.Shutdown(context.Background())
+	fmt.Println(messagesIn.Load(), "message in,", bytesIn.Load(), "byte")
+	// Output:
+	// open on polling
+	// socket disconnected: server shutting down
+	// closed: server shutting down
+	// 1 message in, 1 byte
 }
