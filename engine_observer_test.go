@@ -235,6 +235,13 @@ func TestDisconnectReasons(t *testing.T) {
 	}
 }
 
+// TestDefaultServer: the package-level functions drive DefaultServer.
+func TestDefaultServer(t *testing.T) {
+	if DefaultServer().Of("/") != Of("/") || DefaultServer() != defaultServer {
+		t.Error("Of and DefaultServer().Of differ")
+	}
+}
+
 // TestNamespaces: the list holds "/" and every namespace created, sorted.
 func TestNamespaces(t *testing.T) {
 	srv := NewServer(testConfig())

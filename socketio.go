@@ -96,6 +96,11 @@ func NewServer(cfg Config) *Server {
 
 var defaultServer = NewServer(DefaultConfig())
 
+// DefaultServer returns the server the package-level functions (New, On,
+// Of, Emit, ...) drive, for what takes a *Server: the admin module's
+// Instrument, say, in an app written against the package-level API.
+func DefaultServer() *Server { return defaultServer }
+
 // Handler returns the fiber handler serving Engine.IO and Socket.IO;
 // callback runs for every socket that connects, after the CONNECT reply
 // and before the EventConnect listeners. Mount it on GET and POST (and
