@@ -181,6 +181,12 @@ function done() { if (r.news && r.bin) { socket.close(); window.result = { news:
 // FuzzJSONPPayload: whatever the client escapes and its form encodes comes
 // back as it was; any body at all is read without a panic; any payload
 // becomes a script that is one JSON string literal.
+//
+// One input cannot come back: a backslash followed by a newline, which the
+// client's escaping turns into the same three characters as "\n" (it
+// found that in CI; testdata/fuzz keeps it). Node's server reads it the
+// same way, and no Socket.IO packet holds a raw newline (its JSON escapes
+// it), so the round trip is checked for every other input.
 func FuzzJSONPPayload(f *testing.F) {
 	for _, s := range []string{"40", "421[\"a\\nb\"]", "a\nb", `\\n`, "\u2028", "%zz", "d=%", "\\"} {
 		f.Add(s)
@@ -189,7 +195,7 @@ func FuzzJSONPPayload(f *testing.F) {
 		_, _ = jsonpPayload([]byte(s))
 		body := url.Values{"d": {clientJSONPEscape(s)}}.Encode()
 		got, ok := jsonpPayload([]byte(body))
-		if !ok || (utf8.ValidString(s) && string(got) != s) {
+		if !ok || (utf8.ValidString(s) && !strings.Contains(s, "\\\n") && string(got) != s) {
 			t.Fatalf("payload %q came back as %q (ok %v)", s, got, ok)
 		}
 		script := appendJSONP(nil, []byte("___eio[1]("), []byte(s))
