@@ -19,10 +19,13 @@ type adminData struct {
 // adminKey is the attribute that holds adminData.
 const adminKey = "_admin"
 
-// clientSockets are the sockets of one Engine.IO session.
+// clientSockets are the sockets of one Engine.IO session. Once its last
+// socket is gone it is dead (removed from Instrumentation.clients), and a
+// socket connecting meanwhile makes a new one.
 type clientSockets struct {
 	mu   sync.Mutex
 	list []*socketio.Websocket
+	dead bool
 }
 
 // watchSockets reports, in Development, the sockets of every namespace as
@@ -60,11 +63,16 @@ func (in *Instrumentation) onSocketConnect(ep *socketio.EventPayload) {
 	}
 	admin := adminData{ClientID: clientID, Transport: kws.Transport()}
 	kws.SetAttribute(adminKey, admin)
-	v, _ := in.clients.LoadOrStore(sid, &clientSockets{})
-	cs := v.(*clientSockets)
-	cs.mu.Lock()
-	cs.list = append(cs.list, kws)
-	cs.mu.Unlock()
+	for added := false; !added; {
+		v, _ := in.clients.LoadOrStore(sid, &clientSockets{})
+		cs := v.(*clientSockets)
+		cs.mu.Lock()
+		if !cs.dead {
+			cs.list = append(cs.list, kws)
+			added = true
+		}
+		cs.mu.Unlock()
+	}
 	nsp := kws.Namespace()
 	if nsp != in.nsp.Name() {
 		kws.OnAnyOutgoing(func(ep *socketio.EventPayload) {
@@ -87,11 +95,11 @@ func (in *Instrumentation) onSocketDisconnect(ep *socketio.EventPayload) {
 				break
 			}
 		}
-		empty := len(cs.list) == 0
-		cs.mu.Unlock()
-		if empty {
+		if len(cs.list) == 0 && !cs.dead {
+			cs.dead = true
 			in.clients.CompareAndDelete(sid, cs)
 		}
+		cs.mu.Unlock()
 	}
 	in.emit("socket_disconnected", nil, jsonString(kws.Namespace()), jsonString(ep.SocketUUID), jsonString(ep.Reason()), now())
 }
