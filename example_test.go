@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
+	"testing/fstest"
 	"time"
 
 	fws "github.com/fasthttp/websocket"
@@ -280,4 +281,38 @@ func ExampleServer_ObserveEngine() {
 	// socket disconnected: server shutting down
 	// closed: server shutting down
 	// 1 message in, 1 byte
+}
+
+// Serve the socket.io-client bundle next to the endpoint, as Node's
+// serveClient does: here from an in-memory file system standing for the
+// npm package's dist directory (os.DirFS or an embed.FS in an app).
+func ExampleConfig_clientFiles() {
+	cfg := socketio.DefaultConfig()
+	cfg.ClientFiles = fstest.MapFS{"socket.io.min.js": {Data: []byte("/* the client */")}}
+	cfg.ClientVersion = "4.8.1"
+	srv := socketio.NewServer(cfg)
+	app := fiber.New()
+	h := srv.Handler(nil)
+	app.Get("/socket.io/*", h) // the endpoint and the files
+	app.Post("/socket.io/*", h)
+
+	resp, err := app.Test(httptest.NewRequest(http.MethodGet, "/socket.io/socket.io.min.js", nil))
+	if err != nil {
+		log.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("ETag"), string(body))
+
+	again := httptest.NewRequest(http.MethodGet, "/socket.io/socket.io.min.js", nil)
+	again.Header.Set("If-None-Match", `"4.8.1"`)
+	if resp, err = app.Test(again); err != nil {
+		log.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	_ = srv.Shutdown(context.Background())
+	// Output:
+	// 200 application/javascript; charset=utf-8 "4.8.1" /* the client */
+	// 304
 }
