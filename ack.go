@@ -154,11 +154,24 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
-	// Built in the payload's own buffer when it fits (ackSent makes this
-	// the only use of it); the queue holds it until it is written.
-	pkt := appendAck(ep.ackBuf[:0], ep.Kws.nsp.name, ep.AckID, args)
-	if ep.inline.Load() {
-		return ep.Kws.sendInline(pkt)
+	kws := ep.Kws
+	if ep.fromReader && !ep.dispatched.Load() {
+		// Written at once by this reader: built in a pooled buffer,
+		// which session.sendInline copies if it must stay queued.
+		bp := ackBuffers.Get().(*[]byte)
+		pkt := appendAck((*bp)[:0], kws.nsp.name, ep.AckID, args)
+		err := kws.sendInline(pkt)
+		if cap(pkt) <= maxPooledAck {
+			*bp = pkt[:0]
+			ackBuffers.Put(bp)
+		}
+		return err
 	}
-	return ep.Kws.send(pkt)
+	return kws.send(appendAck(nil, kws.nsp.name, ep.AckID, args))
 }
+
+// ackBuffers are the buffers acks written inline are built in; one
+// larger than maxPooledAck is left to the garbage collector.
+var ackBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
+const maxPooledAck = 64 << 10

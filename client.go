@@ -42,14 +42,24 @@ type client struct {
 	// everConnected turns true at the first namespace connect; until then
 	// HandshakeTimeout applies.
 	everConnected atomic.Bool
-	// rx collects the attachments of an inbound binary packet.
-	rxMu sync.Mutex
-	rx   reassembler
+	// only is the client's socket when it has exactly one (the usual
+	// case), read without c.mu by the reader for every inbound packet;
+	// nil otherwise. Written under c.mu with sockets.
+	only atomic.Pointer[Websocket]
+	// rx collects the attachments of an inbound binary packet;
+	// rxActive mirrors rx.active, so a text packet outside a binary one
+	// passes without rxMu.
+	rxMu     sync.Mutex
+	rx       reassembler
+	rxActive atomic.Bool
 }
 
 func (c *client) connected() bool { return c.everConnected.Load() }
 
 func (c *client) socket(nsp string) *Websocket {
+	if kws := c.only.Load(); kws != nil && kws.nsp.name == nsp {
+		return kws
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if i := c.socketIndex(nsp); i >= 0 {
@@ -76,8 +86,20 @@ func (c *client) removeSocket(kws *Websocket) {
 		c.sockets[i] = c.sockets[last]
 		c.sockets[last] = nil
 		c.sockets = c.sockets[:last]
+		c.indexOnly()
 	}
 	c.mu.Unlock()
+}
+
+// indexOnly sets c.only after a change of c.sockets; c.mu is held.
+func (c *client) indexOnly() {
+	var only *Websocket
+	if len(c.sockets) == 1 {
+		only = c.sockets[0]
+	}
+	if c.only.Load() != only {
+		c.only.Store(only)
+	}
 }
 
 // closeIfIdle closes the session gracefully once no namespace is connected
@@ -120,6 +142,7 @@ func (c *client) onDecoded(data []byte, binary bool) error {
 	if binary {
 		c.rxMu.Lock()
 		pkt, attachments, done, err := c.rx.attachment(data, c.sess.cfg.MaxPayload)
+		c.rxMirror()
 		c.rxMu.Unlock()
 		if err != nil || !done {
 			return err
@@ -134,13 +157,24 @@ func (c *client) onDecoded(data []byte, binary bool) error {
 		}
 		return fmt.Errorf("%w: %q", err, truncate(data, 64))
 	}
+	if pkt.Type != sioBinaryEvent && pkt.Type != sioBinaryAck && !c.rxActive.Load() {
+		return c.route(pkt, nil) // what rx.packet would pass
+	}
 	c.rxMu.Lock()
 	done, err := c.rx.packet(pkt, len(data), c.sess.cfg.MaxAttachments)
+	c.rxMirror()
 	c.rxMu.Unlock()
 	if err != nil || !done {
 		return err
 	}
 	return c.route(pkt, nil)
+}
+
+// rxMirror copies rx.active to rxActive; c.rxMu is held.
+func (c *client) rxMirror() {
+	if c.rxActive.Load() != c.rx.active {
+		c.rxActive.Store(c.rx.active)
+	}
 }
 
 // route handles a complete packet, with its attachments.
@@ -260,6 +294,7 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 		}
 		c.sockets = append(c.sockets, kws)
 	}
+	c.indexOnly()
 	c.mu.Unlock()
 	c.everConnected.Store(true)
 	// The client must not read the CONNECT reply before the socket is
@@ -401,8 +436,7 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	}
 	ep.Kws = kws
 	ep.Name = name
-	ep.SocketUUID = kws.GetUUID()
-	ep.SocketAttributes = kws.attributesSnapshot()
+	ep.SocketUUID, ep.SocketAttributes = kws.idAndAttributes()
 	ep.Args = args
 	ep.Attachments = attachments
 	ep.AckID = pkt.ID
@@ -410,12 +444,13 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	if len(args) > 0 {
 		ep.Data = args[0]
 	}
-	if pkt.HasID {
-		// An Ack from a listener runs on this reader and may write.
-		ep.inline.Store(true)
-		defer ep.inline.Store(false)
-	}
+	// An Ack from a listener runs on this reader and may write; one
+	// kept for later does not.
+	ep.fromReader = pkt.HasID
 	kws.dispatchEvent(ep)
+	if pkt.HasID {
+		ep.dispatched.Store(true)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 )
@@ -65,6 +66,10 @@ type sendQueue struct {
 	// session.
 	notify chan struct{}
 	owner  interface{ kick() }
+	// takes counts the takes that returned packets: the writes of a
+	// session on WebSocket (session.busy). Counted here, under the lock
+	// the take holds anyway, rather than with an atomic add per write.
+	takes uint64
 }
 
 // errQueueFull is the internal signal that push refused a packet because the
@@ -213,9 +218,50 @@ func (q *sendQueue) wake() {
 // recycle once written, so a steady connection allocates no queue memory.
 func (q *sendQueue) take() []outPacket {
 	q.mu.Lock()
+	items := q.takeLocked()
+	q.mu.Unlock()
+	return items
+}
+
+// pushTake is pushQuiet then take under one lock, for a caller that
+// writes the queue at once (session.sendInline). When a hold keeps the
+// queue, a copy of p stays queued (p.data is the caller's scratch buffer)
+// and no packet is returned.
+func (q *sendQueue) pushTake(p outPacket) ([]outPacket, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closed {
+		return nil, ErrSendQueueClosed
+	}
+	if len(q.items) >= q.limit {
+		return nil, errQueueFull
+	}
+	if q.held > 0 {
+		p.data = bytes.Clone(p.data)
+	}
+	q.items = append(q.items, p)
+	q.direct++
+	return q.takeLocked(), nil
+}
+
+// takeDirect reports whether a packet may be written without being
+// queued, by a caller that holds the session's writeMu (nobody else can
+// take meanwhile): the queue is empty, open and not held. It counts the
+// write as a take.
+func (q *sendQueue) takeDirect() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.items) > 0 || q.held > 0 || q.closed || q.limit <= 0 {
+		return false
+	}
+	q.takes++
+	return true
+}
+
+// takeLocked is take; q.mu is held.
+func (q *sendQueue) takeLocked() []outPacket {
 	q.lingering = false
 	if q.held > 0 && !q.closed {
-		q.mu.Unlock()
 		return nil
 	}
 	items := q.items
@@ -225,8 +271,17 @@ func (q *sendQueue) take() []outPacket {
 	if q.nextLimit > 0 {
 		q.limit, q.nextLimit = q.nextLimit, 0
 	}
-	q.mu.Unlock()
+	if len(items) > 0 {
+		q.takes++
+	}
 	return items
+}
+
+// taken reports how many takes returned packets so far (session.busy).
+func (q *sendQueue) taken() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.takes
 }
 
 // takeUpTo returns queued packets whose total size stays within maxBytes
@@ -300,17 +355,18 @@ func (q *sendQueue) releaseQuiet() {
 	q.mu.Unlock()
 }
 
-// recycle gives a taken slice back for reuse.
-func (q *sendQueue) recycle(items []outPacket) {
+// recycle gives a taken slice back for reuse, and reports how many
+// packets are queued now (one lock for both: the writer that took them
+// wakes the consumer for what was queued meanwhile).
+func (q *sendQueue) recycle(items []outPacket) (queued int) {
 	clear(items)
-	if cap(items) > 4096 {
-		return
-	}
 	q.mu.Lock()
-	if q.spare == nil {
+	if q.spare == nil && cap(items) <= 4096 {
 		q.spare = items[:0]
 	}
+	queued = len(q.items)
 	q.mu.Unlock()
+	return queued
 }
 
 // ready reports whether the consumer may take packets now: some are

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -113,9 +114,8 @@ type session struct {
 	worker atomic.Int32
 	// workerStarts counts the goroutines kick started for the worker.
 	workerStarts atomic.Uint32
-	// writes counts the WebSocket writes; lastWrite, lastWrites and
-	// streak are the worker's record of them (busy).
-	writes     atomic.Uint64
+	// lastWrite, lastWrites and streak are the worker's record of the
+	// WebSocket writes (busy; the queue counts them, see sendQueue.takes).
 	lastWrite  time.Time
 	lastWrites uint64
 	streak     int
@@ -317,7 +317,12 @@ func (s *session) closed() bool {
 // received is called by a transport's reader for every inbound packet; it
 // handles the Engine.IO level and passes messages up.
 func (s *session) received(typ byte, data []byte, binary bool) error {
-	s.seen.Store(true)
+	// Stored only when it changes: an atomic store is a locked
+	// instruction, which costs more than the rest of this function, and
+	// the heartbeat clears the flag once per PingInterval.
+	if !s.seen.Load() {
+		s.seen.Store(true)
+	}
 	switch typ {
 	case eioPong:
 		if s.eio3 {
@@ -422,7 +427,7 @@ const (
 // busy records the writes since its last call and reports whether the
 // connection is busy. Only the worker calls it (one at a time).
 func (s *session) busy() bool {
-	n := s.writes.Load()
+	n := s.q.taken()
 	if n == s.lastWrites {
 		return s.streak >= busyStreak-1 // woken, but nothing was written
 	}
@@ -560,13 +565,22 @@ func (s *session) deliver() error {
 
 // writeQueued takes what is queued and writes it to ws; s.writeMu is held.
 func (s *session) writeQueued(ws *wsConn) error {
-	items := s.q.take()
-	if len(items) > 0 {
-		s.writes.Add(1)
-		s.observeOut(items)
-	}
-	err := ws.writePackets(s.wireItems(items), s.writeTimeout())
-	s.q.recycle(items)
+	_, err := s.writeItems(ws, s.q.take())
+	return err
+}
+
+// writeItems writes items, taken from the queue, to ws and gives them
+// back; queued is how many packets were queued meanwhile. s.writeMu is
+// held.
+func (s *session) writeItems(ws *wsConn, items []outPacket) (queued int, err error) {
+	s.observeOut(items)
+	err = ws.writePackets(s.wireItems(items), s.writeTimeout())
+	queued = s.q.recycle(items)
+	return queued, s.writeError(err)
+}
+
+// writeError is the session's error for the error of a WebSocket write.
+func (s *session) writeError(err error) error {
 	switch {
 	case err == nil:
 		return nil
@@ -578,19 +592,56 @@ func (s *session) writeQueued(ws *wsConn) error {
 	}
 }
 
-// sendInline queues p and writes the queue from the calling goroutine
-// (flushInline). Only the session's reader calls it (an ack sent while its
-// listener runs), so a slow peer blocks nothing but its own reader, within
-// the write timeout.
+// sendInline queues p and writes the queue from the calling goroutine, as
+// flushInline does, with one lock of the queue for the push and the take.
+// Only the session's reader calls it (an ack sent while its listener
+// runs), so a slow peer blocks nothing but its own reader, within the
+// write timeout. p.data is the caller's scratch buffer, no longer used
+// once sendInline returns: it is copied when it stays queued.
 func (s *session) sendInline(p outPacket) error {
 	if s.transport.Load() != onWebSocket {
+		p.data = bytes.Clone(p.data)
 		return s.send(p)
 	}
-	if err := s.q.pushQuiet(p); err != nil {
+	ws := s.ws.Load()
+	if ws == nil || s.closed() || !s.writeMu.TryLock() {
+		p.data = bytes.Clone(p.data)
+		if err := s.q.pushQuiet(p); err != nil {
+			return s.queued(err)
+		}
+		s.q.wake()
+		return nil
+	}
+	if s.q.takeDirect() {
+		// Nothing is queued, so nothing may go before p: it is written
+		// without going through the queue.
+		one := [1]outPacket{p}
+		s.observeOut(one[:])
+		err := ws.writePackets(s.wireItems(one[:]), s.writeTimeout())
+		s.wroteInline(0, s.writeError(err))
+		return nil
+	}
+	items, err := s.q.pushTake(p)
+	if err != nil {
+		s.writeMu.Unlock()
 		return s.queued(err)
 	}
-	s.flushInline()
+	s.wroteInline(s.writeItems(ws, items))
 	return nil
+}
+
+// wroteInline ends an inline write: it releases s.writeMu, closes the
+// session on a write error, and wakes the worker for the packets queued
+// meanwhile (their pushes woke it already; this guards against a wake-up
+// lost between the two, or a hold).
+func (s *session) wroteInline(queued int, err error) {
+	s.writeMu.Unlock()
+	if err != nil {
+		s.close(err, false)
+	}
+	if queued > 0 {
+		s.q.wake()
+	}
 }
 
 // flushInline writes what is queued from the calling goroutine when the
@@ -608,16 +659,7 @@ func (s *session) flushInline() {
 		s.q.wake()
 		return
 	}
-	err := s.writeQueued(ws)
-	s.writeMu.Unlock()
-	if err != nil {
-		s.close(err, false)
-	}
-	// Packets queued meanwhile woke the worker themselves; this only
-	// guards against a wake-up lost between the two, or a hold.
-	if s.q.len() > 0 {
-		s.q.wake()
-	}
+	s.wroteInline(s.writeItems(ws, s.q.take()))
 }
 
 // finish runs on the worker when the session closes: it flushes what it

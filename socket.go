@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -114,22 +115,24 @@ type EventPayload struct {
 	HasAck bool
 	// HandshakeAuth is the client's auth payload, on EventConnect.
 	HandshakeAuth json.RawMessage
-	// inline is set while the reader runs the listeners of an event with
-	// an ack, so Ack can write from the reader (Websocket.sendInline).
-	inline atomic.Bool
+	// fromReader marks a payload the session's reader dispatches (set
+	// before any listener sees it), and dispatched is set once the
+	// listeners returned: until then an Ack runs on the reader and may
+	// write from it (Websocket.sendInline). One atomic store per event
+	// instead of two.
+	fromReader bool
+	dispatched atomic.Bool
 	// ackSent makes Ack answer once: every listener of an event gets the
 	// same payload.
 	ackSent atomic.Bool
-	// argv backs Args (and the event name before it) for the usual few
-	// arguments, and ackBuf a short ack packet: one allocation per event
-	// instead of three. Both stay valid as long as the payload does.
-	argv   [4][]byte
-	ackBuf [ackBufSize]byte
+	// argv backs Args (and the event name before it) for an event with
+	// one argument, the usual case: one allocation per event instead of
+	// two. It stays valid as long as the payload does. Every byte here is
+	// allocated for every event, and the garbage collector runs once per
+	// few megabytes allocated: the payload is kept to a size class of 240
+	// bytes (the ack is built in a pooled buffer, see Ack).
+	argv [2][]byte
 }
-
-// ackBufSize is the size of an ack packet built inside its EventPayload
-// (see EventPayload.ackBuf); a longer one is allocated.
-const ackBufSize = 96
 
 // Websocket is one Socket.IO socket: a client connected to one namespace.
 // Several sockets (one per namespace) share one Engine.IO session and its
@@ -298,6 +301,20 @@ func (kws *Websocket) GetStringAttribute(key string) string {
 func (kws *Websocket) attributesSnapshot() map[string]any {
 	kws.mu.RLock()
 	defer kws.mu.RUnlock()
+	return kws.copyAttributes()
+}
+
+// idAndAttributes is GetUUID and attributesSnapshot under one read lock
+// (an inbound event needs both).
+func (kws *Websocket) idAndAttributes() (string, map[string]any) {
+	kws.mu.RLock()
+	defer kws.mu.RUnlock()
+	return kws.UUID, kws.copyAttributes()
+}
+
+// copyAttributes copies the attributes, nil when there are none; kws.mu
+// is held.
+func (kws *Websocket) copyAttributes() map[string]any {
 	if len(kws.attributes) == 0 {
 		return nil
 	}
@@ -361,12 +378,17 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 }
 
 // sendInline is send for an ack written by the reader while its listener
-// runs (session.sendInline).
+// runs (session.sendInline). pkt is the caller's scratch buffer: it is
+// copied if it has to stay queued.
 func (kws *Websocket) sendInline(pkt []byte) error {
 	if !kws.alive.Load() {
 		return ErrSendQueueClosed
 	}
-	return kws.reportOverflow(pkt, kws.sess.sendInline(outPacket{data: pkt}))
+	err := kws.sess.sendInline(outPacket{data: pkt})
+	if err == ErrSendQueueOverflow {
+		pkt = bytes.Clone(pkt) // for the listeners of EventError
+	}
+	return kws.reportOverflow(pkt, err)
 }
 
 // sendShared queues a broadcast packet p (its text packet, see deliver)
