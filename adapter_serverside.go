@@ -89,7 +89,7 @@ func (n *Namespace) ServerSideEmitWithAck(event string, args [][]byte, cb func(r
 }
 
 func (n *Namespace) serverSideEmit(event string, args [][]byte, cb func([][]byte, error)) error {
-	if reservedEvents[event] {
+	if reservedEvent(event) {
 		return ErrReservedEventName
 	}
 	nsps, err := n.Operator().targets()

@@ -32,9 +32,17 @@ var (
 // session's sockets, one per connected namespace, and routes packets.
 type client struct {
 	srv  *Server
-	h    *handler
 	sess *session
-	mu   sync.Mutex
+	// only is the client's socket when it has exactly one (the usual
+	// case), read without c.mu by the reader for every inbound packet;
+	// nil otherwise. Written under c.mu with sockets.
+	only atomic.Pointer[Websocket]
+	// rxActive mirrors rx.active, so a text packet outside a binary one
+	// passes without rxMu. It is here, with the other fields each
+	// inbound packet reads, in the first cache line (see session).
+	rxActive atomic.Bool
+	h        *handler
+	mu       sync.Mutex
 	// sockets are the connected sockets, one per namespace: a slice, as
 	// a client connects few namespaces, backed by first for the first.
 	sockets []*Websocket
@@ -42,16 +50,9 @@ type client struct {
 	// everConnected turns true at the first namespace connect; until then
 	// HandshakeTimeout applies.
 	everConnected atomic.Bool
-	// only is the client's socket when it has exactly one (the usual
-	// case), read without c.mu by the reader for every inbound packet;
-	// nil otherwise. Written under c.mu with sockets.
-	only atomic.Pointer[Websocket]
-	// rx collects the attachments of an inbound binary packet;
-	// rxActive mirrors rx.active, so a text packet outside a binary one
-	// passes without rxMu.
-	rxMu     sync.Mutex
-	rx       reassembler
-	rxActive atomic.Bool
+	// rx collects the attachments of an inbound binary packet.
+	rxMu sync.Mutex
+	rx   reassembler
 }
 
 func (c *client) connected() bool { return c.everConnected.Load() }
@@ -425,7 +426,7 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	if cfg.MaxEventArgs > 0 && len(args)+1 > cfg.MaxEventArgs {
 		return ErrTooManyArgs
 	}
-	if reservedEvents[name] {
+	if reservedEvent(name) {
 		return fmt.Errorf("%w: %q", ErrReservedEventReceived, name)
 	}
 	switch name {

@@ -110,7 +110,7 @@ func (o BroadcastOperator) context() (context.Context, context.CancelFunc) {
 // ErrReservedEventName for a name the client reserves, or the adapter's
 // error. args must not be modified until Emit returns.
 func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
-	if reservedEvents[event] {
+	if reservedEvent(event) {
 		return ErrReservedEventName
 	}
 	nsps, err := o.targets()
@@ -148,7 +148,7 @@ type BroadcastAckCallback func(responses [][]byte, err error)
 // responses received so far and an error wrapping ErrServerShutdown and
 // ErrAckDisconnected. When EmitWithAck returns an error, cb is not called.
 func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
-	if reservedEvents[event] {
+	if reservedEvent(event) {
 		return ErrReservedEventName
 	}
 	nsps, err := o.targets()

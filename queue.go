@@ -34,31 +34,38 @@ type outPacket struct {
 // goroutine) append under a mutex; the consumer takes everything queued in
 // one swap, so a burst costs one wake-up and one write, not one per packet.
 type sendQueue struct {
-	mu sync.Mutex
-	// deflateMin is the session's WebSocket's deflateMin once the session
-	// is on it (0 before, and on polling). Broadcasts read it for every
-	// receiver: here it shares a cache line with what the push touches
-	// anyway, where reading the connection's would cost a cache miss per
-	// receiver.
-	deflateMin atomic.Int64
-	items      []outPacket
-	spare      []outPacket
-	limit      int
-	// nextLimit, when not zero, replaces limit at the next take.
-	nextLimit int
-	closed    bool
+	// What a push, a take and takeDirect touch comes first, in one
+	// cache line (see session).
+	mu    sync.Mutex
+	items []outPacket
+	limit int
 	// held, while above zero, keeps take and takeUpTo from handing out
 	// anything: a namespace CONNECT reply is queued, then the socket is
 	// indexed, and only then can the client read the reply.
 	held int
-	// direct counts the packets queued since the last take that are not
-	// broadcasts (acks, emits to this socket, control packets); burst is
-	// the server's burst state when a broadcast packet was queued; and
+	// takes counts the takes that returned packets: the writes of a
+	// session on WebSocket (session.busy). Counted here, under the lock
+	// the take holds anyway, rather than with an atomic add per write.
+	takes  uint64
+	closed bool
 	// lingering is set while the consumer waits for the burst to end
 	// (see burst.go), when further broadcast packets do not wake it.
-	direct    int
-	burst     *burst
 	lingering bool
+
+	// deflateMin is the session's WebSocket's deflateMin once the session
+	// is on it (0 before, and on polling). Broadcasts read it for every
+	// receiver: here it shares a cache line with what a broadcast's push
+	// touches anyway (direct, burst), where reading the connection's
+	// would cost a cache miss per receiver.
+	deflateMin atomic.Int64
+	// direct counts the packets queued since the last take that are not
+	// broadcasts (acks, emits to this socket, control packets); burst is
+	// the server's burst state when a broadcast packet was queued.
+	direct int
+	burst  *burst
+	spare  []outPacket
+	// nextLimit, when not zero, replaces limit at the next take.
+	nextLimit int
 	// notify holds at most one pending wake-up for the consumer; owner,
 	// when set, is kicked instead to wake it (a session's worker runs
 	// only while it has work, see session.kick). An interface holding
@@ -66,10 +73,6 @@ type sendQueue struct {
 	// session.
 	notify chan struct{}
 	owner  interface{ kick() }
-	// takes counts the takes that returned packets: the writes of a
-	// session on WebSocket (session.busy). Counted here, under the lock
-	// the take holds anyway, rather than with an atomic add per write.
-	takes uint64
 }
 
 // errQueueFull is the internal signal that push refused a packet because the

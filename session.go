@@ -71,11 +71,31 @@ type engineHandler interface {
 // goroutine owns every write (WebSocket frames, or the hand-off to a pending
 // polling GET) and drives the heartbeat.
 type session struct {
+	// The fields every packet in and every inline ack touch come first,
+	// in the struct's first 64 bytes, one cache line: with many
+	// connections a session is rarely in the cache when its next packet
+	// arrives, and each line more is a miss more per packet.
 	eng     *engine
 	cfg     *Config
-	sid     string
-	req     *requestInfo
+	q       *sendQueue
 	handler engineHandler
+	// transport is the session's transport (onPolling, onWebSocket);
+	// seen is set by the reader for every inbound packet (the
+	// heartbeat's proof of life); closing is set as the session's close
+	// is requested, just before closeReq is closed (closed).
+	transport atomic.Int32
+	seen      atomic.Bool
+	closing   atomic.Bool
+	// ws is the WebSocket once the session is on it. wsMu orders the
+	// upgrade against the session's end. writeMu is held by whoever takes
+	// packets from the queue and writes them to ws: the worker, or the
+	// reader writing an ack inline (sendInline); one writer at a time,
+	// taking and writing under one lock, keeps the queue's order.
+	writeMu sync.Mutex
+	ws      atomic.Pointer[wsConn]
+
+	sid string
+	req *requestInfo
 	// eio3 marks a session of Engine.IO protocol v3 (AllowEIO3): the
 	// client sends the PINGs, and polling payloads and binary messages
 	// are framed as v3 frames them. b64 is set when its client asked for
@@ -85,19 +105,9 @@ type session struct {
 	// (polling_jsonp.go).
 	jsonp []byte
 
-	q            *sendQueue
-	transport    atomic.Int32
 	upgradeClaim atomic.Bool
 	upgrading    atomic.Bool
-
-	// ws is the WebSocket once the session is on it. wsMu orders the
-	// upgrade against the session's end. writeMu is held by whoever takes
-	// packets from the queue and writes them to ws: the worker, or the
-	// reader writing an ack inline (sendInline); one writer at a time,
-	// taking and writing under one lock, keeps the queue's order.
-	writeMu sync.Mutex
-	wsMu    sync.Mutex
-	ws      atomic.Pointer[wsConn]
+	wsMu         sync.Mutex
 	// probing is the WebSocket of an upgrade in progress; the session's
 	// end closes it, so it does not wait out the upgrade timeout.
 	probing *wsConn
@@ -121,14 +131,12 @@ type session struct {
 	streak     int
 
 	// heartbeat: a runtime timer whose callback sends the PINGs and
-	// enforces the PONG and handshake deadlines, under hbMu. seen is set
-	// by the reader for every inbound packet.
+	// enforces the PONG and handshake deadlines, under hbMu.
 	hbMu         sync.Mutex
 	hbTimer      *time.Timer
 	beatAt       time.Time // when the heartbeat acts next
 	awaitingPong bool      // beatAt is the PONG deadline
 	handshakeBy  time.Time // the CONNECT deadline; zero once checked
-	seen         atomic.Bool
 
 	// lingering: the session is closed but still answers one GET.
 	lingering atomic.Bool
@@ -259,6 +267,9 @@ func (s *session) end(reason error, graceful, kick bool) {
 	s.closeOnce.Do(func() {
 		s.closeReason = reason
 		s.graceful = graceful
+		// Read by closed (with closeReason and graceful, stored before
+		// it), from the session's first cache line.
+		s.closing.Store(true)
 		close(s.closeReq)
 		if !graceful {
 			ws := s.ws.Load()
@@ -305,14 +316,7 @@ func (s *session) writeTimeout() time.Duration {
 }
 
 // closed reports whether the session has ended or is ending.
-func (s *session) closed() bool {
-	select {
-	case <-s.closeReq:
-		return true
-	default:
-		return false
-	}
-}
+func (s *session) closed() bool { return s.closing.Load() }
 
 // received is called by a transport's reader for every inbound packet; it
 // handles the Engine.IO level and passes messages up.

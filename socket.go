@@ -78,11 +78,16 @@ var (
 	ErrReservedEventName = errors.New("socketio: reserved event name cannot be emitted")
 )
 
-// reservedEvents are the names the client's Socket.IO layer reserves; they
-// can be neither emitted to nor received from a client.
-var reservedEvents = map[string]bool{
-	"connect": true, "connect_error": true, "disconnect": true,
-	"disconnecting": true, "newListener": true, "removeListener": true,
+// reservedEvent reports whether the client's Socket.IO layer reserves
+// name: it can be neither emitted to nor received from a client. A switch,
+// not a map: every inbound event is checked.
+func reservedEvent(name string) bool {
+	switch name {
+	case "connect", "connect_error", "disconnect",
+		"disconnecting", "newListener", "removeListener":
+		return true
+	}
+	return false
 }
 
 // EventPayload is what a listener receives.
@@ -142,6 +147,22 @@ type Websocket struct {
 	// UUID is the socket id, sent to the client in the CONNECT reply
 	// (socket.id on the client) and the key of EmitTo.
 	UUID string
+
+	// What every inbound event reads (and the read lock it takes) comes
+	// first, in two cache lines (see session).
+	srv    *Server
+	nsp    *Namespace
+	sess   *session
+	hooks  atomic.Pointer[socketHooks]
+	alive  atomic.Bool
+	nspRef atomic.Bool // the socket holds a reference on its (ephemeral) namespace
+	client *client
+	// mu guards UUID, attributes and the changes of hooks (the socket's
+	// own listeners and middlewares: On, OnAny, Use;
+	// socket_listeners.go, nil until one is added).
+	mu         sync.RWMutex
+	attributes map[string]any
+
 	// Conn is the WebSocket the session started on; nil when the session
 	// started on polling. Its request accessors (Locals, Params, Query,
 	// Cookies, Headers, IP) and addresses stay valid for the connection's
@@ -159,11 +180,7 @@ type Websocket struct {
 	// Cookies returns a cookie of the request that opened the session.
 	Cookies func(key string, defaultValue ...string) string
 
-	srv    *Server
-	nsp    *Namespace
-	client *client
-	sess   *session
-	auth   json.RawMessage
+	auth json.RawMessage
 	// created is when the socket was created, for Handshake.Time.
 	created time.Time
 	// id is the socket id sent to the client, the name of the socket's own
@@ -178,13 +195,8 @@ type Websocket struct {
 	left    bool
 	pending []string
 
-	mu         sync.RWMutex
-	attributes map[string]any
-	alive      atomic.Bool
-	// nspRef: the socket holds a reference on its (ephemeral) namespace.
-	nspRef atomic.Bool
-	acks   ackTable
-	once   sync.Once
+	acks ackTable
+	once sync.Once
 	// why is Node's reason for the disconnect, set inside once.
 	why string
 
@@ -196,11 +208,6 @@ type Websocket struct {
 	rlog      *recoveryLog
 	recovered bool
 	held      *heldLog // the index entry of the restored buffer
-
-	// hooks are the socket's own listeners and middlewares (On, OnAny,
-	// Use; socket_listeners.go), nil until one is added; mu orders their
-	// changes.
-	hooks atomic.Pointer[socketHooks]
 }
 
 func newSocket(c *client, nsp *Namespace, auth []byte) *Websocket {
@@ -434,7 +441,7 @@ func (kws *Websocket) EmitArgs(event string, args ...[]byte) {
 }
 
 func (kws *Websocket) refuseReserved(event string) bool {
-	if reservedEvents[event] {
+	if reservedEvent(event) {
 		kws.fireEvent(EventError, []byte(event), ErrReservedEventName)
 		return true
 	}

@@ -18,18 +18,26 @@ import (
 // call less per message, and no read buffer is held while the connection
 // idles.
 type socketSource struct {
-	hj  net.Conn // fasthttp's hijacked connection
-	tcp net.Conn // the socket under it
-	rc  syscall.RawConn
-	// viaHJ: fasthttp's reader may still hold bytes that arrived with
-	// the upgrade request. A read through it that returns less than was
-	// asked has emptied it.
-	viaHJ bool
-
+	// What each read by run and each tryWrite touch comes first, in one
+	// cache line, and the write's buffer and error in the next (see
+	// session).
+	rc syscall.RawConn
 	// run's state, for its read callback (readable).
 	fr      *frameReader
 	deliver func(wsMessage) error
 	result  error
+	// tryWrite's state, for its write callback (writeOnce, made once).
+	writeOnce func(fd uintptr) bool
+	wn        int
+	wp        []byte
+	werr      error
+
+	hj  net.Conn // fasthttp's hijacked connection
+	tcp net.Conn // the socket under it
+	// viaHJ: fasthttp's reader may still hold bytes that arrived with
+	// the upgrade request. A read through it that returns less than was
+	// asked has emptied it.
+	viaHJ bool
 
 	// read's state, for its read callback (readOnce, made at the first
 	// read: most connections read only through run).
@@ -37,12 +45,6 @@ type socketSource struct {
 	rn       int
 	rerr     error
 	readOnce func(fd uintptr) bool
-
-	// tryWrite's state, for its write callback (writeOnce, made once).
-	wp        []byte
-	wn        int
-	werr      error
-	writeOnce func(fd uintptr) bool
 }
 
 // newSocketSource returns a source for the hijacked connection hj, or nil

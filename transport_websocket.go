@@ -37,14 +37,28 @@ const refusedCloseTimeout = 10 * time.Second
 // library's reader does, and its control-frame replies are routed through
 // the send queue so nothing else writes.
 type wsConn struct {
-	conn *websocket.Conn
-	raw  net.Conn
-	// fr and src, when not nil, read the client's frames instead of the
+	// What each write touches comes first, in one cache line (see
+	// session).
+	mu  sync.Mutex // guards buf and writes during shutdown
+	buf []byte
+	// src and fr, when not nil, read the client's frames instead of the
 	// library (see frameReader and socketSource).
+	src *socketSource
+	// response, when not nil, is the HTTP 101 response to the upgrade,
+	// left by fasthttp to the connection (see wsUpgrade): the first
+	// write sends it ahead of its frames, and gives the buffer back.
+	response *[]byte
+	// deflateMin, when above zero, is the size from which messages are
+	// sent compressed: the connection negotiated permessage-deflate (see
+	// PerMessageDeflateThreshold).
+	deflateMin int
+	// eio3 is set on a connection of an Engine.IO v3 session: a binary
+	// message goes with its packet type (4) as its first byte.
+	eio3 bool
+
+	conn      *websocket.Conn
+	raw       net.Conn
 	fr        *frameReader
-	src       *socketSource
-	mu        sync.Mutex // guards buf and writes during shutdown
-	buf       []byte
 	deadline  time.Time // the write deadline last set (without src)
 	closeOnce sync.Once
 	// With src, a write is first tried without blocking, and a deadline
@@ -73,17 +87,6 @@ type wsConn struct {
 	// maxMessage, when above zero, bounds the messages the library reads
 	// (MaxPayload), also as they decompress (see readMessage).
 	maxMessage int64
-	// deflateMin, when above zero, is the size from which messages are
-	// sent compressed: the connection negotiated permessage-deflate (see
-	// PerMessageDeflateThreshold).
-	deflateMin int
-	// eio3 is set on a connection of an Engine.IO v3 session: a binary
-	// message goes with its packet type (4) as its first byte.
-	eio3 bool
-	// response, when not nil, is the HTTP 101 response to the upgrade,
-	// left by fasthttp to the connection (see wsUpgrade): the first
-	// write sends it ahead of its frames, and gives the buffer back.
-	response *[]byte
 }
 
 func newWSConn(conn *websocket.Conn) *wsConn {
