@@ -418,7 +418,12 @@ const fewSockets = 4
 // onEvent dispatches an inbound EVENT or BINARY_EVENT to the listeners.
 func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	cfg := kws.sess.cfg
-	ep := &EventPayload{}
+	var ep *EventPayload
+	if cfg.ReuseEventPayloads {
+		ep = eventPayloads.Get().(*EventPayload)
+	} else {
+		ep = &EventPayload{}
+	}
 	name, args, err := parseEventNamed(pkt.Data, cfg.MaxEventNameLength, ep.argv[:0], &kws.srv.listeners, kws.nsp.listeners)
 	if err != nil {
 		return err
@@ -452,8 +457,15 @@ func (kws *Websocket) onEvent(pkt sioPacket, attachments [][]byte) error {
 	if pkt.HasID {
 		ep.dispatched.Store(true)
 	}
+	if cfg.ReuseEventPayloads && (!pkt.HasID || ep.ackSent.Load()) {
+		*ep = EventPayload{}
+		eventPayloads.Put(ep)
+	}
 	return nil
 }
+
+// eventPayloads are the recycled payloads of ReuseEventPayloads.
+var eventPayloads = sync.Pool{New: func() any { return new(EventPayload) }}
 
 // onAck delivers the client's answer to an outbound ack.
 func (kws *Websocket) onAck(pkt sioPacket, attachments [][]byte) error {

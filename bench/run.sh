@@ -16,9 +16,11 @@
 #                 machine to be quiet: less than 15 % of its CPU busy over a
 #                 second while nothing of the bench runs (the machine may be
 #                 shared); 0 disables the wait
-#   SERVERS="fiber-socketio fiber-socketio-lowmem floor node"   which servers
-#                 to run; fiber-socketio-lowmem is the same server with Fiber's
-#                 ReduceMemoryUsage set, run in the fanout-10k scenario only
+#   SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor node"
+#                 which servers to run; fiber-socketio-lowmem is the same
+#                 server with Fiber's ReduceMemoryUsage set, run in the
+#                 fanout-10k scenario only; fiber-socketio-reuse is the same
+#                 server with ReuseEventPayloads set, run in echo only
 #   SCENARIOS="handshake handshake-warm echo fanout-1k fanout-10k poll-echo"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -26,7 +28,7 @@ cd "$(dirname "$0")"
 REPEAT=${REPEAT:-1}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-0}
-ALL_SERVERS="fiber-socketio fiber-socketio-lowmem floor node"
+ALL_SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor node"
 SERVERS=${SERVERS:-$ALL_SERVERS}
 QUIET_WAIT=${QUIET_WAIT:-30}
 SCENARIOS=${SCENARIOS:-"handshake handshake-warm echo fanout-1k fanout-10k poll-echo"}
@@ -84,6 +86,10 @@ start_server() { # name scenario -> sets SERVER_PID, PORT
 	fiber-socketio-lowmem)
 		PORT=$PORT_OURS
 		./bin/fiber-socketio -addr 127.0.0.1:$PORT -reduce-memory &
+		;;
+	fiber-socketio-reuse)
+		PORT=$PORT_OURS
+		./bin/fiber-socketio -addr 127.0.0.1:$PORT -reuse-payloads &
 		;;
 	floor)
 		PORT=$PORT_FLOOR
@@ -165,6 +171,9 @@ for scen in $SCENARIOS; do
 			fi
 			if [ "$srv" = fiber-socketio-lowmem ] && [ "$scen" != fanout-10k ]; then
 				continue # a memory figure: only the idle-connection scenario
+			fi
+			if [ "$srv" = fiber-socketio-reuse ] && [ "$scen" != echo ]; then
+				continue # the option recycles the payloads of client events
 			fi
 			wait_quiet
 			echo "== $scen / $srv (run $rep, load $(cut -d' ' -f1 /proc/loadavg))" >&2

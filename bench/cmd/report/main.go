@@ -54,8 +54,9 @@ var rows = []row{
 }
 
 // servers in table order. fiber-socketio-lowmem is fiber-socketio with
-// Fiber's ReduceMemoryUsage set (run.sh runs it in fanout-10k only).
-var servers = []string{"fiber-socketio", "fiber-socketio-lowmem", "floor", "node"}
+// Fiber's ReduceMemoryUsage set (run.sh runs it in fanout-10k only), and
+// fiber-socketio-reuse with ReuseEventPayloads set (in echo only).
+var servers = []string{"fiber-socketio", "fiber-socketio-lowmem", "fiber-socketio-reuse", "floor", "node"}
 
 // ours reports whether server s is this package (in either configuration).
 func ours(s string) bool { return strings.HasPrefix(s, "fiber-socketio") }
@@ -215,6 +216,9 @@ func main() {
 	for _, rw := range rows {
 		ours := cpu(rw.key, "fiber-socketio")
 		writeRatio(&b, rw.title+" (CPU/op)", ours, cpu(rw.key, "floor"), cpu(rw.key, "node"), targets[rw.key])
+		if reuse := cpu(rw.key, "fiber-socketio-reuse"); reuse > 0 {
+			writeRatio(&b, rw.title+", ReuseEventPayloads (CPU/op)", reuse, cpu(rw.key, "floor"), cpu(rw.key, "node"), targets[rw.key])
+		}
 	}
 	writeMemRatio(&b, "Memory per idle connection", mem["fiber-socketio"], mem["floor"], mem["node"])
 	if mem["fiber-socketio-lowmem"] > 0 {

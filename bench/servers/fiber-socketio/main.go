@@ -38,6 +38,7 @@ func main() {
 	memprofile := flag.String("memprofile", "", "on SIGUSR1, write a heap profile to this file and memory statistics to stderr")
 	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) and net/http/pprof's /debug/pprof/ on this loopback address")
 	reduceMemory := flag.Bool("reduce-memory", false, "set Fiber's ReduceMemoryUsage")
+	reusePayloads := flag.Bool("reuse-payloads", false, "set ReuseEventPayloads (the listeners keep no payload)")
 	flag.Parse()
 	for _, a := range []string{*addr, *debugAddr} {
 		if a == *debugAddr && a == "" {
@@ -56,6 +57,7 @@ func main() {
 	// queues must hold them rather than close the connection.
 	cfg.SendQueueSize = 1 << 20
 	cfg.PollQueueMaxFrames = 1 << 20
+	cfg.ReuseEventPayloads = *reusePayloads
 	srv := socketio.NewServer(cfg)
 
 	srv.On("echo", func(ep *socketio.EventPayload) {

@@ -1,0 +1,54 @@
+package socketio
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// TestReuseEventPayloads: with ReuseEventPayloads, the payloads of
+// answered events come back for later events, each listener still sees
+// its own event, and a payload whose ack is sent after its listener
+// returned is not reused meanwhile.
+func TestReuseEventPayloads(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.ReuseEventPayloads = true
+	srv := NewServer(cfg)
+	var mu sync.Mutex
+	seen := map[*EventPayload]int{}
+	srv.On("echo", func(ep *EventPayload) {
+		mu.Lock()
+		seen[ep]++
+		mu.Unlock()
+		_ = ep.Ack(ep.Args...)
+	})
+	late := make(chan *EventPayload, 1)
+	srv.On("later", func(ep *EventPayload) { late <- ep })
+	w, _ := connectWatched(t, srv, true)
+
+	w.send(`420["later","kept"]`)
+	kept := <-late
+	for i := 1; i <= 60; i++ {
+		if i%2 == 0 {
+			w.send(fmt.Sprintf(`42%d["echo",%d]`, i, i))
+			w.expect(fmt.Sprintf(`43%d[%d]`, i, i))
+		} else {
+			w.send(fmt.Sprintf(`42%d["echo",%d,"x%d"]`, i, i, i))
+			w.expect(fmt.Sprintf(`43%d[%d,"x%d"]`, i, i, i))
+		}
+	}
+	if kept.Name != "later" || string(kept.Data) != `"kept"` || kept.AckID != 0 || !kept.HasAck {
+		t.Fatalf("payload kept for its ack changed: name %q data %q id %d", kept.Name, kept.Data, kept.AckID)
+	}
+	if err := kept.Ack([]byte(`"done"`)); err != nil {
+		t.Fatal(err)
+	}
+	w.expect(`430["done"]`)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) == 60 {
+		t.Fatal("no payload was reused")
+	}
+}
