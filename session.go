@@ -1,9 +1,7 @@
 package socketio
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -50,6 +48,13 @@ const lingerAfterClose = 250 * time.Millisecond
 // errClientClose marks a close the client asked for (an Engine.IO CLOSE
 // packet or a clean WebSocket close); listeners see a nil reason.
 var errClientClose = errors.New("socketio: client closed the connection")
+
+// The Engine.IO packets the server sends without data.
+var (
+	pingPacket  = []byte{eioPing}
+	noopPacket  = []byte{eioNoop}
+	closePacket = []byte{eioClose}
+)
 
 const (
 	onPolling int32 = iota
@@ -454,216 +459,6 @@ func (s *session) pending() bool {
 		return true
 	}
 	return s.transport.Load() == onWebSocket && s.ws.Load() != nil && s.q.ready()
-}
-
-// untilNextBeat is how long the heartbeat timer waits from now: to the
-// next heartbeat or the CONNECT deadline, whichever comes first. hbMu is
-// held.
-func (s *session) untilNextBeat(now time.Time) time.Duration {
-	d := s.beatAt
-	if !s.handshakeBy.IsZero() && s.handshakeBy.Before(d) {
-		d = s.handshakeBy
-	}
-	return d.Sub(now)
-}
-
-// heartbeat is the heartbeat timer's callback. One timer serves the PINGs,
-// the PONG deadline and the handshake timeout; it is armed for whichever
-// comes first.
-func (s *session) heartbeat() {
-	s.hbMu.Lock()
-	defer s.hbMu.Unlock()
-	if s.closed() {
-		return
-	}
-	now := time.Now()
-	if !s.handshakeBy.IsZero() && !now.Before(s.handshakeBy) {
-		s.handshakeBy = time.Time{}
-		if c, ok := s.handler.(interface{ connected() bool }); ok && !c.connected() {
-			s.close(ErrHandshakeTimeout, false)
-			return
-		}
-	}
-	if !now.Before(s.beatAt) {
-		switch {
-		case s.eio3 && !s.seen.Load():
-			// No PING, nor any other packet, for PingInterval plus
-			// PingTimeout (the v3 client's own deadline for a PONG).
-			s.close(ErrHeartbeatTimeout, false)
-			return
-		case s.eio3:
-			s.seen.Store(false)
-			s.beatAt = now.Add(s.cfg.PingInterval + s.cfg.PingTimeout)
-		case !s.awaitingPong:
-			s.seen.Store(false)
-			s.q.pushControl(outPacket{data: pingPacket})
-			s.awaitingPong = true
-			s.beatAt = now.Add(s.cfg.PingTimeout)
-		case !s.seen.Load():
-			s.close(ErrHeartbeatTimeout, false)
-			return
-		default:
-			// Other traffic proves the peer alive; ask again.
-			s.awaitingPong = false
-			s.beatAt = now
-		}
-	}
-	s.hbTimer.Reset(s.untilNextBeat(now))
-}
-
-// pingReceived moves a v3 session's heartbeat deadline to PingInterval
-// plus PingTimeout after the client's PING.
-func (s *session) pingReceived() {
-	s.hbMu.Lock()
-	defer s.hbMu.Unlock()
-	if s.hbTimer == nil {
-		return
-	}
-	now := time.Now()
-	s.seen.Store(false)
-	s.beatAt = now.Add(s.cfg.PingInterval + s.cfg.PingTimeout)
-	s.hbTimer.Reset(s.untilNextBeat(now))
-}
-
-// pongReceived schedules the next PING PingInterval after a PONG.
-func (s *session) pongReceived() {
-	s.hbMu.Lock()
-	defer s.hbMu.Unlock()
-	if s.hbTimer == nil {
-		return
-	}
-	now := time.Now()
-	s.awaitingPong = false
-	s.beatAt = now.Add(s.cfg.PingInterval)
-	s.hbTimer.Reset(s.untilNextBeat(now))
-}
-
-var (
-	pingPacket  = []byte{eioPing}
-	noopPacket  = []byte{eioNoop}
-	closePacket = []byte{eioClose}
-)
-
-// deliver writes what is queued to the WebSocket, or wakes the pending
-// polling GET.
-func (s *session) deliver() error {
-	if s.transport.Load() == onWebSocket {
-		ws := s.ws.Load()
-		if ws == nil {
-			return nil
-		}
-		if s.closed() && !s.graceful {
-			return nil // dropped: finish closes the connection
-		}
-		s.writeMu.Lock()
-		err := s.writeQueued(ws)
-		s.writeMu.Unlock()
-		return err
-	}
-	select {
-	case s.pollWake <- struct{}{}:
-	default:
-	}
-	return nil
-}
-
-// writeQueued takes what is queued and writes it to ws; s.writeMu is held.
-func (s *session) writeQueued(ws *wsConn) error {
-	_, err := s.writeItems(ws, s.q.take())
-	return err
-}
-
-// writeItems writes items, taken from the queue, to ws and gives them
-// back; queued is how many packets were queued meanwhile. s.writeMu is
-// held.
-func (s *session) writeItems(ws *wsConn, items []outPacket) (queued int, err error) {
-	s.observeOut(items)
-	err = ws.writePackets(s.wireItems(items), s.writeTimeout())
-	queued = s.q.recycle(items)
-	return queued, s.writeError(err)
-}
-
-// writeError is the session's error for the error of a WebSocket write.
-func (s *session) writeError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case isTimeout(err) && s.cfg.WriteTimeout <= 0:
-		// The peer took no data for as long as the heartbeat gives it.
-		return ErrHeartbeatTimeout
-	default:
-		return fmt.Errorf("%w: %v", ErrTransportClosed, err)
-	}
-}
-
-// sendInline queues p and writes the queue from the calling goroutine, as
-// flushInline does, with one lock of the queue for the push and the take.
-// Only the session's reader calls it (an ack sent while its listener
-// runs), so a slow peer blocks nothing but its own reader, within the
-// write timeout. p.data is the caller's scratch buffer, no longer used
-// once sendInline returns: it is copied when it stays queued.
-func (s *session) sendInline(p outPacket) error {
-	if s.transport.Load() != onWebSocket {
-		p.data = bytes.Clone(p.data)
-		return s.send(p)
-	}
-	ws := s.ws.Load()
-	if ws == nil || s.closed() || !s.writeMu.TryLock() {
-		p.data = bytes.Clone(p.data)
-		if err := s.q.pushQuiet(p); err != nil {
-			return s.queued(err)
-		}
-		s.q.wake()
-		return nil
-	}
-	if s.q.takeDirect() {
-		// Nothing is queued, so nothing may go before p: it is written
-		// without going through the queue.
-		one := [1]outPacket{p}
-		s.observeOut(one[:])
-		err := ws.writePackets(s.wireItems(one[:]), s.writeTimeout())
-		s.wroteInline(0, s.writeError(err))
-		return nil
-	}
-	items, err := s.q.pushTake(p)
-	if err != nil {
-		s.writeMu.Unlock()
-		return s.queued(err)
-	}
-	s.wroteInline(s.writeItems(ws, items))
-	return nil
-}
-
-// wroteInline ends an inline write: it releases s.writeMu, closes the
-// session on a write error, and wakes the worker for the packets queued
-// meanwhile (their pushes woke it already; this guards against a wake-up
-// lost between the two, or a hold).
-func (s *session) wroteInline(queued int, err error) {
-	s.writeMu.Unlock()
-	if err != nil {
-		s.close(err, false)
-	}
-	if queued > 0 {
-		s.q.wake()
-	}
-}
-
-// flushInline writes what is queued from the calling goroutine when the
-// session is on WebSocket and no write is in progress, instead of waking
-// the worker: the hand-off to the worker (and, for an idle connection, a
-// goroutine start) costs about a tenth of an ack round trip. Otherwise,
-// or for what it could not take, it wakes the worker as a push does.
-func (s *session) flushInline() {
-	if s.transport.Load() != onWebSocket {
-		s.q.wake()
-		return
-	}
-	ws := s.ws.Load()
-	if ws == nil || s.closed() || !s.writeMu.TryLock() {
-		s.q.wake()
-		return
-	}
-	s.wroteInline(s.writeItems(ws, s.q.take()))
 }
 
 // finish runs on the worker when the session closes: it flushes what it
