@@ -148,18 +148,23 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	if !ep.HasAck {
 		return ErrAckNotRequested
 	}
-	if ep.Kws == nil || !ep.Kws.IsAlive() {
+	// Everything read from ep is read before ackSent is set: with
+	// ReuseEventPayloads the reader recycles an answered payload as soon
+	// as its listeners have returned, maybe while an Ack from another
+	// goroutine is still running.
+	kws, id := ep.Kws, ep.AckID
+	inline := ep.fromReader && !ep.dispatched.Load()
+	if kws == nil || !kws.IsAlive() {
 		return ErrorInvalidConnection
 	}
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
-	kws := ep.Kws
-	if ep.fromReader && !ep.dispatched.Load() {
+	if inline {
 		// Written at once by this reader: built in a pooled buffer,
 		// which session.sendInline copies if it must stay queued.
 		bp := ackBuffers.Get().(*[]byte)
-		pkt := appendAck((*bp)[:0], kws.nsp.name, ep.AckID, args)
+		pkt := appendAck((*bp)[:0], kws.nsp.name, id, args)
 		err := kws.sendInline(pkt)
 		if cap(pkt) <= maxPooledAck {
 			*bp = pkt[:0]
@@ -167,7 +172,7 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 		}
 		return err
 	}
-	return kws.send(appendAck(nil, kws.nsp.name, ep.AckID, args))
+	return kws.send(appendAck(nil, kws.nsp.name, id, args))
 }
 
 // ackBuffers are the buffers acks written inline are built in; one

@@ -126,17 +126,18 @@ func (ep *EventPayload) AckValues(args ...any) error {
 	if !ep.HasAck {
 		return ErrAckNotRequested
 	}
-	if ep.Kws == nil || !ep.Kws.IsAlive() {
+	kws, id := ep.Kws, ep.AckID // read before ackSent is set (see Ack)
+	if kws == nil || !kws.IsAlive() {
 		return ErrorInvalidConnection
 	}
-	body, attachments, err := ep.Kws.encodeValues("", false, args)
+	body, attachments, err := kws.encodeValues("", false, args)
 	if err != nil {
 		return err
 	}
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent
 	}
-	return ep.Kws.sendBinary(appendValuesPacket(nil, sioAck, ep.Kws.nsp.name, ep.AckID, true, body, len(attachments)), attachments)
+	return kws.sendBinary(appendValuesPacket(nil, sioAck, kws.nsp.name, id, true, body, len(attachments)), attachments)
 }
 
 func (kws *Websocket) encodeValues(event string, withName bool, args []any) ([]byte, [][]byte, error) {
