@@ -316,3 +316,48 @@ func ExampleConfig_clientFiles() {
 	// 200 application/javascript; charset=utf-8 "4.8.1" /* the client */
 	// 304
 }
+
+// With ReuseEventPayloads the payload of a client's event is recycled once
+// its listeners return: a listener copies out what it keeps (Data, an
+// element of Args and Kws may be kept, the payload and its Args slice may
+// not), and an ack answered later, here from a goroutine, keeps its
+// payload until it is sent.
+func ExampleConfig_reuseEventPayloads() {
+	cfg := socketio.DefaultConfig()
+	cfg.ReuseEventPayloads = true
+	srv := socketio.NewServer(cfg)
+	saved := make(chan string, 1)
+	srv.On("save", func(ep *socketio.EventPayload) {
+		data := ep.Data // the argument's bytes are not reused
+		go func() {
+			saved <- string(data)
+			_ = ep.Ack([]byte(`"saved"`))
+		}()
+	})
+
+	app := fiber.New()
+	h := srv.Handler(nil)
+	app.Get("/socket.io/", h)
+	app.Post("/socket.io/", h)
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = app.ShutdownWithTimeout(5 * time.Second)
+	}()
+
+	reply, err := emitRaw("ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket", `427["save",{"draft":1}]`)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-saved)
+	fmt.Println(reply)
+	// Output:
+	// {"draft":1}
+	// 437["saved"]
+}
