@@ -414,6 +414,9 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		// The handshake needs more than a new goroutine's 2 KiB:
+		// growing now costs less than deep in it (see growStack).
+		growStack()
 		e.serveConn(own, u, response)
 	}()
 }
