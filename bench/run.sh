@@ -16,11 +16,14 @@
 #                 machine to be quiet: less than 15 % of its CPU busy over a
 #                 second while nothing of the bench runs (the machine may be
 #                 shared); 0 disables the wait
-#   SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor node"
+#   SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor floor-fiber node"
 #                 which servers to run; fiber-socketio-lowmem is the same
 #                 server with Fiber's ReduceMemoryUsage set, run in the
 #                 fanout-10k scenario only; fiber-socketio-reuse is the same
-#                 server with ReuseEventPayloads set, run in echo only
+#                 server with ReuseEventPayloads set, run in echo only;
+#                 floor-fiber is the floor mounted in a Fiber app behind the
+#                 contrib websocket middleware (what the framework costs),
+#                 run in the handshake and echo scenarios only
 #   SCENARIOS="handshake handshake-warm echo fanout-1k fanout-10k poll-echo"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,7 +31,7 @@ cd "$(dirname "$0")"
 REPEAT=${REPEAT:-1}
 QUICK=${QUICK:-0}
 PROFILE=${PROFILE:-0}
-ALL_SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor node"
+ALL_SERVERS="fiber-socketio fiber-socketio-lowmem fiber-socketio-reuse floor floor-fiber node"
 SERVERS=${SERVERS:-$ALL_SERVERS}
 QUIET_WAIT=${QUIET_WAIT:-30}
 SCENARIOS=${SCENARIOS:-"handshake handshake-warm echo fanout-1k fanout-10k poll-echo"}
@@ -94,6 +97,10 @@ start_server() { # name scenario -> sets SERVER_PID, PORT
 	floor)
 		PORT=$PORT_FLOOR
 		./bin/floor -addr 127.0.0.1:$PORT &
+		;;
+	floor-fiber)
+		PORT=$PORT_FLOOR
+		./bin/floor -fiber -addr 127.0.0.1:$PORT &
 		;;
 	node)
 		PORT=$PORT_NODE
@@ -175,6 +182,10 @@ for scen in $SCENARIOS; do
 			if [ "$srv" = fiber-socketio-reuse ] && [ "$scen" != echo ]; then
 				continue # the option recycles the payloads of client events
 			fi
+			case $srv/$scen in
+			floor-fiber/handshake | floor-fiber/handshake-warm | floor-fiber/echo) ;;
+			floor-fiber/*) continue ;; # a diagnostic of the CPU targets only
+			esac
 			wait_quiet
 			echo "== $scen / $srv (run $rep, load $(cut -d' ' -f1 /proc/loadavg))" >&2
 			start_server "$srv" "$scen"

@@ -54,9 +54,11 @@ var rows = []row{
 }
 
 // servers in table order. fiber-socketio-lowmem is fiber-socketio with
-// Fiber's ReduceMemoryUsage set (run.sh runs it in fanout-10k only), and
-// fiber-socketio-reuse with ReuseEventPayloads set (in echo only).
-var servers = []string{"fiber-socketio", "fiber-socketio-lowmem", "fiber-socketio-reuse", "floor", "node"}
+// Fiber's ReduceMemoryUsage set (run.sh runs it in fanout-10k only),
+// fiber-socketio-reuse with ReuseEventPayloads set (in echo only), and
+// floor-fiber the floor behind Fiber and the contrib websocket middleware
+// (in the handshake and echo scenarios only).
+var servers = []string{"fiber-socketio", "fiber-socketio-lowmem", "fiber-socketio-reuse", "floor", "floor-fiber", "node"}
 
 // ours reports whether server s is this package (in either configuration).
 func ours(s string) bool { return strings.HasPrefix(s, "fiber-socketio") }
@@ -224,7 +226,38 @@ func main() {
 	if mem["fiber-socketio-lowmem"] > 0 {
 		writeMemRatio(&b, "Memory per idle connection, Fiber ReduceMemoryUsage", mem["fiber-socketio-lowmem"], mem["floor"], mem["node"])
 	}
+	writeFrameworkShare(&b, cpu)
 	fmt.Print(b.String())
+}
+
+// writeFrameworkShare writes, when the run has floor-fiber, what Fiber
+// and the contrib websocket middleware cost over the plain floor, and
+// what this package costs over them: a diagnostic of the CPU ratios, with
+// no target of its own.
+func writeFrameworkShare(b *strings.Builder, cpu func(key, s string) float64) {
+	var lines []string
+	for _, rw := range rows {
+		ff := cpu(rw.key, "floor-fiber")
+		if ff <= 0 {
+			continue
+		}
+		share := func(a, c float64) string {
+			if a <= 0 || c <= 0 {
+				return "n/a"
+			}
+			return fmt.Sprintf("%.2f", a/c)
+		}
+		lines = append(lines, fmt.Sprintf("| %s (CPU/op) | %s | %s |\n", rw.title,
+			share(ff, cpu(rw.key, "floor")), share(cpu(rw.key, "fiber-socketio"), ff)))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\nWhere the ratio to the floor comes from: floor-fiber is the floor's connection handler behind a Fiber app and the contrib websocket middleware, as this package is (no target; lower is better):\n\n")
+	b.WriteString("| Scenario | floor-fiber/floor | ours/floor-fiber |\n| --- | ---: | ---: |\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
 }
 
 func writeRatio(b *strings.Builder, title string, ours, floor, node float64, t [2]float64) {

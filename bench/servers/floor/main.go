@@ -5,6 +5,11 @@
 // (42<id>["echo",...] becomes 43<id>[...], no JSON parsing), and a
 // broadcast writes one websocket.PreparedMessage to every connection. It
 // has no heartbeat, no namespaces, no polling.
+//
+// With -fiber the same connection handler is mounted in a Fiber app behind
+// the contrib websocket middleware, as the socketio package is (the
+// floor-fiber server of run.sh): what the framework costs before any
+// Socket.IO work, a diagnostic row of the report with no target.
 package main
 
 import (
@@ -23,6 +28,8 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/fiber-socketio/socketio/bench/internal/cpuprof"
 	"github.com/fiber-socketio/socketio/bench/internal/fdlimit"
+	contribws "github.com/gofiber/contrib/v3/websocket"
+	"github.com/gofiber/fiber/v3"
 	"github.com/valyala/fasthttp"
 )
 
@@ -174,12 +181,17 @@ func broadcast(msg []byte) {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3003", "listen address (loopback)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (stopped on SIGTERM/SIGINT)")
+	viaFiber := flag.Bool("fiber", false, "serve through a Fiber app and the contrib websocket middleware")
 	flag.Parse()
 	if host, _, err := net.SplitHostPort(*addr); err != nil || !net.ParseIP(host).IsLoopback() {
 		log.Fatalf("-addr must be a loopback address, got %q", *addr)
 	}
 	fdlimit.Raise(1 << 16)
 	defer cpuprof.Start(*cpuprofile)()
+	if *viaFiber {
+		serveFiber(*addr)
+		return
+	}
 	s := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
 			if string(ctx.Path()) != "/socket.io/" || string(ctx.QueryArgs().Peek("transport")) != "websocket" {
@@ -197,6 +209,31 @@ func main() {
 		log.Fatal(err)
 	}
 	go func() { _ = s.Serve(ln) }()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	<-stop
+	_ = ln.Close()
+}
+
+// serveFiber serves the floor's connection handler at /socket.io/ of a
+// Fiber app on addr, behind the contrib websocket middleware with the
+// plain floor's buffer sizes, until SIGTERM or SIGINT.
+func serveFiber(addr string) {
+	app := fiber.New()
+	app.Get("/socket.io/", func(c fiber.Ctx) error {
+		if c.Query("transport") != "websocket" || !contribws.IsWebSocketUpgrade(c) {
+			return c.SendStatus(fiber.StatusBadRequest)
+		}
+		return c.Next()
+	}, contribws.New(func(c *contribws.Conn) { serve(c.Conn) }, contribws.Config{
+		ReadBufferSize:  upgrader.ReadBufferSize,
+		WriteBufferSize: upgrader.WriteBufferSize,
+	}))
+	ln, err := net.Listen("tcp4", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	go func() { _ = app.Listener(ln, fiber.ListenConfig{DisableStartupMessage: true}) }()
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	<-stop
