@@ -213,10 +213,9 @@ func (s *socketSource) run(fr *frameReader, deliver func(wsMessage) error) error
 // frame's pointers are found and moved): the reader's first message made
 // the runtime grow it twelve frames down, in the frame parser, and the
 // handshake four frames down, in fasthttp's response serialization, while
-// here it holds one to four. An idle connection that never gets a message
-// keeps its reader at 2 KiB, and a stack grown here goes back to 2 KiB at a
-// garbage collection while the connection idles (less than a quarter of
-// it is in use then).
+// here it holds one to four. Nothing grows that did not grow before: the
+// reader calls it at its first message, and a connection that never sends
+// one keeps its reader at 2 KiB.
 //
 //go:noinline
 func growStack() {
