@@ -76,6 +76,7 @@ PORT_OURS=3101
 PORT_NODE=3102
 PORT_FLOOR=3103
 . ./server.sh
+. ./scenarios.sh
 
 start_server() { # name scenario -> sets SERVER_PID, PORT
 	local name=$1 scen=$2
@@ -144,30 +145,6 @@ wait_quiet() {
 		fi
 		sleep 2
 	done
-}
-
-# Scenario sizes. Full sizes keep the whole run near 10 minutes on 2 cores.
-args_for() {
-	local scen=$1
-	if [ "$QUICK" = 1 ]; then
-		case $scen in
-		handshake) echo "-scenario handshake -clients 20 -n 300 -duration 10s" ;;
-		handshake-warm) echo "-scenario handshake -clients 20 -warmup 100 -n 300 -duration 10s" ;;
-		echo) echo "-scenario echo -clients 10 -duration 1s" ;;
-		fanout-1k) echo "-scenario fanout -clients 100 -count 20 -settle 200ms -timeout 30s" ;;
-		fanout-10k) echo "-scenario fanout -clients 500 -count 4 -settle 200ms -timeout 30s" ;;
-		poll-echo) echo "-scenario poll-echo -clients 10 -duration 1s" ;;
-		esac
-		return
-	fi
-	case $scen in
-	handshake) echo "-scenario handshake -clients 50 -n 5000 -duration 20s -timeout 60s" ;;
-	handshake-warm) echo "-scenario handshake -clients 50 -warmup 2000 -n 20000 -duration 60s -timeout 120s" ;;
-	echo) echo "-scenario echo -clients 50 -duration 10s -timeout 60s" ;;
-	fanout-1k) echo "-scenario fanout -clients 1000 -count 500 -settle 2s -timeout 90s" ;;
-	fanout-10k) echo "-scenario fanout -clients 10000 -count 40 -settle 3s -timeout 120s" ;;
-	poll-echo) echo "-scenario poll-echo -clients 50 -duration 10s -timeout 60s" ;;
-	esac
 }
 
 for scen in $SCENARIOS; do
