@@ -1,5 +1,8 @@
 # The two commands of the README: `make example` and `make test`.
-.PHONY: example test deps conformance bench soak
+.PHONY: example test deps lint conformance bench soak
+
+# staticcheck, pinned, run from the module proxy (no install step).
+STATICCHECK = go run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # deps installs what the tests drive: Node.js, the pinned npm packages
 # (socket.io-client, playwright-core; the example's browser client; for the
@@ -14,16 +17,19 @@ deps:
 	npm ci --prefix adapter/redis/testdata/node --no-audit --no-fund
 	npm ci --prefix admin/testdata/node --no-audit --no-fund
 
-test: deps
-	go vet ./...
+test: deps lint
 	go test -race -count=1 ./...
-	cd adapter/redis && go vet ./...
 	cd adapter/redis && go test -race -count=1 ./...
-	cd parser/msgpack && go vet ./...
 	cd parser/msgpack && go test -race -count=1 ./...
-	cd admin && go vet ./...
 	cd admin && go test -race -count=1 ./...
 	FUZZTIME=10s ./scripts/fuzz.sh
+
+# lint: gofmt, go vet and staticcheck over every module, bench/ included.
+lint:
+	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	for m in . adapter/redis parser/msgpack admin bench; do \
+		(cd $$m && go vet ./... && $(STATICCHECK) ./...) || exit 1; \
+	done
 
 example:
 	npm ci --prefix example --no-audit --no-fund

@@ -233,7 +233,7 @@ func checkPlaceholders(data []byte, n int) error {
 		return nil
 	}
 	var seenSmall [64]bool
-	seen := seenSmall[:0]
+	var seen []bool
 	if n <= len(seenSmall) {
 		seen = seenSmall[:n]
 	} else {

@@ -374,7 +374,9 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 func (c *client) onClose(s *session, reason error) {
 	var few [fewSockets]*Websocket
 	socks := c.appendSockets(few[:0])
-	if reason != nil {
+	// Every session ends here: the log's arguments (boxed, and the
+	// remote address formatted) cost only a server that has a Logger.
+	if reason != nil && c.sess.cfg.Logger != nil {
 		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
 	}
 	for _, kws := range socks {
@@ -406,10 +408,7 @@ func (c *client) fireAll(event string, data []byte) {
 func (c *client) appendSockets(dst []*Websocket) []*Websocket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, kws := range c.sockets {
-		dst = append(dst, kws)
-	}
-	return dst
+	return append(dst, c.sockets...)
 }
 
 // fewSockets is the size of the arrays passed to appendSockets.

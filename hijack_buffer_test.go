@@ -153,6 +153,7 @@ func TestDropHijackBufferLeavesOthersAlone(t *testing.T) {
 	}
 	type lookalike struct {
 		net.Conn
+		//lint:ignore U1000 only the field's name and type matter here
 		r io.Reader
 	}
 	if f := lookupHijackFields(reflect.TypeOf(&lookalike{})); f.ok {
