@@ -172,12 +172,15 @@ func main() {
 					issues += ": " + esc(trunc(r.FirstError, 80))
 				}
 			}
-			runsNote := ""
+			runsNote, spread := "", ""
 			if len(rs) > 1 {
 				runsNote = fmt.Sprintf(" (median of %d)", len(rs))
+				if lo, hi, ok := cpuRange(rs); ok {
+					spread = fmt.Sprintf(" (%.2f–%.2f)", lo, hi)
+				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %s %s%s | %s | %s | %.2f | %.2f / %.2f | %s |\n",
-				rw.title, s, r.Clients, num(r.Rate), rw.unit, runsNote, lat50, lat99, r.CPUusPerOp,
+			fmt.Fprintf(&b, "| %s | %s | %d | %s %s%s | %s | %s | %.2f%s | %.2f / %.2f | %s |\n",
+				rw.title, s, r.Clients, num(r.Rate), rw.unit, runsNote, lat50, lat99, r.CPUusPerOp, spread,
 				r.ReadsPerOp, r.WritesPerOp, issues)
 		}
 	}
@@ -227,7 +230,59 @@ func main() {
 		writeMemRatio(&b, "Memory per idle connection, Fiber ReduceMemoryUsage", mem["fiber-socketio-lowmem"], mem["floor"], mem["node"])
 	}
 	writeFrameworkShare(&b, cpu)
+	writePerRun(&b, runs)
 	fmt.Print(b.String())
+}
+
+// cpuRange returns the lowest and highest CPU per operation of the runs
+// that did not fail.
+func cpuRange(rs []result) (lo, hi float64, ok bool) {
+	for _, r := range rs {
+		if r.Failed {
+			continue
+		}
+		if !ok || r.CPUusPerOp < lo {
+			lo = r.CPUusPerOp
+		}
+		if !ok || r.CPUusPerOp > hi {
+			hi = r.CPUusPerOp
+		}
+		ok = true
+	}
+	return lo, hi, ok
+}
+
+// writePerRun writes, when scenarios were repeated, ours over the floor
+// run by run. run.sh runs every server once per repeat, one after the
+// other, so the n-th runs of two servers are minutes apart at most, while
+// the repeats of one server are a whole scenario apart: the per-run
+// ratios show how far the median ratio above could move with the
+// machine's noise.
+func writePerRun(b *strings.Builder, runs map[string]map[string][]result) {
+	var lines []string
+	for _, rw := range rows {
+		o, f := runs[rw.key]["fiber-socketio"], runs[rw.key]["floor"]
+		if len(o) < 2 || len(o) != len(f) {
+			continue
+		}
+		var ratios []string
+		for i := range o {
+			if o[i].Failed || f[i].Failed || f[i].CPUusPerOp <= 0 {
+				ratios = append(ratios, "failed")
+				continue
+			}
+			ratios = append(ratios, fmt.Sprintf("%.2f", o[i].CPUusPerOp/f[i].CPUusPerOp))
+		}
+		lines = append(lines, fmt.Sprintf("| %s (CPU/op) | %s |\n", rw.title, strings.Join(ratios, ", ")))
+	}
+	if len(lines) == 0 {
+		return
+	}
+	b.WriteString("\nRun by run: ours/floor in each repeat (the servers of one repeat run back to back; the tables above take each server's median run):\n\n")
+	b.WriteString("| Scenario | ours/floor, repeat 1, 2, … |\n| --- | --- |\n")
+	for _, l := range lines {
+		b.WriteString(l)
+	}
 }
 
 // writeFrameworkShare writes, when the run has floor-fiber, what Fiber
