@@ -275,11 +275,17 @@ func writePerRun(b *strings.Builder, runs map[string]map[string][]result) {
 		}
 		lines = append(lines, fmt.Sprintf("| %s (CPU/op) | %s |\n", rw.title, strings.Join(ratios, ", ")))
 	}
+	writeTable(b, "Run by run: ours/floor in each repeat (the servers of one repeat run back to back; the tables above take each server's median run):",
+		"| Scenario | ours/floor, repeat 1, 2, … |\n| --- | --- |\n", lines)
+}
+
+// writeTable writes a paragraph and a table of lines under it; nothing
+// when there are no lines.
+func writeTable(b *strings.Builder, intro, header string, lines []string) {
 	if len(lines) == 0 {
 		return
 	}
-	b.WriteString("\nRun by run: ours/floor in each repeat (the servers of one repeat run back to back; the tables above take each server's median run):\n\n")
-	b.WriteString("| Scenario | ours/floor, repeat 1, 2, … |\n| --- | --- |\n")
+	b.WriteString("\n" + intro + "\n\n" + header)
 	for _, l := range lines {
 		b.WriteString(l)
 	}
@@ -305,14 +311,8 @@ func writeFrameworkShare(b *strings.Builder, cpu func(key, s string) float64) {
 		lines = append(lines, fmt.Sprintf("| %s (CPU/op) | %s | %s |\n", rw.title,
 			share(ff, cpu(rw.key, "floor")), share(cpu(rw.key, "fiber-socketio"), ff)))
 	}
-	if len(lines) == 0 {
-		return
-	}
-	b.WriteString("\nWhere the ratio to the floor comes from: floor-fiber is the floor's connection handler behind a Fiber app and the contrib websocket middleware, as this package is (no target; lower is better):\n\n")
-	b.WriteString("| Scenario | floor-fiber/floor | ours/floor-fiber |\n| --- | ---: | ---: |\n")
-	for _, l := range lines {
-		b.WriteString(l)
-	}
+	writeTable(b, "Where the ratio to the floor comes from: floor-fiber is the floor's connection handler behind a Fiber app and the contrib websocket middleware, as this package is (no target; lower is better):",
+		"| Scenario | floor-fiber/floor | ours/floor-fiber |\n| --- | ---: | ---: |\n", lines)
 }
 
 func writeRatio(b *strings.Builder, title string, ours, floor, node float64, t [2]float64) {
