@@ -40,7 +40,7 @@ func TestServeClient(t *testing.T) {
 	dist := clientDist(t)
 	cfg := testConfig()
 	cfg.ClientFiles = os.DirFS(dist)
-	cfg.ClientVersion = "4.8.1"
+	cfg.ClientVersion = "4.8.4"
 	cfg.CORS = CORSConfig{AllowOrigins: []string{"http://app.example"}}
 	ts := serveWithClient(t, cfg)
 	get := func(name string, header ...string) (*http.Response, []byte) {
@@ -64,13 +64,13 @@ func TestServeClient(t *testing.T) {
 	resp, body := get("socket.io.min.js")
 	if resp.StatusCode != 200 || !bytes.Equal(body, want) ||
 		resp.Header.Get("Content-Type") != "application/javascript; charset=utf-8" ||
-		resp.Header.Get("ETag") != `"4.8.1"` || resp.Header.Get("Cache-Control") != "public, max-age=0" {
+		resp.Header.Get("ETag") != `"4.8.4"` || resp.Header.Get("Cache-Control") != "public, max-age=0" {
 		t.Fatalf("socket.io.min.js: %d, %d bytes, headers %v", resp.StatusCode, len(body), resp.Header)
 	}
 	if resp, _ := get("socket.io.min.js.map"); resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
 		t.Errorf("map: %v", resp.Header)
 	}
-	for _, etag := range []string{`"4.8.1"`, `W/"4.8.1"`} {
+	for _, etag := range []string{`"4.8.4"`, `W/"4.8.4"`} {
 		if resp, body := get("socket.io.js", "If-None-Match", etag); resp.StatusCode != 304 || len(body) != 0 {
 			t.Errorf("If-None-Match %s: %d, %d bytes", etag, resp.StatusCode, len(body))
 		}

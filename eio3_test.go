@@ -381,7 +381,7 @@ upgrade.io.engine.on("upgrade", () => echo(upgrade, "upgrade", finish));
 }
 
 // A broadcast with a binary attachment reaches a room holding clients of
-// both protocols (socket.io-client 2.5.0 and 4.8.1), on WebSocket and on
+// both protocols (socket.io-client 2.5.0 and 4.8.4), on WebSocket and on
 // polling.
 func TestEIO3MixedRoom(t *testing.T) {
 	t.Parallel()

@@ -289,7 +289,7 @@ func ExampleServer_ObserveEngine() {
 func ExampleConfig_clientFiles() {
 	cfg := socketio.DefaultConfig()
 	cfg.ClientFiles = fstest.MapFS{"socket.io.min.js": {Data: []byte("/* the client */")}}
-	cfg.ClientVersion = "4.8.1"
+	cfg.ClientVersion = "4.8.4"
 	srv := socketio.NewServer(cfg)
 	app := fiber.New()
 	h := srv.Handler(nil)
@@ -305,7 +305,7 @@ func ExampleConfig_clientFiles() {
 	fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("ETag"), string(body))
 
 	again := httptest.NewRequest(http.MethodGet, "/socket.io/socket.io.min.js", nil)
-	again.Header.Set("If-None-Match", `"4.8.1"`)
+	again.Header.Set("If-None-Match", `"4.8.4"`)
 	if resp, err = app.Test(again); err != nil {
 		log.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func ExampleConfig_clientFiles() {
 	fmt.Println(resp.StatusCode)
 	_ = srv.Shutdown(context.Background())
 	// Output:
-	// 200 application/javascript; charset=utf-8 "4.8.1" /* the client */
+	// 200 application/javascript; charset=utf-8 "4.8.4" /* the client */
 	// 304
 }
 

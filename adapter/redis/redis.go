@@ -9,7 +9,7 @@
 //	srv.SetAdapter(redisadapter.New(client, redisadapter.Options{}))
 //
 // Tested with @socket.io/redis-adapter 8.3.0, @socket.io/redis-emitter
-// 5.1.0, socket.io and socket.io-client 4.8.1 (with node-redis 4.7.1),
+// 5.1.0, socket.io and socket.io-client 4.8.4 (with node-redis 4.7.1),
 // go-redis 9.23.0 and redis-server 7.0.15 (Debian 12).
 //
 // Every namespace of the server gets an adapter with its own uid; they

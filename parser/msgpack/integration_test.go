@@ -1,6 +1,6 @@
 package msgpack_test
 
-// The real socket.io-client 4.8.1 with the npm socket.io-msgpack-parser
+// The real socket.io-client 4.8.4 with the npm socket.io-msgpack-parser
 // 3.0.2 against a server with this Parser, over WebSocket, polling and
 // the upgrade.
 
