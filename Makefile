@@ -19,16 +19,22 @@ deps:
 
 test: deps lint
 	go test -race -count=1 ./...
+	SOCKETIO_TEST_LIBRARY_IO=1 go test -race -count=1 .
 	cd adapter/redis && go test -race -count=1 ./...
 	cd parser/msgpack && go test -race -count=1 ./...
 	cd admin && go test -race -count=1 ./...
 	FUZZTIME=10s ./scripts/fuzz.sh
 
-# lint: gofmt, go vet and staticcheck over every module, bench/ included.
+# lint: gofmt, go vet and staticcheck over every module, bench/ included;
+# and go vet of the library modules (tests included) built for Windows and
+# macOS, which the tests here do not run on (bench/ is Linux only).
 lint:
 	@unformatted=$$(gofmt -l .); if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	for m in . adapter/redis parser/msgpack admin bench; do \
 		(cd $$m && go vet ./... && $(STATICCHECK) ./...) || exit 1; \
+	done
+	for m in . adapter/redis parser/msgpack admin; do \
+		(cd $$m && GOOS=windows go vet ./... && GOOS=darwin go vet ./...) || exit 1; \
 	done
 
 example:

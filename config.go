@@ -222,6 +222,11 @@ type Config struct {
 	// ClientVersion is the bundle's version (its package.json's), the
 	// files' ETag as Node's; empty takes a hash of each file.
 	ClientVersion string
+
+	// libraryIO makes every WebSocket go through the websocket library,
+	// as on systems without raw socket I/O (rawSocketIO): the tests run
+	// that path on Linux with it.
+	libraryIO bool
 }
 
 // DefaultConfig returns the current values of the package-level tunables.

@@ -106,8 +106,9 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 	if wc.ReadBufferSize == 0 {
 		wc.ReadBufferSize = wsReadBufferSize
 	}
-	// Compressed frames (permessage-deflate) are read by the library.
-	e.ownReader = !wc.EnableCompression
+	// Compressed frames (permessage-deflate) are read by the library, and
+	// so is every frame where the system has no raw socket I/O.
+	e.ownReader = rawSocketIO && !cfg.libraryIO && !wc.EnableCompression
 	// A Parser's messages are compressed each for itself: broadcasts do
 	// not share a frame of the default encoding.
 	e.deflate = wc.EnableCompression && cfg.PerMessageDeflateThreshold >= 0 && cfg.Parser == nil

@@ -59,6 +59,9 @@ type socketSource struct {
 // when it is not a plain TCP socket underneath (TLS, say), which is then
 // read through the websocket library.
 func newSocketSource(hj net.Conn) *socketSource {
+	if !rawSocketIO {
+		return nil
+	}
 	u, ok := hj.(interface{ UnsafeConn() net.Conn })
 	if !ok {
 		return nil
@@ -99,15 +102,11 @@ func (s *socketSource) tryWrite(p []byte) (int, error) {
 	return n, werr
 }
 
-// writeFD is tryWrite's callback: one write(2), retried on EINTR only.
+// writeFD is tryWrite's callback: one write(2) (writeSocket).
 func (s *socketSource) writeFD(fd uintptr) bool {
-	for {
-		n, err := syscall.Write(int(fd), s.wp)
-		if err != syscall.EINTR {
-			s.wn, s.werr = max(n, 0), err
-			return true
-		}
-	}
+	n, err := writeSocket(fd, s.wp)
+	s.wn, s.werr = max(n, 0), err
+	return true
 }
 
 // read reads into p, as a net.Conn does (for frameReader.next).
@@ -143,18 +142,8 @@ func (s *socketSource) read(p []byte) (int, error) {
 // readInto is read's callback: one read(2) into s.rp, or false to wait
 // until the socket is readable.
 func (s *socketSource) readInto(fd uintptr) bool {
-	s.rn, s.rerr = readFD(fd, s.rp)
+	s.rn, s.rerr = readSocket(fd, s.rp)
 	return s.rerr != syscall.EAGAIN
-}
-
-// readFD is read(2), retried on EINTR.
-func readFD(fd uintptr, p []byte) (int, error) {
-	for {
-		n, err := syscall.Read(int(fd), p)
-		if err != syscall.EINTR {
-			return n, err
-		}
-	}
 }
 
 // run reads messages until the connection fails or deliver returns an
@@ -253,7 +242,7 @@ func (s *socketSource) readable(fd uintptr) bool {
 	fr := s.fr
 	for {
 		buf, bp := fr.readBuffer()
-		n, rerr := readFD(fd, buf)
+		n, rerr := readSocket(fd, buf)
 		if rerr != nil || n == 0 {
 			_ = fr.consume(buf, bp, 0)
 			switch {

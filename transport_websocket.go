@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -394,15 +395,22 @@ func (s *session) readLoop(w *wsConn) {
 }
 
 // endLibraryRead closes the session on w when the websocket library's
-// reader failed with err. After a message over the read limit the library
-// has sent its close frame (1009), so the session sends none, and the rest
-// of the message may still be arriving: the close lingers (see
-// wsConn.linger).
+// reader failed with err. After a message over the read limit (1009) or a
+// frame breaking the protocol (1002) the library has sent its close frame,
+// so the session sends none, and the rest of what the client sent may
+// still be arriving: the close lingers (see wsConn.linger).
 func (s *session) endLibraryRead(w *wsConn, err error) {
 	reason := wsReadReason(err)
-	if reason == ErrMessageTooLarge {
+	switch reason {
+	case ErrMessageTooLarge:
 		w.libraryClosed.Store(true)
 		w.refused.Store(true)
+	case ErrWebSocketProtocol:
+		// The library has sent its close frame (1002); the rest of what
+		// the client sent is read and dropped before the close.
+		w.libraryClosed.Store(true)
+		w.refused.Store(true)
+		s.cfg.log("warn", "closing session on bad WebSocket frame", "sid", s.sid, "remote", s.remoteAddr(), "error", err.Error())
 	}
 	s.closeOnReader(reason)
 }
@@ -588,7 +596,21 @@ func wsReadReason(err error) error {
 	if errors.Is(err, fws.ErrReadLimit) {
 		return ErrMessageTooLarge
 	}
+	if libraryProtocolError(err) {
+		return ErrWebSocketProtocol
+	}
 	return ErrTransportClosed
+}
+
+// libraryProtocolError reports whether err is the websocket library's
+// report of a frame that breaks the protocol (reserved bits or opcode, an
+// unmasked frame, a bad control or continuation frame, a bad close code).
+// The library has then sent its close frame (1002). It makes these errors
+// with errors.New and the prefix "websocket: ", so they are told by their
+// text; its other read errors are sentinels, close errors or the
+// network's, none of them with that prefix but ErrCloseSent.
+func libraryProtocolError(err error) bool {
+	return err != fws.ErrCloseSent && strings.HasPrefix(err.Error(), "websocket: ")
 }
 
 // closeErrorOf is errors.As for a *fws.CloseError, without the
