@@ -59,9 +59,6 @@ type socketSource struct {
 // when it is not a plain TCP socket underneath (TLS, say), which is then
 // read through the websocket library.
 func newSocketSource(hj net.Conn) *socketSource {
-	if !rawSocketIO {
-		return nil
-	}
 	u, ok := hj.(interface{ UnsafeConn() net.Conn })
 	if !ok {
 		return nil

@@ -607,10 +607,10 @@ func wsReadReason(err error) error {
 // unmasked frame, a bad control or continuation frame, a bad close code).
 // The library has then sent its close frame (1002). It makes these errors
 // with errors.New and the prefix "websocket: ", so they are told by their
-// text; its other read errors are sentinels, close errors or the
-// network's, none of them with that prefix but ErrCloseSent.
+// text; its other read errors are close errors, the network's, and
+// sentinels, of which only ErrReadLimit and ErrCloseSent have that prefix.
 func libraryProtocolError(err error) bool {
-	return err != fws.ErrCloseSent && strings.HasPrefix(err.Error(), "websocket: ")
+	return err != fws.ErrReadLimit && err != fws.ErrCloseSent && strings.HasPrefix(err.Error(), "websocket: ")
 }
 
 // closeErrorOf is errors.As for a *fws.CloseError, without the
