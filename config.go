@@ -62,12 +62,17 @@ var (
 	// EmitWithAckArgs.
 	OutboundAckTimeout = 30 * time.Second
 	// SendQueueSize is the capacity, in packets, of a WebSocket connection's
-	// send queue.
+	// send queue. An emit that finds it full waits for the connection's
+	// writer to take what is queued, so a listener may emit any number of
+	// packets in a loop to a client that reads them; the queue overflows
+	// (see DropFramesOnOverflow) only when the connection has not taken
+	// packets for 250 ms: its client stopped reading.
 	SendQueueSize = 100
-	// DropFramesOnOverflow chooses what a full send queue does: when false
-	// (the default) the connection is closed with ErrSendQueueClosed; when
-	// true the packet is dropped and EventError fires with
-	// ErrSendQueueOverflow.
+	// DropFramesOnOverflow chooses what an overflowing send queue does
+	// (see SendQueueSize and PollQueueMaxFrames): when false (the default)
+	// the connection is closed with ErrSendQueueClosed; when true the
+	// packet is dropped and EventError fires with ErrSendQueueOverflow.
+	// Volatile emits are dropped, silently, as soon as the queue is full.
 	DropFramesOnOverflow = false
 	// ReuseEventPayloads (default false) recycles the EventPayload of a
 	// client's event once its listeners have returned, as fasthttp
@@ -120,7 +125,9 @@ var (
 	// before it is answered with a NOOP.
 	MaxPollWait = 30 * time.Second
 	// PollQueueMaxFrames is the capacity, in packets, of a polling session's
-	// send queue.
+	// send queue. As for SendQueueSize, a full queue makes an emit wait for
+	// the client's next GET; it overflows when no GET has come for 250 ms
+	// since the last one ended.
 	PollQueueMaxFrames = 1024
 	// PongTimeout is kept for source compatibility.
 	//

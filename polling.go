@@ -20,7 +20,10 @@ func (s *session) pollGet(c fiber.Ctx) error {
 		s.close(ErrDuplicatePoll, false)
 		return s.eng.httpError(c, codeBadRequest, "reason", "overlapping GET", "sid", s.sid)
 	}
-	defer s.getActive.Store(false)
+	defer func() {
+		s.pollIdleSince.Store(monoAt(time.Now()))
+		s.getActive.Store(false)
+	}()
 	if s.upgrading.Load() && !s.settleUpgrade() {
 		return s.eng.httpError(c, codeBadRequest, "reason", "polling request on a session upgraded to websocket", "sid", s.sid)
 	}
@@ -194,6 +197,8 @@ func (s *session) pollPost(c fiber.Ctx) error {
 		}
 		body = payload
 	}
+	s.posting.Store(true)
+	defer s.posting.Store(false)
 	if s.eio3 {
 		return s.pollPostEIO3(c, body)
 	}

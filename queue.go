@@ -73,6 +73,30 @@ type sendQueue struct {
 	// session.
 	notify chan struct{}
 	owner  interface{ kick() }
+	// space, when not nil, is closed at the next take (or close): a
+	// producer the full queue refused waits on it (see spaceFor).
+	space chan struct{}
+	// beyond, while above zero, lets pushes past the limit (see
+	// pushBeyond).
+	beyond int
+}
+
+// full reports whether n more packets would pass the limit. q.mu is held.
+func (q *sendQueue) full(n int) bool {
+	return len(q.items)+n > q.limit && q.beyond == 0
+}
+
+// pushBeyond runs push with the limit lifted, for a packet that no wait
+// can make room for (see pushOrWait).
+func (q *sendQueue) pushBeyond(push func() error) error {
+	q.mu.Lock()
+	q.beyond++
+	q.mu.Unlock()
+	err := push()
+	q.mu.Lock()
+	q.beyond--
+	q.mu.Unlock()
+	return err
 }
 
 // errQueueFull is the internal signal that push refused a packet because the
@@ -95,7 +119,7 @@ func (q *sendQueue) pushQuiet(p outPacket) error {
 	if q.closed {
 		return ErrSendQueueClosed
 	}
-	if len(q.items) >= q.limit {
+	if q.full(1) {
 		return errQueueFull
 	}
 	q.items = append(q.items, p)
@@ -111,7 +135,7 @@ func (q *sendQueue) pushShared(p outPacket, b *burst) error {
 		q.mu.Unlock()
 		return ErrSendQueueClosed
 	}
-	if len(q.items) >= q.limit {
+	if q.full(1) {
 		q.mu.Unlock()
 		return errQueueFull
 	}
@@ -161,7 +185,7 @@ func (q *sendQueue) pushAll(text outPacket, attachments [][]byte, b *burst) erro
 		q.mu.Unlock()
 		return ErrSendQueueClosed
 	}
-	if len(q.items)+1+len(attachments) > q.limit {
+	if q.full(1 + len(attachments)) {
 		q.mu.Unlock()
 		return errQueueFull
 	}
@@ -236,7 +260,7 @@ func (q *sendQueue) pushTake(p outPacket) ([]outPacket, error) {
 	if q.closed {
 		return nil, ErrSendQueueClosed
 	}
-	if len(q.items) >= q.limit {
+	if q.full(1) {
 		return nil, errQueueFull
 	}
 	if q.held > 0 {
@@ -276,9 +300,45 @@ func (q *sendQueue) takeLocked() []outPacket {
 	}
 	if len(items) > 0 {
 		q.takes++
+		q.signalSpace()
 	}
 	return items
 }
+
+// signalSpace wakes the producers waiting for room. q.mu is held.
+func (q *sendQueue) signalSpace() {
+	if q.space != nil {
+		close(q.space)
+		q.space = nil
+	}
+}
+
+// spaceFor is for a producer that the full queue refused need packets:
+// it returns a channel closed once the queue may have room for them
+// (already closed when it has, or is closed), or nil when waiting is
+// pointless: a hold keeps the consumer from taking (and the holder may be
+// the producer), or nothing consumes the queue (no owner).
+func (q *sendQueue) spaceFor(need int) <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case q.closed || len(q.items)+need <= q.limit:
+		return closedSignal
+	case q.held > 0 || q.owner == nil:
+		return nil
+	}
+	if q.space == nil {
+		q.space = make(chan struct{})
+	}
+	return q.space
+}
+
+// closedSignal is a channel that is always closed.
+var closedSignal = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // taken reports how many takes returned packets so far (session.busy).
 func (q *sendQueue) taken() uint64 {
@@ -314,6 +374,9 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 	q.items = q.items[:rest]
 	if rest == 0 {
 		q.direct, q.burst = 0, nil
+	}
+	if n > 0 {
+		q.signalSpace()
 	}
 	if q.nextLimit > 0 && rest < q.nextLimit {
 		q.limit, q.nextLimit = q.nextLimit, 0
@@ -391,6 +454,7 @@ func (q *sendQueue) len() int {
 func (q *sendQueue) close() {
 	q.mu.Lock()
 	q.closed = true
+	q.signalSpace()
 	q.mu.Unlock()
 	q.wake()
 }
@@ -403,6 +467,7 @@ func (q *sendQueue) setLimit(limit int) {
 	q.mu.Lock()
 	if limit >= q.limit {
 		q.limit, q.nextLimit = limit, 0
+		q.signalSpace()
 	} else {
 		q.nextLimit = limit
 	}

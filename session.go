@@ -119,8 +119,14 @@ type session struct {
 
 	// polling state: one GET and one POST at a time.
 	getActive atomic.Bool
-	pollWake  chan struct{}
-	postMu    sync.Mutex
+	// pollIdleSince (monoAt) is when the last polling GET ended, or the
+	// session opened on polling (see stalledSince).
+	pollIdleSince atomic.Int64
+	// posting is set while a polling POST's packets go to their
+	// listeners (see pushOrWait).
+	posting  atomic.Bool
+	pollWake chan struct{}
+	postMu   sync.Mutex
 
 	// worker is the state of the worker goroutine (workerIdle,
 	// workerRunning, workerFinished): it runs only while there is
@@ -169,6 +175,8 @@ func newSession(eng *engine, sid string, kind int32, req *requestInfo) *session 
 	limit := eng.cfg.PollQueueMaxFrames
 	if kind == onWebSocket {
 		limit = eng.cfg.SendQueueSize
+	} else {
+		s.pollIdleSince.Store(monoAt(time.Now()))
 	}
 	s.q = newSendQueue(limit)
 	s.q.owner = s
@@ -217,22 +225,35 @@ func (s *session) start() {
 // send queues an application packet. A full queue either drops the packet
 // (DropFramesOnOverflow) and returns ErrSendQueueOverflow, or closes the
 // session and returns ErrSendQueueClosed.
-func (s *session) send(p outPacket) error { return s.queued(s.q.push(p)) }
+func (s *session) send(p outPacket) error {
+	err := s.q.push(p)
+	if err == errQueueFull {
+		err = s.pushOrWait(1, func() error { return s.q.push(p) })
+	}
+	return s.queued(err)
+}
 
 // sendAll queues a text packet and its attachments, all or nothing, with
 // the overflow rules of send, so concurrent emits never interleave them;
 // plain marks a packet emitted with Compress(false).
 func (s *session) sendAll(text []byte, attachments [][]byte, plain bool) error {
-	return s.queued(s.q.pushAll(outPacket{data: text, plain: plain}, attachments, nil))
+	return s.sendShared(outPacket{data: text, plain: plain}, attachments, nil)
 }
 
 // sendShared is sendAll for a broadcast packet p (its text packet, see
 // Websocket.deliver); b is the server's burst state (see burst.go).
 func (s *session) sendShared(p outPacket, attachments [][]byte, b *burst) error {
-	if len(attachments) == 0 {
-		return s.queued(s.q.pushShared(p, b))
+	push := func() error {
+		if len(attachments) == 0 {
+			return s.q.pushShared(p, b)
+		}
+		return s.q.pushAll(p, attachments, b)
 	}
-	return s.queued(s.q.pushAll(p, attachments, b))
+	err := push()
+	if err == errQueueFull {
+		err = s.pushOrWait(1+len(attachments), push)
+	}
+	return s.queued(err)
 }
 
 // queued applies the overflow rule to the result of a push.

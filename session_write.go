@@ -72,6 +72,9 @@ func (s *session) sendInline(p outPacket) error {
 	if ws == nil || s.closed() || !s.writeMu.TryLock() {
 		p.data = bytes.Clone(p.data)
 		if err := s.q.pushQuiet(p); err != nil {
+			if err == errQueueFull {
+				return s.send(p) // waits for room (see pushOrWait)
+			}
 			return s.queued(err)
 		}
 		s.q.wake()
@@ -89,6 +92,10 @@ func (s *session) sendInline(p outPacket) error {
 	items, err := s.q.pushTake(p)
 	if err != nil {
 		s.writeMu.Unlock()
+		if err == errQueueFull {
+			p.data = bytes.Clone(p.data)
+			return s.send(p) // waits for room (see pushOrWait)
+		}
 		return s.queued(err)
 	}
 	s.wroteInline(s.writeItems(ws, items))

@@ -64,11 +64,12 @@ type wsConn struct {
 	closeOnce sync.Once
 	// With src, a write is first tried without blocking, and a deadline
 	// is set only when the socket cannot take it all (see write).
-	// blocking is set while such a write waits; cut once the session
-	// ended without grace: a waiting write fails at once, a later one
-	// gets no time.
-	blocking atomic.Bool
-	cut      atomic.Bool
+	// blockedSince (monoNow) is set while such a write waits for the
+	// peer, and while any write without src is in progress (see
+	// session.stalledSince); cut once the session ended without grace: a
+	// waiting write fails at once, a later one gets no time.
+	blockedSince atomic.Int64
+	cut          atomic.Bool
 	// closeCode, when set, is the status of the close frame shutdown
 	// sends instead of 1000: 1002 after a protocol violation, 1009 after
 	// a message over MaxPayload.
@@ -224,18 +225,20 @@ func (w *wsConn) writeResponse() error {
 // it cannot fail a later write.
 func (w *wsConn) write(buf []byte, timeout time.Duration) error {
 	if w.src == nil {
+		now := time.Now()
 		if timeout > 0 {
 			// Moving the deadline costs a timer update: do it only when
 			// less than half of the allowance is left. Every write is
 			// preceded by this check, so a deadline left behind never
 			// fails a later write.
-			now := time.Now()
 			if w.deadline.Sub(now) < timeout/2 {
 				w.deadline = now.Add(timeout)
 				_ = w.raw.SetWriteDeadline(w.deadline)
 			}
 		}
+		w.blockedSince.Store(monoAt(now))
 		_, err := w.raw.Write(buf)
+		w.blockedSince.Store(0)
 		return err
 	}
 	n, err := w.src.tryWrite(buf)
@@ -248,9 +251,10 @@ func (w *wsConn) write(buf []byte, timeout time.Duration) error {
 	if timeout <= 0 {
 		return os.ErrDeadlineExceeded // no time left to wait for the peer
 	}
-	w.blocking.Store(true)
-	defer w.blocking.Store(false)
-	_ = w.raw.SetWriteDeadline(time.Now().Add(timeout))
+	now := time.Now()
+	w.blockedSince.Store(monoAt(now))
+	defer w.blockedSince.Store(0)
+	_ = w.raw.SetWriteDeadline(now.Add(timeout))
 	if w.cut.Load() {
 		_ = w.raw.SetWriteDeadline(time.Now())
 	}
@@ -269,7 +273,7 @@ func (w *wsConn) cutWrites() {
 		return
 	}
 	w.cut.Store(true)
-	if w.blocking.Load() {
+	if w.blockedSince.Load() != 0 {
 		_ = w.raw.SetWriteDeadline(time.Now())
 	}
 }

@@ -53,8 +53,9 @@ func main() {
 	defer cpuprof.Start(*cpuprofile)()
 
 	cfg := socketio.DefaultConfig()
-	// A broadcast burst queues count packets per connection at once; the
-	// queues must hold them rather than close the connection.
+	// A broadcast burst queues count packets per connection at once;
+	// queues that hold them let the broadcaster go on without waiting for
+	// the connections' writers to make room.
 	cfg.SendQueueSize = 1 << 20
 	cfg.PollQueueMaxFrames = 1 << 20
 	cfg.ReuseEventPayloads = *reusePayloads
