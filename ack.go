@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,6 +145,11 @@ func (t *ackTable) failAll(err error, log func(string, ...any)) {
 // Ack answers the client's callback for this event with args (raw JSON,
 // or text that is sent as a JSON string). Only the first Ack of an event,
 // across all its listeners, is sent; later calls return ErrAckAlreadySent.
+//
+// Placeholders of the event's binary attachments in args (as ep.Args
+// holds them) stand for those attachments, which go with the answer as
+// Buffers: ep.Ack(ep.Args...) echoes a binary event as the client sent
+// it, as a Node listener calling back with its arguments does.
 func (ep *EventPayload) Ack(args ...[]byte) error {
 	if !ep.HasAck {
 		return ErrAckNotRequested
@@ -152,10 +158,21 @@ func (ep *EventPayload) Ack(args ...[]byte) error {
 	// ReuseEventPayloads the reader recycles an answered payload as soon
 	// as its listeners have returned, maybe while an Ack from another
 	// goroutine is still running.
-	kws, id := ep.Kws, ep.AckID
+	kws, id, attachments := ep.Kws, ep.AckID, ep.Attachments
 	inline := ep.fromReader && !ep.dispatched.Load()
 	if kws == nil || !kws.IsAlive() {
 		return ErrorInvalidConnection
+	}
+	if len(attachments) > 0 {
+		if pkt, used, ok := appendBinaryAck(nil, kws.nsp.name, id, args, attachments); ok {
+			if max := kws.sess.cfg.MaxAttachments; len(used) > max {
+				return fmt.Errorf("%w: %d attachments, %d allowed", ErrTooManyAttachments, len(used), max)
+			}
+			if !ep.ackSent.CompareAndSwap(false, true) {
+				return ErrAckAlreadySent
+			}
+			return kws.sendBinary(pkt, used)
+		}
 	}
 	if !ep.ackSent.CompareAndSwap(false, true) {
 		return ErrAckAlreadySent

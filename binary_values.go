@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"strconv"
 	"sync"
+	"unicode/utf8"
 )
 
 // resolvePlaceholders appends arg with every placeholder replaced by the
@@ -633,6 +634,50 @@ func encodeValues(dst []byte, name string, withName bool, args []any) (body []by
 		}
 	}
 	return append(dst, ']'), attachments, nil
+}
+
+// appendBinaryAck appends the answer to an ack id with args (see
+// appendAck) as a BINARY_ACK when args hold placeholders of attachments
+// (those of the event being answered): each placeholder is renumbered in
+// order of appearance, and used lists the attachments they stand for, in
+// that order. ok is false, and nothing is appended, when no arg holds a
+// placeholder of one of them.
+func appendBinaryAck(dst []byte, nsp string, id uint64, args, attachments [][]byte) (pkt []byte, used [][]byte, ok bool) {
+	var refs []placeholderRef
+	body := []byte{'['}
+	first := true
+	for _, a := range args {
+		if len(a) == 0 {
+			continue // skipped, as appendAck does
+		}
+		if !first {
+			body = append(body, ',')
+		}
+		first = false
+		if !isJSON(a) || !utf8.Valid(a) {
+			body = appendQuoted(body, string(a))
+			continue
+		}
+		var err error
+		if refs, err = findPlaceholders(a, len(attachments), refs); err != nil {
+			// A placeholder of no attachment of the event: the
+			// argument goes as it is, as from appendAck.
+			refs = refs[:0]
+		}
+		last := 0
+		for _, r := range refs {
+			body = append(body, a[last:r.start]...)
+			body = appendPlaceholder(body, len(used))
+			used = append(used, attachments[r.num])
+			last = r.end
+		}
+		body = append(body, a[last:]...)
+	}
+	if len(used) == 0 {
+		return dst, nil, false
+	}
+	body = append(body, ']')
+	return appendValuesPacket(dst, sioAck, nsp, id, true, body, len(used)), used, true
 }
 
 // appendValuesPacket appends an Engine.IO message carrying an encoded
