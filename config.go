@@ -27,7 +27,8 @@ var (
 	// closed and the session goes on on polling.
 	UpgradeTimeout = 10 * time.Second
 	// CloseTimeout bounds how long a server-side close waits for the queued
-	// packets (the DISCONNECT among them) to reach the client.
+	// packets (the DISCONNECT among them) to reach the client. Zero closes
+	// without waiting.
 	CloseTimeout = 5 * time.Second
 	// WriteTimeout bounds one write to a WebSocket; zero bounds it by
 	// PingInterval+PingTimeout, the time the heartbeat gives a silent peer
@@ -44,8 +45,10 @@ var (
 	// MaxBatchPackets bounds the number of Engine.IO packets in one batched
 	// WebSocket frame (0x1E separated). A polling POST may carry any number
 	// of packets within MaxPayload, as the official client batches freely.
+	// Zero disables the bound.
 	MaxBatchPackets = 256
-	// MaxEventNameLength bounds an inbound event name, in bytes.
+	// MaxEventNameLength bounds an inbound event name, in bytes. Zero
+	// disables the bound.
 	MaxEventNameLength = 256
 	// MaxEventArgs bounds the number of elements of an inbound EVENT or ACK
 	// array, the event name included. Zero disables the bound.
@@ -59,7 +62,8 @@ var (
 	// attachments together are bounded by MaxPayload.
 	MaxAttachments = 10
 	// OutboundAckTimeout is the default deadline of EmitWithAck and
-	// EmitWithAckArgs.
+	// EmitWithAckArgs. Zero leaves them without a deadline (a broadcast's
+	// EmitWithAck then waits 30 s, as it needs one).
 	OutboundAckTimeout = 30 * time.Second
 	// SendQueueSize is the capacity, in packets, of a WebSocket connection's
 	// send queue. An emit that finds it full waits for the connection's
@@ -127,7 +131,7 @@ var (
 	// PollQueueMaxFrames is the capacity, in packets, of a polling session's
 	// send queue. As for SendQueueSize, a full queue makes an emit wait for
 	// the client's next GET; it overflows when no GET has come for 250 ms
-	// since the last one ended.
+	// since the last one ended. Zero disables the bound.
 	PollQueueMaxFrames = 1024
 	// PongTimeout is kept for source compatibility.
 	//
@@ -162,6 +166,14 @@ var Logger func(level, msg string, fields ...any)
 // Config is a snapshot of the tunables, held by a Server. DefaultConfig
 // reads the package-level variables; NewServer takes a Config directly, so
 // two servers in one process (or tests in parallel) do not share settings.
+//
+// A field left at its zero value takes the default of the package-level
+// variable of its name (as documented there, not its current value), so
+// NewServer(Config{PingInterval: 10 * time.Second}) serves like New with
+// only PingInterval changed: both transports, upgrades, every bound. Where
+// a variable's zero disables a bound or a timeout, the field's negative
+// values do (DefaultConfig maps one to the other); the variables that
+// default to true are the fields DisablePolling and DisableUpgrades.
 type Config struct {
 	PingInterval         time.Duration
 	PingTimeout          time.Duration
@@ -180,13 +192,14 @@ type Config struct {
 	DropFramesOnOverflow bool
 	// ReuseEventPayloads: see the package-level variable.
 	ReuseEventPayloads bool
-	EnablePolling      bool
-	// Transports: see the package-level variable. A Config built by hand
-	// (not from DefaultConfig) with a nil Transports serves both.
+	// DisablePolling is EnablePolling (see the package-level variable)
+	// negated, so that the zero value serves polling.
+	DisablePolling bool
+	// Transports: see the package-level variable. Nil serves both.
 	Transports []string
-	// AllowUpgrades: see the package-level variable. Like EnablePolling,
-	// its zero value is false: start from DefaultConfig.
-	AllowUpgrades bool
+	// DisableUpgrades is AllowUpgrades (see the package-level variable)
+	// negated, so that the zero value lets polling sessions upgrade.
+	DisableUpgrades bool
 	// AllowEIO3: see the package-level variable.
 	AllowEIO3 bool
 	// Parser: see PacketParser.
@@ -241,28 +254,28 @@ func DefaultConfig() Config {
 	return Config{
 		PingInterval:                PingInterval,
 		PingTimeout:                 PingTimeout,
-		HandshakeTimeout:            HandshakeTimeout,
-		CloseTimeout:                CloseTimeout,
+		HandshakeTimeout:            zeroOff(HandshakeTimeout),
+		CloseTimeout:                zeroOff(CloseTimeout),
 		UpgradeTimeout:              UpgradeTimeout,
 		WriteTimeout:                WriteTimeout,
 		MaxPayload:                  MaxPayload,
-		MaxAuthPayload:              MaxAuthPayload,
-		MaxBatchPackets:             MaxBatchPackets,
-		MaxEventNameLength:          MaxEventNameLength,
-		MaxEventArgs:                MaxEventArgs,
+		MaxAuthPayload:              zeroOff(MaxAuthPayload),
+		MaxBatchPackets:             zeroOff(MaxBatchPackets),
+		MaxEventNameLength:          zeroOff(MaxEventNameLength),
+		MaxEventArgs:                zeroOff(MaxEventArgs),
 		MaxAttachments:              MaxAttachments,
-		OutboundAckTimeout:          OutboundAckTimeout,
+		OutboundAckTimeout:          zeroOff(OutboundAckTimeout),
 		SendQueueSize:               SendQueueSize,
 		DropFramesOnOverflow:        DropFramesOnOverflow,
 		ReuseEventPayloads:          ReuseEventPayloads,
-		EnablePolling:               EnablePolling,
+		DisablePolling:              !EnablePolling,
 		Transports:                  append([]string(nil), Transports...),
-		AllowUpgrades:               AllowUpgrades,
+		DisableUpgrades:             !AllowUpgrades,
 		AllowEIO3:                   AllowEIO3,
 		Parser:                      PacketParser,
 		PollingMaxBufferSize:        PollingMaxBufferSize,
 		MaxPollWait:                 MaxPollWait,
-		PollQueueMaxFrames:          PollQueueMaxFrames,
+		PollQueueMaxFrames:          zeroOff(PollQueueMaxFrames),
 		HTTPCompressionThreshold:    HTTPCompressionThreshold,
 		PerMessageDeflateThreshold:  PerMessageDeflateThreshold,
 		CleanupEmptyChildNamespaces: CleanupEmptyChildNamespaces,
@@ -279,6 +292,15 @@ func DefaultConfig() Config {
 
 // normalized fills zero values with working defaults.
 func (c Config) normalized() Config {
+	// Zero is the variable's default; negative, as set by zeroOff, stays
+	// and disables (every use checks for a positive value).
+	c.HandshakeTimeout = zeroDefault(c.HandshakeTimeout, 10*time.Second)
+	c.CloseTimeout = zeroDefault(c.CloseTimeout, 5*time.Second)
+	c.MaxAuthPayload = zeroDefault(c.MaxAuthPayload, 8*1024)
+	c.MaxBatchPackets = zeroDefault(c.MaxBatchPackets, 256)
+	c.MaxEventNameLength = zeroDefault(c.MaxEventNameLength, 256)
+	c.MaxEventArgs = zeroDefault(c.MaxEventArgs, 256)
+	c.OutboundAckTimeout = zeroDefault(c.OutboundAckTimeout, 30*time.Second)
 	if c.PingInterval <= 0 {
 		c.PingInterval = 25 * time.Second
 	}
@@ -297,8 +319,9 @@ func (c Config) normalized() Config {
 	if c.SendQueueSize <= 0 {
 		c.SendQueueSize = 100
 	}
-	if c.PollQueueMaxFrames <= 0 {
-		c.PollQueueMaxFrames = 1 << 30
+	c.PollQueueMaxFrames = zeroDefault(c.PollQueueMaxFrames, 1024)
+	if c.PollQueueMaxFrames < 0 {
+		c.PollQueueMaxFrames = 1 << 30 // no bound
 	}
 	if c.HTTPCompressionThreshold == 0 {
 		c.HTTPCompressionThreshold = 1024
@@ -310,10 +333,27 @@ func (c Config) normalized() Config {
 		c.PollingMaxBufferSize = int(c.MaxPayload)
 	}
 	if c.MaxPollWait <= 0 {
-		c.MaxPollWait = c.PingInterval + c.PingTimeout
+		c.MaxPollWait = 30 * time.Second
 	}
 	c.ConnectionStateRecovery = c.ConnectionStateRecovery.normalized()
 	return c
+}
+
+// zeroOff maps a package-level variable whose zero disables what it
+// bounds to the Config value that does: -1.
+func zeroOff[T int | int64 | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
+// zeroDefault is v, or def when v is zero (a field left unset).
+func zeroDefault[T int | int64 | time.Duration](v, def T) T {
+	if v == 0 {
+		return def
+	}
+	return v
 }
 
 // serves reports whether transport is listed in c.Transports (nil or empty

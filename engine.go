@@ -83,16 +83,16 @@ type engine struct {
 	// clientFiles serves Config.ClientFiles, nil when none.
 	clientFiles *clientFiles
 	// polling and websocket are the transports served; upgrades whether a
-	// polling session may upgrade (Transports, EnablePolling,
-	// AllowUpgrades).
+	// polling session may upgrade (Transports, DisablePolling,
+	// DisableUpgrades).
 	polling, websocket, upgrades bool
 }
 
 func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ...websocket.Config) *engine {
 	e := &engine{cfg: cfg, newHandler: newHandler, clientFiles: newClientFiles(cfg.ClientFiles, cfg.ClientVersion)}
-	e.polling = cfg.EnablePolling && cfg.serves("polling")
+	e.polling = !cfg.DisablePolling && cfg.serves("polling")
 	e.websocket = cfg.serves("websocket")
-	e.upgrades = e.polling && e.websocket && cfg.AllowUpgrades
+	e.upgrades = e.polling && e.websocket && !cfg.DisableUpgrades
 	var wc websocket.Config
 	if len(wsConfig) > 0 {
 		wc = wsConfig[0]

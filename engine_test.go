@@ -249,7 +249,7 @@ func TestHandshakeWebSocketRefused(t *testing.T) {
 
 func TestPollingDisabled(t *testing.T) {
 	t.Parallel()
-	es := newEchoServer(t, func(c *Config) { c.EnablePolling = false })
+	es := newEchoServer(t, func(c *Config) { c.DisablePolling = true })
 	status, body := mustHTTP(t, http.MethodGet, es.eioURL("transport=polling"), "")
 	if status != http.StatusBadRequest || !strings.Contains(body, `"code":0`) {
 		t.Errorf("polling with EnablePolling=false: status %d, body %q", status, body)

@@ -106,7 +106,7 @@ func TestTransportsWebSocketOnly(t *testing.T) {
 
 func TestAllowUpgradesFalse(t *testing.T) {
 	t.Parallel()
-	es := newEchoServer(t, func(c *Config) { c.AllowUpgrades = false })
+	es := newEchoServer(t, func(c *Config) { c.DisableUpgrades = true })
 	ts := es.testServer
 	status, body := mustHTTP(t, http.MethodGet, ts.eioURL("transport=polling"), "")
 	if h := parseOpen(t, body); status != http.StatusOK || !reflect.DeepEqual(h.Upgrades, []string{}) {
@@ -137,8 +137,8 @@ func TestAllowUpgradesFalse(t *testing.T) {
 func TestTransportsDefault(t *testing.T) {
 	t.Parallel()
 	cfg := DefaultConfig()
-	if !reflect.DeepEqual(cfg.Transports, []string{"polling", "websocket"}) || !cfg.AllowUpgrades {
-		t.Fatalf("DefaultConfig: Transports %q, AllowUpgrades %v", cfg.Transports, cfg.AllowUpgrades)
+	if !reflect.DeepEqual(cfg.Transports, []string{"polling", "websocket"}) || cfg.DisableUpgrades {
+		t.Fatalf("DefaultConfig: Transports %q, DisableUpgrades %v", cfg.Transports, cfg.DisableUpgrades)
 	}
 	es := newEchoServer(t, nil)
 	ts := es.testServer
