@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 )
@@ -87,5 +88,74 @@ func TestAppendBinaryAck(t *testing.T) {
 		if _, _, ok := appendBinaryAck(nil, "/", 1, args, atts); ok {
 			t.Errorf("%q: a BINARY_ACK, want none", args)
 		}
+	}
+}
+
+// TestBroadcastValues: a room broadcast of Go values reaches every client
+// in the room with its []byte values as Buffers (Node's
+// io.to(room).emit with Buffers), from a socket's operator (the sender
+// excluded) and from the server's; an encoding it cannot do, or too many
+// attachments, is refused before anything is sent.
+func TestBroadcastValues(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(testConfig())
+			srv.On("join", func(ep *EventPayload) {
+				ep.Kws.Join("r")
+				_ = ep.Ack()
+			})
+			srv.On("share", func(ep *EventPayload) {
+				var data []byte
+				if err := ep.Decode(&data); err != nil {
+					t.Errorf("share: %v", err)
+				}
+				if err := ep.Kws.To("r").EmitValues("shared", data, map[string]any{"copy": append(data, 0xff), "n": 1}); err != nil {
+					t.Errorf("socket's EmitValues: %v", err)
+				}
+				if err := srv.To("r").EmitValues("all", []byte("x"), nil, "s"); err != nil {
+					t.Errorf("server's EmitValues: %v", err)
+				}
+				_ = ep.Ack()
+			})
+			if err := srv.To("r").EmitValues("bad", func() {}); err == nil {
+				t.Error("EmitValues of a func: no error")
+			}
+			many := make([]any, 11)
+			for i := range many {
+				many[i] = []byte{byte(i)}
+			}
+			if err := srv.EmitValues("many", many...); !errors.Is(err, ErrTooManyAttachments) {
+				t.Errorf("EmitValues of 11 []byte: %v, want ErrTooManyAttachments", err)
+			}
+			ts := startServer(t, srv, nil)
+			res := runNode(t, ts.url, `
+const opts = { `+tr.opts+`, forceNew: true };
+const a = io(URL, opts), b = io(URL, opts);
+const hex = (v) => Buffer.isBuffer(v) ? v.toString("hex") : "NOT A BUFFER " + JSON.stringify(v);
+const got = {};
+const seen = (who, what) => {
+  got[who] = (got[who] || []).concat([what]);
+  if ((got.a || []).length === 1 && (got.b || []).length === 2) {
+    out({ a: got.a, b: got.b });
+    a.disconnect(); b.disconnect();
+    setTimeout(() => process.exit(0), 50);
+  }
+};
+a.on("shared", () => fail("the sender got its own broadcast"));
+b.on("shared", (data, o) => seen("b", ["shared", hex(data), hex(o.copy), o.n]));
+for (const [who, s] of [["a", a], ["b", b]]) {
+  s.on("all", (x, n, str) => seen(who, ["all", hex(x), n, str]));
+  s.on("connect_error", (e) => fail("connect_error " + e.message));
+}
+Promise.all([a, b].map((s) => new Promise((r) => s.on("connect", r))))
+  .then(() => Promise.all([a.emitWithAck("join"), b.emitWithAck("join")]))
+  .then(() => a.emit("share", Buffer.from([1, 2, 3])));
+`, 20*time.Second)
+			want := `{"a":[["all","78",null,"s"]],"b":[["shared","010203","010203ff",1],["all","78",null,"s"]]}`
+			if !res.has(want) {
+				t.Errorf("client output %q, want %s", res.lines, want)
+			}
+		})
 	}
 }

@@ -110,6 +110,36 @@ func (o BroadcastOperator) context() (context.Context, context.CancelFunc) {
 // ErrReservedEventName for a name the client reserves, or the adapter's
 // error. args must not be modified until Emit returns.
 func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
+	return o.emit(event, args, nil)
+}
+
+// EmitValues sends an event with args encoded as Websocket.EmitValues
+// encodes them (encoding/json, every non-empty []byte inside sent as a
+// binary attachment, which the clients receive as a Buffer) to the
+// selected sockets, as Node's io.to(room).emit with Buffers. As with
+// Emit, the packet and its attachments are encoded once for every
+// receiver. It returns ErrTooManyAttachments beyond MaxAttachments, an
+// encoding error, or what Emit returns.
+func (o BroadcastOperator) EmitValues(event string, args ...any) error {
+	raw := make([][]byte, len(args))
+	var attachments [][]byte
+	for i, a := range args {
+		var err error
+		if raw[i], attachments, err = appendValue(nil, a, attachments); err != nil {
+			return fmt.Errorf("socketio: encoding %q: %w", event, err)
+		}
+	}
+	if o.nsp == nil {
+		return ErrNoAdapter
+	}
+	if max := o.nsp.srv.config().MaxAttachments; len(attachments) > max {
+		return fmt.Errorf("%w: %d attachments, %d allowed", ErrTooManyAttachments, len(attachments), max)
+	}
+	return o.emit(event, raw, attachments)
+}
+
+// emit is Emit with the args' binary attachments.
+func (o BroadcastOperator) emit(event string, args, attachments [][]byte) error {
 	if reservedEvent(event) {
 		return ErrReservedEventName
 	}
@@ -119,7 +149,7 @@ func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
 	}
 	opts := o.options()
 	for _, n := range nsps {
-		pkt := &Packet{Nsp: n.name, Event: event, Args: args}
+		pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments}
 		if !opts.Flags.Volatile && n.recoveryOn() {
 			pkt.Offset = formatOffset(n.nextOffset())
 		}

@@ -40,6 +40,12 @@ func (n *Namespace) Emit(event string, args ...[]byte) error {
 	return n.Operator().Emit(event, args...)
 }
 
+// EmitValues sends an event with Go values (see
+// BroadcastOperator.EmitValues) to every socket of the namespace.
+func (n *Namespace) EmitValues(event string, args ...any) error {
+	return n.Operator().EmitValues(event, args...)
+}
+
 // EmitWithAck sends an event to every socket of the namespace and gathers
 // their acks (see BroadcastOperator.EmitWithAck).
 func (n *Namespace) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
@@ -92,6 +98,12 @@ func (s *Server) Timeout(d time.Duration) BroadcastOperator { return s.main().Ti
 // Emit sends an event to every socket of the main namespace.
 func (s *Server) Emit(event string, args ...[]byte) error { return s.main().Emit(event, args...) }
 
+// EmitValues sends an event with Go values (see
+// BroadcastOperator.EmitValues) to every socket of the main namespace.
+func (s *Server) EmitValues(event string, args ...any) error {
+	return s.main().EmitValues(event, args...)
+}
+
 // EmitWithAck sends an event to every socket of the main namespace and
 // gathers their acks.
 func (s *Server) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
@@ -142,6 +154,11 @@ func Timeout(d time.Duration) BroadcastOperator { return defaultServer.Timeout(d
 // Emit sends an event to every socket of the default server's main
 // namespace.
 func Emit(event string, args ...[]byte) error { return defaultServer.Emit(event, args...) }
+
+// EmitValues sends an event with Go values (see
+// BroadcastOperator.EmitValues) to every socket of the default server's
+// main namespace.
+func EmitValues(event string, args ...any) error { return defaultServer.EmitValues(event, args...) }
 
 // EmitWithAck sends an event to every socket of the default server's main
 // namespace and gathers their acks.

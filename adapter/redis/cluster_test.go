@@ -294,6 +294,21 @@ func TestCluster(t *testing.T) {
 				t.Errorf("%s got %s", cl, got)
 			}
 		}
+		// Go values with []byte inside, to a room, from a Go node: the
+		// attachments travel to every node, the Node server's included.
+		if err := c.b.srv.To("r1").EmitValues("binValues", []byte{0xca, 0xfe}, map[string]any{"inner": []byte{7}, "n": 2}); err != nil {
+			t.Fatal(err)
+		}
+		for _, cl := range []string{"a1", "n1"} {
+			args := p.waitEvent(cl, "binValues")
+			if len(args) != 2 || string(args[0]) != `{"$bin":"cafe"}` || string(args[1]) != `{"inner":{"$bin":"07"},"n":2}` {
+				t.Errorf("%s got binValues %s", cl, args)
+			}
+		}
+		quiet()
+		if n := p.count("b1", "binValues"); n != 0 {
+			t.Errorf("b1, outside r1, received binValues %d times", n)
+		}
 	})
 
 	t.Run("emitter into a room reaches Go clients", func(t *testing.T) {
