@@ -75,6 +75,9 @@ func (s *session) pushOrWait(need int, push func() error) error {
 			select {
 			case <-space:
 			case <-timer.C:
+			case <-s.closeReq:
+				// Ending for another reason: not an overflow.
+				return ErrSendQueueClosed
 			}
 		}
 		if err := push(); err != errQueueFull {

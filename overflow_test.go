@@ -193,3 +193,24 @@ func TestQueueCloseEndsWait(t *testing.T) {
 		t.Errorf("pushOrWait on a queue closed meanwhile: %v, want ErrSendQueueClosed", err)
 	}
 }
+
+// TestSessionCloseEndsWait: a session that ends while a producer waits
+// for room gives ErrSendQueueClosed at once, not an overflow after the
+// grace (which would log one for a session that ended for another
+// reason).
+func TestSessionCloseEndsWait(t *testing.T) {
+	t.Parallel()
+	s, _ := newOverflowSession(t, 4)
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		close(s.closeReq)
+	}()
+	start := time.Now()
+	err := s.pushOrWait(1, func() error { return s.q.push(outPacket{data: []byte("x")}) })
+	if !errors.Is(err, ErrSendQueueClosed) {
+		t.Errorf("pushOrWait on a session closed meanwhile: %v, want ErrSendQueueClosed", err)
+	}
+	if d := time.Since(start); d >= overflowGrace {
+		t.Errorf("waited %v, the whole grace", d)
+	}
+}
