@@ -39,6 +39,7 @@ func main() {
 	debugAddr := flag.String("debug-addr", "", "serve expvar /debug/vars (goroutines, heap, sockets, errors) and net/http/pprof's /debug/pprof/ on this loopback address")
 	reduceMemory := flag.Bool("reduce-memory", false, "set Fiber's ReduceMemoryUsage")
 	reusePayloads := flag.Bool("reuse-payloads", false, "set ReuseEventPayloads (the listeners keep no payload)")
+	queue := flag.Int("send-queue", 1<<20, "SendQueueSize and PollQueueMaxFrames; 0 keeps the package defaults (100 and 1024)")
 	flag.Parse()
 	for _, a := range []string{*addr, *debugAddr} {
 		if a == *debugAddr && a == "" {
@@ -56,8 +57,10 @@ func main() {
 	// A broadcast burst queues count packets per connection at once;
 	// queues that hold them let the broadcaster go on without waiting for
 	// the connections' writers to make room.
-	cfg.SendQueueSize = 1 << 20
-	cfg.PollQueueMaxFrames = 1 << 20
+	if *queue > 0 {
+		cfg.SendQueueSize = *queue
+		cfg.PollQueueMaxFrames = *queue
+	}
 	cfg.ReuseEventPayloads = *reusePayloads
 	srv := socketio.NewServer(cfg)
 
