@@ -3,6 +3,7 @@ package socketio
 import (
 	"bytes"
 	"errors"
+	"sort"
 	"testing"
 	"time"
 )
@@ -157,5 +158,56 @@ Promise.all([a, b].map((s) => new Promise((r) => s.on("connect", r))))
 				t.Errorf("client output %q, want %s", res.lines, want)
 			}
 		})
+	}
+}
+
+// TestBroadcastValuesWithAck: a room broadcast of Go values with an ack
+// (Node's io.to(room).timeout(d).emit with Buffers and a callback) reaches
+// each client with its Buffers, and the callback gets every answer.
+func TestBroadcastValuesWithAck(t *testing.T) {
+	t.Parallel()
+	srv := NewServer(testConfig())
+	answers := make(chan []string, 1)
+	srv.On("join", func(ep *EventPayload) {
+		ep.Kws.Join("r")
+		_ = ep.Ack()
+	})
+	srv.On("go", func(ep *EventPayload) {
+		err := srv.To("r").Timeout(5*time.Second).EmitValuesWithAck("ask", func(responses [][]byte, err error) {
+			if err != nil {
+				t.Errorf("broadcast ack: %v", err)
+			}
+			got := make([]string, len(responses))
+			for i, r := range responses {
+				got[i] = string(r)
+			}
+			sort.Strings(got)
+			answers <- got
+			_ = srv.To("r").Emit("done")
+		}, []byte{1, 2}, map[string]any{"b": []byte{3}})
+		if err != nil {
+			t.Errorf("EmitValuesWithAck: %v", err)
+		}
+	})
+	ts := startServer(t, srv, nil)
+	runNode(t, ts.url, `
+const opts = { transports: ["websocket"], forceNew: true };
+const clients = [io(URL, opts), io(URL, opts)];
+clients.forEach((s, i) => {
+  s.on("ask", (buf, o, cb) => cb(i + ":" + buf.toString("hex") + ":" + o.b.toString("hex")));
+  s.on("connect_error", (e) => fail("connect_error " + e.message));
+});
+Promise.all(clients.map((s) => new Promise((r) => s.on("connect", r))))
+  .then(() => Promise.all(clients.map((s) => s.emitWithAck("join"))))
+  .then(() => clients[0].emit("go"));
+clients[0].on("done", () => { clients.forEach((s) => s.disconnect()); setTimeout(() => process.exit(0), 50); });
+`, 15*time.Second)
+	select {
+	case got := <-answers:
+		if want := []string{`"0:0102:03"`, `"1:0102:03"`}; !equalStrings(got, want) {
+			t.Errorf("answers %q, want %q", got, want)
+		}
+	default:
+		t.Fatal("the client saw done, yet no broadcast ack callback ran")
 	}
 }

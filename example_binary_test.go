@@ -22,3 +22,20 @@ func ExampleEventPayload_Decode() {
 		_ = ep.Kws.EmitValues("file", map[string]any{"name": meta.Name, "data": meta.Data, "thumb": thumb})
 	})
 }
+
+// A client shares a picture with socket.emit("share", room, buf): the
+// others in the room get it as a Buffer, with who sent it, as Node's
+// socket.to(room).emit("picture", from, buf) does.
+func ExampleBroadcastOperator_EmitValues() {
+	srv := socketio.NewServer(socketio.Config{})
+	srv.On("share", func(ep *socketio.EventPayload) {
+		var (
+			room    string
+			picture []byte
+		)
+		if err := ep.Decode(&room, &picture); err != nil {
+			return
+		}
+		_ = ep.Kws.To(room).EmitValues("picture", ep.Kws.UUID, picture)
+	})
+}

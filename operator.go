@@ -121,21 +121,39 @@ func (o BroadcastOperator) Emit(event string, args ...[]byte) error {
 // receiver. It returns ErrTooManyAttachments beyond MaxAttachments, an
 // encoding error, or what Emit returns.
 func (o BroadcastOperator) EmitValues(event string, args ...any) error {
-	raw := make([][]byte, len(args))
-	var attachments [][]byte
+	raw, attachments, err := o.encodeValues(event, args)
+	if err != nil {
+		return err
+	}
+	return o.emit(event, raw, attachments)
+}
+
+// EmitValuesWithAck is EmitWithAck with args encoded as EmitValues
+// encodes them (Node's io.timeout(d).emit with Buffers and a callback).
+func (o BroadcastOperator) EmitValuesWithAck(event string, cb BroadcastAckCallback, args ...any) error {
+	raw, attachments, err := o.encodeValues(event, args)
+	if err != nil {
+		return err
+	}
+	return o.emitWithAck(event, raw, attachments, cb)
+}
+
+// encodeValues encodes the args of EmitValues: each one's JSON, and the
+// attachments of all, numbered across them.
+func (o BroadcastOperator) encodeValues(event string, args []any) (raw, attachments [][]byte, err error) {
+	raw = make([][]byte, len(args))
 	for i, a := range args {
-		var err error
 		if raw[i], attachments, err = appendValue(nil, a, attachments); err != nil {
-			return fmt.Errorf("socketio: encoding %q: %w", event, err)
+			return nil, nil, fmt.Errorf("socketio: encoding %q: %w", event, err)
 		}
 	}
 	if o.nsp == nil {
-		return ErrNoAdapter
+		return nil, nil, ErrNoAdapter
 	}
 	if max := o.nsp.srv.config().MaxAttachments; len(attachments) > max {
-		return fmt.Errorf("%w: %d attachments, %d allowed", ErrTooManyAttachments, len(attachments), max)
+		return nil, nil, fmt.Errorf("%w: %d attachments, %d allowed", ErrTooManyAttachments, len(attachments), max)
 	}
-	return o.emit(event, raw, attachments)
+	return raw, attachments, nil
 }
 
 // emit is Emit with the args' binary attachments.
@@ -178,6 +196,11 @@ type BroadcastAckCallback func(responses [][]byte, err error)
 // responses received so far and an error wrapping ErrServerShutdown and
 // ErrAckDisconnected. When EmitWithAck returns an error, cb is not called.
 func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
+	return o.emitWithAck(event, args, nil, cb)
+}
+
+// emitWithAck is EmitWithAck with the args' binary attachments.
+func (o BroadcastOperator) emitWithAck(event string, args, attachments [][]byte, cb BroadcastAckCallback) error {
 	if reservedEvent(event) {
 		return ErrReservedEventName
 	}
@@ -223,7 +246,7 @@ func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb Broadcast
 		}
 		if err == nil {
 			servers += count
-			pkt := &Packet{Nsp: n.name, Event: event, Args: args, ID: n.ackIDs.Add(1) - 1, HasID: true}
+			pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments, ID: n.ackIDs.Add(1) - 1, HasID: true}
 			err = adp.BroadcastWithAck(pkt, opts, g.clientCount, g.response)
 		}
 		if err != nil {
