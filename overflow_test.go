@@ -179,38 +179,30 @@ func TestPushOrWaitPollingWithoutGet(t *testing.T) {
 	}
 }
 
-// TestQueueCloseEndsWait: closing the queue wakes a waiting producer,
-// which then gets ErrSendQueueClosed, not an overflow.
-func TestQueueCloseEndsWait(t *testing.T) {
-	t.Parallel()
-	s, _ := newOverflowSession(t, 4)
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		s.q.close()
-	}()
-	err := s.pushOrWait(1, func() error { return s.q.push(outPacket{data: []byte("x")}) })
-	if !errors.Is(err, ErrSendQueueClosed) {
-		t.Errorf("pushOrWait on a queue closed meanwhile: %v, want ErrSendQueueClosed", err)
-	}
-}
-
-// TestSessionCloseEndsWait: a session that ends while a producer waits
-// for room gives ErrSendQueueClosed at once, not an overflow after the
-// grace (which would log one for a session that ended for another
-// reason).
-func TestSessionCloseEndsWait(t *testing.T) {
-	t.Parallel()
-	s, _ := newOverflowSession(t, 4)
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		close(s.closeReq)
-	}()
-	start := time.Now()
-	err := s.pushOrWait(1, func() error { return s.q.push(outPacket{data: []byte("x")}) })
-	if !errors.Is(err, ErrSendQueueClosed) {
-		t.Errorf("pushOrWait on a session closed meanwhile: %v, want ErrSendQueueClosed", err)
-	}
-	if d := time.Since(start); d >= overflowGrace {
-		t.Errorf("waited %v, the whole grace", d)
+// TestCloseEndsWait: a producer waiting for room gets
+// ErrSendQueueClosed at once, not an overflow after the grace (which
+// would log one for a session that ended for another reason), when its
+// queue closes or its session ends meanwhile.
+func TestCloseEndsWait(t *testing.T) {
+	for name, end := range map[string]func(*session){
+		"queue":   func(s *session) { s.q.close() },
+		"session": func(s *session) { close(s.closeReq) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newOverflowSession(t, 4)
+			go func() {
+				time.Sleep(20 * time.Millisecond)
+				end(s)
+			}()
+			start := time.Now()
+			err := s.pushOrWait(1, func() error { return s.q.push(outPacket{data: []byte("x")}) })
+			if !errors.Is(err, ErrSendQueueClosed) {
+				t.Errorf("pushOrWait on a %s closed meanwhile: %v, want ErrSendQueueClosed", name, err)
+			}
+			if d := time.Since(start); d >= overflowGrace {
+				t.Errorf("waited %v, the whole grace", d)
+			}
+		})
 	}
 }
