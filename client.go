@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Socket.IO layer errors, the disconnect reasons of a bad packet.
@@ -104,14 +105,34 @@ func (c *client) indexOnly() {
 }
 
 // closeIfIdle closes the session gracefully once no namespace is connected
-// (after a server-side Close).
+// (after a server-side Close). As in Node, the client is left to close the
+// connection itself when it reads the DISCONNECT (the official client does
+// at once when no other namespace is connected): closing it first makes a
+// client that handles a transport close before the packets read ahead of
+// it see "transport close", and reconnect, where it should see "io server
+// disconnect". The server closes it after CloseTimeout if the client did
+// not, and it still has no namespace; zero closes at once.
 func (c *client) closeIfIdle() {
-	c.mu.Lock()
-	idle := len(c.sockets) == 0
-	c.mu.Unlock()
-	if idle {
-		c.sess.close(nil, true)
+	if !c.idle() {
+		return
 	}
+	grace := c.sess.cfg.CloseTimeout
+	if grace <= 0 {
+		c.sess.close(nil, true)
+		return
+	}
+	time.AfterFunc(grace, func() {
+		if !c.sess.closed() && c.idle() {
+			c.sess.close(nil, true)
+		}
+	})
+}
+
+// idle says whether no namespace is connected.
+func (c *client) idle() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.sockets) == 0
 }
 
 // closeAll closes every socket of the session as Websocket.Close does

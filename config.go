@@ -27,8 +27,10 @@ var (
 	// closed and the session goes on on polling.
 	UpgradeTimeout = 10 * time.Second
 	// CloseTimeout bounds how long a server-side close waits for the queued
-	// packets (the DISCONNECT among them) to reach the client. Zero closes
-	// without waiting.
+	// packets (the DISCONNECT among them) to reach the client; and, after
+	// Close disconnected a connection's last namespace, how long the server
+	// leaves the client to close that connection itself (as the Node server
+	// does) before closing it. Zero closes without waiting.
 	CloseTimeout = 5 * time.Second
 	// WriteTimeout bounds one write to a WebSocket; zero bounds it by
 	// PingInterval+PingTimeout, the time the heartbeat gives a silent peer

@@ -79,7 +79,13 @@ func TestEngineObserver(t *testing.T) {
 				mu.Unlock()
 				_ = ep.Ack([]byte(`"hi"`))
 			})
-			srv.On("kick", func(ep *EventPayload) { ep.Kws.Close() })
+			var kickedID string
+			srv.On("kick", func(ep *EventPayload) {
+				mu.Lock()
+				kickedID = ep.Kws.ClientID()
+				mu.Unlock()
+				ep.Kws.Close()
+			})
 			ts := startServer(t, srv, nil)
 			res := runNode(t, ts.url, `
 const opts = { `+tr.opts+`, forceNew: true, reconnection: false };
@@ -146,6 +152,14 @@ const kicked = io(URL, { transports: ["websocket"], forceNew: true, reconnection
 			}
 			if !slices.Contains(log.closes, clientID+" transport close") {
 				t.Errorf("closes %q lack %q", log.closes, clientID+" transport close")
+			}
+			// As with Node, the client closes the connection of the socket
+			// Close disconnected, not the server.
+			mu.Lock()
+			kicked := kickedID + " transport close"
+			mu.Unlock()
+			if !slices.Contains(log.closes, kicked) {
+				t.Errorf("closes %q lack %q", log.closes, kicked)
 			}
 			// In: CONNECT "/", CONNECT /chat, the event, its attachment,
 			// DISCONNECT /chat: the sizes of the Socket.IO packets and of

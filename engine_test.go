@@ -1128,11 +1128,20 @@ func TestSocketCloseRaw(t *testing.T) {
 	es.srv.On("bye", func(ep *EventPayload) { ep.Kws.Close() })
 	other, _ := connectWS(t, es.testServer)
 	w, id := connectWS(t, es.testServer)
+	// As Node's server, it leaves the client time to close the connection
+	// itself (the official client does on the DISCONNECT): a client that
+	// handles the close before the packet would see "transport close", not
+	// "io server disconnect". This client does not close: the server does,
+	// after CloseTimeout (500 ms here).
+	asked := time.Now()
 	w.send(`42["bye"]`)
 	w.expect("41")
 	rest := w.expectClosed()
 	if len(rest) > 1 || (len(rest) == 1 && rest[0] != "1") {
 		t.Errorf("after the DISCONNECT the server sent %q, want at most an Engine.IO CLOSE", rest)
+	}
+	if d := time.Since(asked); d < 400*time.Millisecond {
+		t.Errorf("the server closed the connection %v after the DISCONNECT, before the client could", d)
 	}
 	if err := es.disconnected(t, id); err != nil {
 		t.Errorf("disconnect reason %v, want nil for a server Close", err)
@@ -1145,9 +1154,13 @@ func TestSocketCloseRaw(t *testing.T) {
 	// Over polling the DISCONNECT and the CLOSE wait for the client's next
 	// GET, which must still find the session.
 	sid, pollID := connectPolling(t, es.testServer)
+	asked = time.Now()
 	post(t, es.testServer, sid, `42["bye"]`)
 	if got := pollUntilClose(es.pollURL(sid)); !reflect.DeepEqual(got, []string{"41", "1"}) {
 		t.Errorf("polling client received %q, want DISCONNECT then CLOSE", got)
+	}
+	if d := time.Since(asked); d < 400*time.Millisecond {
+		t.Errorf("the server sent its CLOSE %v after the DISCONNECT, before the client could close", d)
 	}
 	if err := es.disconnected(t, pollID); err != nil {
 		t.Errorf("disconnect reason %v, want nil for a server Close", err)

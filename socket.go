@@ -524,8 +524,10 @@ func (kws *Websocket) Fire(event string, data []byte) {
 
 // Close disconnects the socket from the server side: EventClose fires, the
 // client receives a DISCONNECT (its socket sees "io server disconnect"),
-// then EventDisconnecting and EventDisconnect fire with a nil error. The Engine.IO session closes
-// when no other namespace of the client is connected.
+// then EventDisconnecting and EventDisconnect fire with a nil error. When
+// no other namespace of the client is connected, the connection closes:
+// the client closes it on the DISCONNECT (the official client does), else
+// the server does after CloseTimeout.
 func (kws *Websocket) Close() {
 	if !kws.alive.Load() {
 		return
