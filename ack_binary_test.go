@@ -173,13 +173,15 @@ func TestBroadcastValuesWithAck(t *testing.T) {
 		_ = ep.Ack()
 	})
 	srv.On("go", func(ep *EventPayload) {
-		err := srv.To("r").Timeout(5*time.Second).EmitValuesWithAck("ask", func(responses [][]byte, err error) {
+		err := srv.To("r").Timeout(5*time.Second).EmitValuesWithAck("ask", func(replies []*AckReply, err error) {
 			if err != nil {
 				t.Errorf("broadcast ack: %v", err)
 			}
-			got := make([]string, len(responses))
-			for i, r := range responses {
-				got[i] = string(r)
+			got := make([]string, len(replies))
+			for i, r := range replies {
+				if err := r.Decode(&got[i]); err != nil || len(r.Attachments) != 0 {
+					t.Errorf("reply %q: %v, %d attachments", r.Args, err, len(r.Attachments))
+				}
 			}
 			sort.Strings(got)
 			answers <- got
@@ -204,10 +206,140 @@ clients[0].on("done", () => { clients.forEach((s) => s.disconnect()); setTimeout
 `, 15*time.Second)
 	select {
 	case got := <-answers:
-		if want := []string{`"0:0102:03"`, `"1:0102:03"`}; !equalStrings(got, want) {
+		if want := []string{"0:0102:03", "1:0102:03"}; !equalStrings(got, want) {
 			t.Errorf("answers %q, want %q", got, want)
 		}
 	default:
 		t.Fatal("the client saw done, yet no broadcast ack callback ran")
 	}
+}
+
+// TestBroadcastAckBinaryAnswers: clients in a room answer a broadcast
+// with acks with Buffers (one alone, one nested in an object with text
+// and in an array), with nothing, and with text. EmitWithAck's callback
+// gets each Buffer as Node's Buffer.toJSON writes it, the rest unchanged;
+// EmitValuesWithAck's replies decode to the exact bytes.
+func TestBroadcastAckBinaryAnswers(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(testConfig())
+			raws := make(chan []string, 1)
+			replies := make(chan []*AckReply, 1)
+			srv.On("join", func(ep *EventPayload) {
+				ep.Kws.Join("r")
+				_ = ep.Ack()
+			})
+			srv.On("go", func(ep *EventPayload) {
+				err := srv.To("r").Timeout(5*time.Second).EmitWithAck("ask", nil, func(responses [][]byte, err error) {
+					if err != nil {
+						t.Errorf("EmitWithAck's callback: %v", err)
+					}
+					got := make([]string, len(responses))
+					for i, r := range responses {
+						got[i] = "<nil>"
+						if r != nil {
+							got[i] = string(r)
+						}
+					}
+					sort.Strings(got)
+					raws <- got
+					err = srv.To("r").Timeout(5*time.Second).EmitValuesWithAck("ask", func(r []*AckReply, err error) {
+						if err != nil {
+							t.Errorf("EmitValuesWithAck's callback: %v", err)
+						}
+						replies <- r
+						_ = srv.To("r").Emit("done")
+					}, []byte{9})
+					if err != nil {
+						t.Errorf("EmitValuesWithAck: %v", err)
+					}
+				})
+				if err != nil {
+					t.Errorf("EmitWithAck: %v", err)
+				}
+			})
+			ts := startServer(t, srv, nil)
+			runNode(t, ts.url, `
+const opts = { `+tr.opts+`, forceNew: true };
+const clients = [io(URL, opts), io(URL, opts), io(URL, opts), io(URL, opts)];
+const answers = [
+  () => [Buffer.from([1, 2])],
+  () => [{ text: "hi", nested: { b: Buffer.from([0, 255, 7]) }, list: [new Uint8Array([97, 98]).buffer, 3] }],
+  () => [],
+  () => ["plain"],
+];
+clients.forEach((s, i) => {
+  s.on("ask", (...a) => { const cb = a.pop(); cb(...answers[i]()); });
+  s.on("connect_error", (e) => fail("connect_error " + e.message));
+});
+Promise.all(clients.map((s) => new Promise((r) => s.on("connect", r))))
+  .then(() => Promise.all(clients.map((s) => s.emitWithAck("join"))))
+  .then(() => clients[0].emit("go"));
+clients[0].on("done", () => { clients.forEach((s) => s.disconnect()); setTimeout(() => process.exit(0), 50); });
+`, 20*time.Second)
+			select {
+			case got := <-raws:
+				want := []string{
+					`"plain"`,
+					"<nil>",
+					`{"text":"hi","nested":{"b":{"type":"Buffer","data":[0,255,7]}},"list":[{"type":"Buffer","data":[97,98]},3]}`,
+					`{"type":"Buffer","data":[1,2]}`,
+				}
+				if !equalStrings(got, want) {
+					t.Errorf("EmitWithAck's responses\n%q, want\n%q", got, want)
+				}
+			default:
+				t.Fatal("the client saw done, yet EmitWithAck's callback did not run")
+			}
+			var got []*AckReply
+			select {
+			case got = <-replies:
+			default:
+				t.Fatal("the client saw done, yet EmitValuesWithAck's callback did not run")
+			}
+			var top, nested, none, plain int
+			for _, r := range got {
+				switch {
+				case len(r.Args) == 0:
+					none++
+				case bytes.HasPrefix(r.Args[0], []byte(`{"_placeholder"`)):
+					top++
+					var b []byte
+					if err := r.Decode(&b); err != nil || !bytes.Equal(b, []byte{1, 2}) {
+						t.Errorf("top-level Buffer %q %q: %x, %v", r.Args, r.Attachments, b, err)
+					}
+				case bytes.HasPrefix(r.Args[0], []byte(`{"text"`)):
+					nested++
+					var m struct {
+						Text   string
+						Nested struct{ B []byte }
+						List   []any
+					}
+					if err := r.Decode(&m); err != nil || m.Text != "hi" || !bytes.Equal(m.Nested.B, []byte{0, 255, 7}) ||
+						len(m.List) != 2 || !bytes.Equal(asBytes(m.List[0]), []byte("ab")) || m.List[1] != 3.0 {
+						t.Errorf("nested Buffers %q %q: %+v, %v", r.Args, r.Attachments, m, err)
+					}
+					if len(r.Attachments) != 2 {
+						t.Errorf("nested Buffers: %d attachments, want 2", len(r.Attachments))
+					}
+				default:
+					plain++
+					var s string
+					if err := r.Decode(&s); err != nil || s != "plain" || len(r.Attachments) != 0 {
+						t.Errorf("plain answer %q %q: %q, %v", r.Args, r.Attachments, s, err)
+					}
+				}
+			}
+			if top != 1 || nested != 1 || none != 1 || plain != 1 {
+				t.Errorf("replies: %d top-level Buffer, %d nested, %d none, %d plain; want one each", top, nested, none, plain)
+			}
+		})
+	}
+}
+
+// asBytes returns v when it is a []byte, nil otherwise.
+func asBytes(v any) []byte {
+	b, _ := v.([]byte)
+	return b
 }

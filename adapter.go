@@ -181,7 +181,8 @@ type AdapterHost interface {
 	// Deliver queues pkt for the local socket id and reports whether it
 	// was queued (false when the socket is not connected here, or when a
 	// volatile packet was dropped). When pkt.HasID is set and ack is not
-	// nil, ack receives the client's answer (its first argument, raw JSON)
+	// nil, ack receives the client's answer (its first argument, raw JSON,
+	// binary data in it as Buffer JSON: see Adapter.BroadcastWithAck)
 	// unless the receiver disconnects or does not answer within
 	// flags.Timeout.
 	Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ack func(response []byte)) bool
@@ -238,7 +239,14 @@ type Adapter interface {
 	Broadcast(pkt *Packet, opts BroadcastOptions) error
 	// BroadcastWithAck is Broadcast for a packet with an ack id: each node
 	// reports through clientCount how many of its sockets received it
-	// (once per node), and ack receives each client's answer.
+	// (once per node), and ack receives each client's answer: the first
+	// argument of its ack as raw JSON (nil when it acked with none). Binary
+	// data in an answer (a client's Buffer, ArrayBuffer or typed array,
+	// alone or nested) is written as Node's Buffer.toJSON writes a Buffer,
+	// {"type":"Buffer","data":[1,2]}: AdapterHost.Deliver gives the answers
+	// of this node's clients so, and a multi-node adapter passes on the
+	// binary answers of other nodes' clients in the same form (a Node
+	// server's adapter sends them as binary, which the form stands for).
 	BroadcastWithAck(pkt *Packet, opts BroadcastOptions, clientCount func(n int), ack func(response []byte)) error
 	// ServerCount returns the number of nodes (1 for a single process).
 	ServerCount(ctx context.Context) (int, error)

@@ -1,6 +1,9 @@
 package socketio_test
 
 import (
+	"log"
+	"time"
+
 	"github.com/fiber-socketio/socketio"
 )
 
@@ -38,4 +41,27 @@ func ExampleBroadcastOperator_EmitValues() {
 		}
 		_ = ep.Kws.To(room).EmitValues("picture", ep.Kws.UUID, picture)
 	})
+}
+
+// The server asks every client in a room for a signature over a
+// challenge; each answers with a Buffer, socket.on("sign", (challenge, cb)
+// => cb(sign(challenge))), which its reply decodes into a []byte, as with
+// Node's io.to(room).timeout(d).emitWithAck("sign", challenge).
+func ExampleBroadcastOperator_EmitValuesWithAck() {
+	srv := socketio.NewServer(socketio.Config{})
+	challenge := []byte{0x5e, 0xed}
+	err := srv.To("signers").Timeout(5*time.Second).EmitValuesWithAck("sign", func(replies []*socketio.AckReply, err error) {
+		if err != nil {
+			log.Println("some signers did not answer:", err)
+		}
+		for _, r := range replies {
+			var signature []byte
+			if err := r.Decode(&signature); err == nil {
+				log.Printf("signature %x", signature)
+			}
+		}
+	}, challenge)
+	if err != nil {
+		log.Println(err)
+	}
 }

@@ -128,14 +128,45 @@ func (o BroadcastOperator) EmitValues(event string, args ...any) error {
 	return o.emit(event, raw, attachments)
 }
 
+// BroadcastAckValuesCallback receives the answers of
+// BroadcastOperator.EmitValuesWithAck, one reply per receiver that
+// acknowledged, and the error of BroadcastAckCallback. A reply's Args hold
+// the first argument of the receiver's ack (no argument when it acked
+// with none), its binary data (Buffer JSON from the adapter, see
+// Adapter.BroadcastWithAck) as placeholders of the reply's Attachments,
+// so that Decode and Bind give []byte destinations the bytes, as they do
+// for Websocket.EmitValuesWithAck. As binary data reaches it in that
+// form, a plain object a client answered that is exactly
+// {"type":"Buffer","data":[...]} (integers from 0 to 255) is taken for
+// binary data too.
+type BroadcastAckValuesCallback func(replies []*AckReply, err error)
+
 // EmitValuesWithAck is EmitWithAck with args encoded as EmitValues
-// encodes them (Node's io.timeout(d).emit with Buffers and a callback).
-func (o BroadcastOperator) EmitValuesWithAck(event string, cb BroadcastAckCallback, args ...any) error {
+// encodes them (Node's io.timeout(d).emit with Buffers and a callback);
+// cb gets each answer as an AckReply (see BroadcastAckValuesCallback).
+func (o BroadcastOperator) EmitValuesWithAck(event string, cb BroadcastAckValuesCallback, args ...any) error {
 	raw, attachments, err := o.encodeValues(event, args)
 	if err != nil {
 		return err
 	}
-	return o.emitWithAck(event, raw, attachments, cb)
+	var raws BroadcastAckCallback
+	if cb != nil {
+		raws = func(responses [][]byte, err error) { cb(ackReplies(responses), err) }
+	}
+	return o.emitWithAck(event, raw, attachments, raws)
+}
+
+// ackReplies makes the replies of EmitValuesWithAck of the raw answers.
+func ackReplies(responses [][]byte) []*AckReply {
+	replies := make([]*AckReply, len(responses))
+	for i, r := range responses {
+		replies[i] = &AckReply{}
+		if r != nil {
+			arg, attachments := bufferAttachments(r, nil)
+			replies[i].Args, replies[i].Attachments = [][]byte{arg}, attachments
+		}
+	}
+	return replies
 }
 
 // encodeValues encodes the args of EmitValues: each one's JSON, and the
@@ -183,7 +214,10 @@ func (o BroadcastOperator) emit(event string, args, attachments [][]byte) error 
 // with none), and nil or an error that says how many receivers did not
 // answer: it wraps ErrBroadcastAckTimeout when the timeout passed, and
 // both ErrServerShutdown and ErrAckDisconnected when Shutdown ended the
-// wait.
+// wait. Binary data in a response, such as the Buffer of a client calling
+// back cb(Buffer.from([1, 2])), is written as Node's Buffer.toJSON writes
+// it: {"type":"Buffer","data":[1,2]}, wherever the client put it (see
+// Adapter.BroadcastWithAck; EmitValuesWithAck gives the bytes).
 type BroadcastAckCallback func(responses [][]byte, err error)
 
 // EmitWithAck sends an event with args to the selected sockets, each
@@ -195,6 +229,8 @@ type BroadcastAckCallback func(responses [][]byte, err error)
 // answering. Shutdown does not wait for the timeout: it calls cb with the
 // responses received so far and an error wrapping ErrServerShutdown and
 // ErrAckDisconnected. When EmitWithAck returns an error, cb is not called.
+// A client's binary answer reaches cb as Buffer JSON (see
+// BroadcastAckCallback); EmitValuesWithAck gives the bytes themselves.
 func (o BroadcastOperator) EmitWithAck(event string, args [][]byte, cb BroadcastAckCallback) error {
 	return o.emitWithAck(event, args, nil, cb)
 }

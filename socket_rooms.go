@@ -210,17 +210,20 @@ func (h nspHost) Deliver(id string, pkt *EncodedPacket, flags BroadcastFlags, ac
 	if timeout <= 0 {
 		timeout = kws.sess.cfg.OutboundAckTimeout
 	}
-	cb := func(args [][]byte, err error) {
+	cb := func(r *AckReply, err error) {
 		if err != nil {
 			return // the operator's own timer reports the missing answer
 		}
 		var first []byte
-		if len(args) > 0 {
-			first = args[0]
+		if r != nil && len(r.Args) > 0 {
+			// Binary data goes to the adapter as Buffer JSON (see
+			// Adapter.BroadcastWithAck); without attachments first is
+			// r.Args[0] itself.
+			first = bufferJSON(r.Args[0], r.Attachments)
 		}
 		ack(first)
 	}
-	if !kws.acks.register(pkt.ID, cb, timeout, kws.logError) {
+	if !kws.acks.registerReply(pkt.ID, cb, timeout, kws.logError) {
 		return false
 	}
 	if !kws.deliver(pkt, flags) {
