@@ -57,9 +57,15 @@ func newClusterNsp(host socketio.AdapterHost, logger func(level, msg string, fie
 	}
 }
 
-// encodeMsg is a message of this adapter as JSON.
+// encodeMsg is a message of this adapter as JSON; a BROADCAST_ACK whose
+// answer holds binary data (Buffer JSON, see writeAckValue) is msgpack,
+// the data as bin, as Node's ClusterAdapter sends a client's Buffer.
 func (a *clusterNsp) encodeMsg(typ int, data map[string]any) ([]byte, error) {
-	return json.Marshal(map[string]any{"type": typ, "data": data, "uid": a.uid, "nsp": a.nsp})
+	msg, err := json.Marshal(map[string]any{"type": typ, "data": data, "uid": a.uid, "nsp": a.nsp})
+	if err != nil || typ != msgBroadcastAck {
+		return msg, err
+	}
+	return binaryAck(msg)
 }
 
 // encodeBroadcast is a BROADCAST message (with acks when requestID is not

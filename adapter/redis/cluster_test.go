@@ -280,6 +280,13 @@ func TestCluster(t *testing.T) {
 		expectPeerAcks(t, p, "askN", 3)
 	})
 
+	t.Run("binary acks across nodes", func(t *testing.T) {
+		// a1 answers on A itself, b1 through B (a Go node), n1 through
+		// the Node server; the Node server's broadcast gets the Buffers
+		// of a1 and b1 through their Go nodes.
+		expectBinaryAcks(t, p, c.a, all, true)
+	})
+
 	t.Run("binary both ways", func(t *testing.T) {
 		p.call("emit", map[string]any{"event": "binN", "args": []any{map[string]any{"b": map[string]string{"$bin": "00017bff"}, "n": 5}}})
 		for _, cl := range all {

@@ -122,9 +122,44 @@ func (n *jnode) placeholder() (int, bool) {
 	return num, ok && num >= 0
 }
 
+// buffer returns the bytes of an object in the form of Node's
+// Buffer.toJSON, {"type":"Buffer","data":[...]}: exactly those two
+// members, "type" the string "Buffer" and "data" integers from 0 to 255.
+func (n *jnode) buffer() ([]byte, bool) {
+	if n.kind != 'o' || len(n.keys) != 2 {
+		return nil, false
+	}
+	var data []byte
+	hasType, hasData := false, false
+	for i, k := range n.keys {
+		v := n.vals[i]
+		switch {
+		case k == "type" && !hasType && v.kind == 's' && v.s == "Buffer":
+			hasType = true
+		case k == "data" && !hasData && v.kind == 'a':
+			data = make([]byte, len(v.arr))
+			for j, e := range v.arr {
+				if e.kind != 'f' {
+					return nil, false
+				}
+				b, err := strconv.Atoi(string(e.num))
+				if err != nil || b < 0 || b > 255 {
+					return nil, false
+				}
+				data[j] = byte(b)
+			}
+			hasData = true
+		default:
+			return nil, false
+		}
+	}
+	return data, hasType && hasData
+}
+
 // encodeNode writes n as msgpack; placeholders become the bin of their
-// attachment.
-func encodeNode(enc *msgpack.Encoder, n *jnode, attachments [][]byte) error {
+// attachment, and with buffers so do objects in the form of Node's
+// Buffer.toJSON (see jnode.buffer).
+func encodeNode(enc *msgpack.Encoder, n *jnode, attachments [][]byte, buffers bool) error {
 	switch n.kind {
 	case 'n':
 		return enc.EncodeNil()
@@ -139,7 +174,7 @@ func encodeNode(enc *msgpack.Encoder, n *jnode, attachments [][]byte) error {
 			return err
 		}
 		for _, c := range n.arr {
-			if err := encodeNode(enc, c, attachments); err != nil {
+			if err := encodeNode(enc, c, attachments, buffers); err != nil {
 				return err
 			}
 		}
@@ -148,6 +183,11 @@ func encodeNode(enc *msgpack.Encoder, n *jnode, attachments [][]byte) error {
 		if i, ok := n.placeholder(); ok && i < len(attachments) {
 			return enc.EncodeBytes(attachments[i])
 		}
+		if buffers {
+			if b, ok := n.buffer(); ok {
+				return enc.EncodeBytes(b)
+			}
+		}
 		if err := enc.EncodeMapLen(len(n.keys)); err != nil {
 			return err
 		}
@@ -155,7 +195,7 @@ func encodeNode(enc *msgpack.Encoder, n *jnode, attachments [][]byte) error {
 			if err := enc.EncodeString(k); err != nil {
 				return err
 			}
-			if err := encodeNode(enc, n.vals[i], attachments); err != nil {
+			if err := encodeNode(enc, n.vals[i], attachments, buffers); err != nil {
 				return err
 			}
 		}
@@ -189,7 +229,62 @@ func writeJSONValue(enc *msgpack.Encoder, raw []byte, attachments [][]byte) erro
 	if err != nil {
 		return enc.EncodeString(string(raw))
 	}
-	return encodeNode(enc, n, attachments)
+	return encodeNode(enc, n, attachments, false)
+}
+
+// writeAckValue writes a client's answer to a broadcast with acks (raw
+// JSON, as writeJSONValue does): the socketio package writes binary data
+// in it as Node's Buffer.toJSON does, which is written as bin here, so
+// that a Node requester gets a Buffer, as from one of its own clients, and
+// a Go requester the same Buffer JSON (binBuffer). So an object a client
+// answered that is exactly {"type":"Buffer","data":[...]} reaches a Node
+// requester as a Buffer too.
+func writeAckValue(enc *msgpack.Encoder, raw []byte) error {
+	n, err := parseJSON(raw)
+	if err != nil {
+		return enc.EncodeString(string(raw))
+	}
+	return encodeNode(enc, n, nil, true)
+}
+
+// binaryAck returns a BROADCAST_ACK message of the cluster adapters (JSON)
+// in msgpack, with the Buffer JSON in its answer written as bin (see
+// writeAckValue), when it holds any; otherwise msg as it is.
+func binaryAck(msg []byte) ([]byte, error) {
+	if !bytes.Contains(msg, []byte("Buffer")) && !bytes.Contains(msg, []byte(`\u`)) {
+		return msg, nil // "Buffer" is in it, unless spelt with escapes
+	}
+	n, err := parseJSON(msg)
+	if err != nil || !n.holdsBuffer(0) {
+		return msg, err
+	}
+	var buf bytes.Buffer
+	if err := encodeNode(msgpack.NewEncoder(&buf), n, nil, true); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// holdsBuffer reports whether n is or holds an object in the form of
+// Node's Buffer.toJSON.
+func (n *jnode) holdsBuffer(depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	if _, ok := n.buffer(); ok {
+		return true
+	}
+	for _, c := range n.arr {
+		if c.holdsBuffer(depth + 1) {
+			return true
+		}
+	}
+	for _, c := range n.vals {
+		if c.holdsBuffer(depth + 1) {
+			return true
+		}
+	}
+	return false
 }
 
 // binMode says what a decoded bin becomes in JSON.

@@ -137,6 +137,65 @@ func TestBinary(t *testing.T) {
 	}
 }
 
+// TestBinaryAck: in a broadcast's ack, Buffer JSON goes as bin (anywhere
+// in the answer), which a Go requester reads back as Buffer JSON;
+// look-alikes stay maps; a cluster adapter's ack without one stays JSON.
+func TestBinaryAck(t *testing.T) {
+	buf := `{"type":"Buffer","data":[202,254,0,255]}`
+	for _, c := range []struct{ answer, hex, back string }{
+		{buf, "c404cafe00ff", buf},
+		{`{"data":[1],"type":"Buffer"}`, "c40101", `{"type":"Buffer","data":[1]}`},
+		{`{"type":"Buffer","data":[]}`, "c400", `{"type":"Buffer","data":[]}`},
+		{`[1,{"x":` + buf + `}]`, "9201 81a178 c404cafe00ff", `[1,{"x":` + buf + `}]`},
+		{`{"type":"Buffer","data":[256]}`, "82 a474797065 a6427566666572 a464617461 91 cd0100", ``},
+		{`{"type":"Buffer","data":[1],"n":1}`, "83 a474797065 a6427566666572 a464617461 9101 a16e01", ``},
+		{`{"type":"Buffer","data":[1.5]}`, "82 a474797065 a6427566666572 a464617461 91 cb3ff8000000000000", ``},
+		{`{"type":"buffer","data":[1]}`, "82 a474797065 a6627566666572 a464617461 9101", ``},
+	} {
+		var b bytes.Buffer
+		if err := writeAckValue(newTestEncoder(&b), []byte(c.answer)); err != nil || !bytes.Equal(b.Bytes(), unhex(t, c.hex)) {
+			t.Errorf("writeAckValue(%s) = %x, %v; want %s", c.answer, b.Bytes(), err, c.hex)
+		}
+		back := c.back
+		if back == "" {
+			back = c.answer
+		}
+		if js, _, err := msgpackToJSON(b.Bytes(), binBuffer); err != nil || string(js) != back {
+			t.Errorf("%s came back as %s, %v", c.answer, js, err)
+		}
+	}
+	if got := encodeAck("r", []byte(buf)); !bytes.HasSuffix(got, unhex(t, "a67061636b6574 c404cafe00ff")) {
+		t.Errorf("encodeAck: %x", got)
+	}
+
+	a := &clusterNsp{uid: "u", nsp: "/"}
+	for _, c := range []struct {
+		typ    int
+		packet string
+		binary bool
+	}{
+		{msgBroadcastAck, buf, true},
+		{msgBroadcastAck, `{"a":[` + buf + `]}`, true},
+		{msgBroadcastAck, `{"type":"Buffer","data":[-1]}`, false},
+		{msgBroadcastAck, `"Buffer"`, false},
+		{msgBroadcastAck, `{"q":1}`, false},
+		{msgServerSideEmitResponse, buf, false},
+	} {
+		msg, err := a.encodeMsg(c.typ, map[string]any{"requestId": "r", "packet": json.RawMessage(c.packet)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if isJSON := msg[0] == '{'; isJSON == c.binary {
+			t.Errorf("type %d with %s: %q", c.typ, c.packet, msg)
+			continue
+		}
+		m, _, err := decodeCluster(msg)
+		if err != nil || string(m.Data.Packet) != c.packet {
+			t.Errorf("type %d with %s decoded: %+v, %v", c.typ, c.packet, m, err)
+		}
+	}
+}
+
 func TestMalformed(t *testing.T) {
 	for _, h := range []string{"", "dc", "92a1", "c1", "dd7fffffff", "de7fffffff", "c5ffff"} {
 		if _, _, err := msgpackToJSON(unhex(t, h), binAttach); err == nil {

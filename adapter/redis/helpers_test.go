@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -501,5 +503,88 @@ func expectPeerAcks(t *testing.T, p *peer, event string, want int) {
 	}
 	if err := json.Unmarshal(reply["responses"], &fromNode); err != nil || len(fromNode) != want {
 		t.Errorf("node's emitWithAck: %s %s", reply["responses"], reply["error"])
+	}
+}
+
+// expectBinaryAcks broadcasts with acks from the Go node g an event its
+// clients answer with a Buffer (the bytes ca fe, then the client's name):
+// EmitWithAck gets each answer as Node's Buffer JSON, EmitValuesWithAck
+// as the bytes; clients are the names of those that must answer. With
+// nodeServer, the harness's Node server broadcasts it too and must get a
+// Buffer from each of them.
+func expectBinaryAcks(t *testing.T, p *peer, g *goNode, clients []string, nodeServer bool) {
+	t.Helper()
+	answer := func(client string) []byte { return append([]byte{0xca, 0xfe}, client...) }
+	var wantJSON, wantHex []string
+	for _, c := range clients {
+		js := `{"type":"Buffer","data":[`
+		for i, b := range answer(c) {
+			if i > 0 {
+				js += ","
+			}
+			js += strconv.Itoa(int(b))
+		}
+		wantJSON = append(wantJSON, js+"]}")
+		wantHex = append(wantHex, hex.EncodeToString(answer(c)))
+	}
+	sort.Strings(wantJSON)
+	sort.Strings(wantHex)
+	ask := []byte(`{"$ackBin":"cafe"}`)
+
+	responses, err := answers(t, func(cb func([][]byte, error)) error {
+		return g.srv.Timeout(5*time.Second).EmitWithAck("askBin", [][]byte{ask}, cb)
+	})
+	got := make([]string, len(responses))
+	for i, r := range responses {
+		got[i] = string(r)
+	}
+	sort.Strings(got)
+	if err != nil || !slices.Equal(got, wantJSON) {
+		t.Errorf("%s's EmitWithAck: %q, %v; want %q", g.name, got, err, wantJSON)
+	}
+
+	replies := make(chan []*socketio.AckReply, 1)
+	errs := make(chan error, 1)
+	if err := g.srv.Timeout(5*time.Second).EmitValuesWithAck("askBin", func(r []*socketio.AckReply, err error) {
+		replies <- r
+		errs <- err
+	}, json.RawMessage(ask)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case rs := <-replies:
+		got = got[:0]
+		for _, r := range rs {
+			var b []byte
+			if err := r.Decode(&b); err != nil {
+				t.Errorf("%s's EmitValuesWithAck: reply %q %q: %v", g.name, r.Args, r.Attachments, err)
+			}
+			got = append(got, hex.EncodeToString(b))
+		}
+		sort.Strings(got)
+		if err := <-errs; err != nil || !slices.Equal(got, wantHex) {
+			t.Errorf("%s's EmitValuesWithAck: %q, %v; want %q", g.name, got, err, wantHex)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no EmitValuesWithAck callback")
+	}
+
+	if !nodeServer {
+		return
+	}
+	reply := p.call("emitWithAck", map[string]any{"event": "askBinN", "args": []any{json.RawMessage(ask)}, "timeout": 5000})
+	var fromNode []struct {
+		Bin string `json:"$bin"`
+	}
+	if err := json.Unmarshal(reply["responses"], &fromNode); err != nil {
+		t.Errorf("node's emitWithAck: %s %s", reply["responses"], reply["error"])
+	}
+	got = got[:0]
+	for _, r := range fromNode {
+		got = append(got, r.Bin)
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, wantHex) {
+		t.Errorf("node's emitWithAck got Buffers %q (%s), want %q", got, reply["responses"], wantHex)
 	}
 }

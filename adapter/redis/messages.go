@@ -306,7 +306,8 @@ func encodeBroadcastRequest(uid, id string, pkt *socketio.Packet, opts socketio.
 	return buf.Bytes(), nil
 }
 
-// encodeAck is the BROADCAST_ACK response carrying a client's answer.
+// encodeAck is the BROADCAST_ACK response carrying a client's answer;
+// the Buffer JSON in it goes as bin (see writeAckValue).
 func encodeAck(id string, response []byte) []byte {
 	var buf bytes.Buffer
 	enc := msgpack.NewEncoder(&buf)
@@ -319,7 +320,7 @@ func encodeAck(id string, response []byte) []byte {
 	if response == nil {
 		_ = enc.EncodeNil()
 	} else {
-		_ = writeJSONValue(enc, response, nil)
+		_ = writeAckValue(enc, response)
 	}
 	return buf.Bytes()
 }

@@ -19,6 +19,15 @@
 // acks reach every node. Requests that wait for other nodes end after
 // Options.RequestsTimeout with an error wrapping socketio.ErrAdapterTimeout.
 //
+// A client's binary answer to a broadcast with acks travels as msgpack
+// bin, as Node's adapters send it: a Node requester gets a Buffer, a Go
+// requester the Buffer JSON {"type":"Buffer","data":[...]} that
+// socketio.Adapter.BroadcastWithAck documents. As that JSON is how the
+// socketio package hands binary answers to the adapter, a client that
+// answers with a plain object of exactly that shape (the members "type",
+// "Buffer", and "data", integers from 0 to 255) reaches a Node requester
+// as a Buffer too.
+//
 // Everything a node publishes goes through one ordered, pipelined outbox:
 // Emit and the fire-and-forget requests never wait on Redis.
 //

@@ -291,6 +291,8 @@ func testShardedGoNodes(t *testing.T, mode SubscriptionMode) {
 		if err != nil || !slices.Equal(clients, all) {
 			t.Errorf("acks from %v, err %v", clients, err)
 		}
+		// Binary answers: a1's through A, b1's and b2's on B itself.
+		expectBinaryAcks(t, p, b, all, false)
 	})
 
 	t.Run("binary", func(t *testing.T) {
@@ -581,6 +583,9 @@ func testShardedInterop(t *testing.T, c interopCase) {
 			t.Errorf("acks from %v, err %v", clients, err)
 		}
 		expectPeerAcks(t, p, "askNode", 2)
+		// Binary answers: n1's through the Node server; a1's through A
+		// to the Node server.
+		expectBinaryAcks(t, p, a, all, true)
 	})
 
 	t.Run("binary both ways", func(t *testing.T) {

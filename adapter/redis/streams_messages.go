@@ -82,7 +82,8 @@ func (a *streamsAdapter) encodeEphemeral(typ int, data map[string]any) ([]byte, 
 }
 
 // toMsgpack converts a JSON message to msgpack; one that is msgpack
-// already (a broadcast with binary data) is returned as is.
+// already (a broadcast or a broadcast's ack with binary data) is returned
+// as is.
 func toMsgpack(msg []byte) ([]byte, error) {
 	if len(msg) == 0 || msg[0] != '{' {
 		return msg, nil
@@ -92,7 +93,7 @@ func toMsgpack(msg []byte) ([]byte, error) {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := encodeNode(msgpack.NewEncoder(&buf), n, nil); err != nil {
+	if err := encodeNode(msgpack.NewEncoder(&buf), n, nil, false); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

@@ -73,6 +73,9 @@ const clientCommands = {
   // connect connects a client; with reconnect it reconnects after 500 ms
   // when its connection is lost, and each connection after the first is
   // printed as the event "reconnected" with its id and recovered flag.
+  // A client answers an event asking for an ack with {client, event}, or,
+  // when the event's first argument is {$ackBin: hex}, with a Buffer: the
+  // bytes of hex followed by the client's name.
   async connect({ name, url, nsp, auth, reconnect }) {
     const s = connect(url + (nsp && nsp !== "/" ? nsp : ""), {
       transports: ["websocket"], auth: auth || {}, reconnection: !!reconnect, forceNew: true,
@@ -82,7 +85,9 @@ const clientCommands = {
     s.onAny((event, ...args) => {
       const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
       out({ client: name, event, args: show(args) });
-      if (cb) cb({ client: name, event });
+      const ackBin = args[0] && typeof args[0] === "object" && args[0].$ackBin;
+      if (cb && typeof ackBin === "string") cb(Buffer.concat([Buffer.from(ackBin, "hex"), Buffer.from(name)]));
+      else if (cb) cb({ client: name, event });
     });
     s.on("disconnect", (reason) => out({ client: name, event: "disconnect", args: [reason] }));
     let connects = 0;

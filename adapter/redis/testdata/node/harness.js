@@ -7,7 +7,7 @@ const http = require("http");
 const { Server } = require("socket.io");
 const { createAdapter } = require("@socket.io/redis-adapter");
 const { Emitter } = require("@socket.io/redis-emitter");
-const { bin, redisClient, serveNamespaces, clientCommands, quit, run } = require("./common");
+const { bin, show, redisClient, serveNamespaces, clientCommands, quit, run } = require("./common");
 
 let io = null;
 let httpServer = null;
@@ -39,7 +39,7 @@ const commands = {
     let op = nsp(ns).timeout(timeout || 5000);
     if (rooms && rooms.length) op = op.to(rooms);
     try {
-      return { responses: await op.emitWithAck(event, ...(args || [])) };
+      return { responses: show(await op.emitWithAck(event, ...(args || []))) };
     } catch (e) {
       return { error: e.message };
     }

@@ -56,7 +56,7 @@ const commands = {
   },
   async emitWithAck(cmd) {
     try {
-      return { responses: await operator(cmd).timeout(cmd.timeout || 5000).emitWithAck(cmd.event, ...bin(cmd.args || [])) };
+      return { responses: show(await operator(cmd).timeout(cmd.timeout || 5000).emitWithAck(cmd.event, ...bin(cmd.args || []))) };
     } catch (e) {
       return { error: e.message };
     }
