@@ -16,7 +16,13 @@ import (
 // acks with a Buffer and an ArrayBuffer; the same again multiplexed in the
 // /admin namespace.
 func TestBinaryRoundTrip(t *testing.T) {
-	for _, tr := range transports {
+	// forceBase64: the client sends binary packets as base64 text ("b"),
+	// on WebSocket too.
+	base64Transports := []struct{ name, opts string }{
+		{"websocket-base64", `transports: ["websocket"], forceBase64: true`},
+		{"upgrade-base64", `transports: ["polling", "websocket"], forceBase64: true`},
+	}
+	for _, tr := range append(transports[:len(transports):len(transports)], base64Transports...) {
 		t.Run(tr.name, func(t *testing.T) {
 			t.Parallel()
 			srv := NewServer(testConfig())

@@ -145,6 +145,7 @@ func TestEIO3Client(t *testing.T) {
 		{"websocket", `{ transports: ["websocket"] }`},
 		{"polling", `{ transports: ["polling"] }`},
 		{"polling-base64", `{ transports: ["polling"], forceBase64: true }`},
+		{"websocket-base64", `{ transports: ["websocket"], forceBase64: true }`},
 		{"upgrade", `{}`},
 	}
 	for _, tc := range cases {

@@ -894,6 +894,8 @@ func TestHostileInput(t *testing.T) {
 		{"unknown Engine.IO type", nil, func(w *wsClient) { w.send("9") }, ErrInvalidPacket},
 		{"Engine.IO UPGRADE out of place", nil, func(w *wsClient) { w.send("5") }, ErrUnknownEIOPacket},
 		{"empty text message", nil, func(w *wsClient) { w.send("") }, ErrInvalidPacket},
+		{"broken base64 binary", nil, func(w *wsClient) { w.send("bAQI=D") }, ErrInvalidPacket},
+		{"base64 binary without its event", nil, func(w *wsClient) { w.send("bAQID") }, ErrUnexpectedAttachment},
 		{"SIO CONNECT_ERROR from a client", nil, func(w *wsClient) { w.send(`44{"message":"x"}`) }, ErrInvalidPacket},
 		{"binary frame", nil, func(w *wsClient) {
 			if err := w.c.WriteMessage(fws.BinaryMessage, []byte{1, 2, 3}); err != nil {

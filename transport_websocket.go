@@ -520,7 +520,9 @@ func (w *wsConn) readMessage() (int, []byte, error) {
 
 // receiveFrame handles one WebSocket message: a binary message is one
 // Engine.IO binary packet; a text message holds one or more (0x1E
-// separated, at most MaxBatchPackets) text packets.
+// separated, at most MaxBatchPackets) text packets, among which a binary
+// packet in base64 ("b" and the base64, as a client with forceBase64
+// sends it on WebSocket too).
 func (s *session) receiveFrame(mt int, data []byte) error {
 	if mt == fws.BinaryMessage {
 		if s.eio3 {
@@ -534,26 +536,41 @@ func (s *session) receiveFrame(mt int, data []byte) error {
 		return s.received(eioMessage, data, true)
 	}
 	if bytes.IndexByte(data, recordSeparator) < 0 {
-		typ, body, err := decodeTextPacket(data)
-		if err != nil {
-			return err
-		}
-		return s.received(typ, body, false)
+		return s.receiveText(data)
 	}
 	packets, err := splitPayload(data, s.cfg.MaxBatchPackets)
 	if err != nil {
 		return ErrBatchPacketsExceeded
 	}
 	for _, p := range packets {
-		typ, body, err := decodeTextPacket(p)
-		if err != nil {
-			return err
-		}
-		if err := s.received(typ, body, false); err != nil {
+		if err := s.receiveText(p); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// receiveText handles one text packet of a WebSocket message.
+func (s *session) receiveText(p []byte) error {
+	if len(p) > 0 && p[0] == 'b' {
+		if s.eio3 {
+			bp, err := decodeEIO3Text(p)
+			if err != nil {
+				return err
+			}
+			return s.received(bp.typ, bp.data, bp.binary)
+		}
+		typ, body, binary, err := decodePollingPacket(p)
+		if err != nil {
+			return err
+		}
+		return s.received(typ, body, binary)
+	}
+	typ, body, err := decodeTextPacket(p)
+	if err != nil {
+		return err
+	}
+	return s.received(typ, body, false)
 }
 
 // readBuffers holds the scratch buffers messages are read into, so an idle
