@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"strconv"
@@ -82,6 +83,9 @@ type engine struct {
 	observers *engineObservers
 	// clientFiles serves Config.ClientFiles, nil when none.
 	clientFiles *clientFiles
+	// pickProtocol: the websocket.Config lists no Subprotocols, so a
+	// handshake offering some gets the first, as from the Node server.
+	pickProtocol bool
 	// polling and websocket are the transports served; upgrades whether a
 	// polling session may upgrade (Transports, DisablePolling,
 	// DisableUpgrades).
@@ -112,8 +116,19 @@ func newEngine(cfg *Config, newHandler func(*session) engineHandler, wsConfig ..
 	// A Parser's messages are compressed each for itself: broadcasts do
 	// not share a frame of the default encoding.
 	e.deflate = wc.EnableCompression && cfg.PerMessageDeflateThreshold >= 0 && cfg.Parser == nil
+	e.pickProtocol = wc.Subprotocols == nil
 	e.upgrader = websocket.New(e.serveWebSocket, wc)
 	return e
+}
+
+// firstProtocol returns the first subprotocol a WebSocket handshake
+// offers (its Sec-WebSocket-Protocol header, a comma-separated list), nil
+// when none.
+func firstProtocol(offer []byte) []byte {
+	if i := bytes.IndexByte(offer, ','); i >= 0 {
+		offer = offer[:i]
+	}
+	return bytes.TrimSpace(offer)
 }
 
 // serve is the fiber handler: GET and POST for polling, GET with an upgrade
@@ -393,6 +408,16 @@ func (e *engine) handshakePolling(c fiber.Ctx, eio3 bool) error {
 // upgrade hands c to the websocket middleware, with u in its locals.
 func (e *engine) upgrade(c fiber.Ctx, u *wsUpgrade) error {
 	c.Locals(wsUpgradeKey, u)
+	if e.pickProtocol {
+		// As the Node server (its ws library) does: a client offering
+		// subprotocols (socket.io-client's protocols option) fails the
+		// handshake unless one is chosen. One set by an OnHeaders
+		// callback stays.
+		const h = "Sec-WebSocket-Protocol"
+		if p := firstProtocol(c.Request().Header.Peek(h)); len(p) > 0 && len(c.Response().Header.Peek(h)) == 0 {
+			c.Response().Header.SetBytesV(h, p)
+		}
+	}
 	if err := e.upgrader(c); err != nil {
 		return err
 	}

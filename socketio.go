@@ -105,7 +105,8 @@ func DefaultServer() *Server { return defaultServer }
 // callback runs for every socket that connects, after the CONNECT reply
 // and before the EventConnect listeners. Mount it on GET and POST (and
 // OPTIONS for preflight) of one path. config configures the WebSocket
-// upgrade.
+// upgrade; without Subprotocols in it, a client offering subprotocols gets
+// the first one, as from the Node server.
 func (s *Server) Handler(callback func(kws *Websocket), config ...websocket.Config) fiber.Handler {
 	h := &handler{srv: s, callback: callback}
 	s.mu.Lock()
