@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	fws "github.com/fasthttp/websocket"
 )
 
 // TestBinaryRoundTrip drives the real socket.io-client over each transport
@@ -235,5 +238,36 @@ socket.on("fine", (...args) => { out({ fine: args.length, buffers: args.every(Bu
 	}
 	if res.has(`"many arrived"`) || !res.has(`{"fine":10,"buffers":true}`) {
 		t.Errorf("client output %q", res.lines)
+	}
+}
+
+// TestWebSocketBase64Binary: on a WebSocket whose client asked for base64
+// ("b64" in its query, as socket.io-client sends with forceBase64), binary
+// messages go both ways as text, "b" and the base64, as the Node server
+// sends them; without it they go as binary messages.
+func TestWebSocketBase64Binary(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	for _, tc := range []struct {
+		query    string
+		wantType int
+		want     string
+	}{
+		{"&b64=1", fws.TextMessage, "bAQID"},
+		{"", fws.BinaryMessage, "\x01\x02\x03"},
+	} {
+		w := dialWS(t, es.testServer, tc.query)
+		if open := w.read(); !strings.HasPrefix(open, "0{") {
+			t.Fatalf("%s: open %q", tc.query, open)
+		}
+		w.send("40")
+		connectReplySID(t, w.read(), "/")
+		w.send(`451-1["echo",{"_placeholder":true,"num":0}]`)
+		w.send("bAQID") // the attachment in base64, as forceBase64 sends it
+		w.expect(`461-1[{"_placeholder":true,"num":0}]`)
+		if mt, msg := w.readMessage(); mt != tc.wantType || string(msg) != tc.want {
+			t.Errorf("%s: attachment as message type %d %q, want %d %q", tc.query, mt, msg, tc.wantType, tc.want)
+		}
+		w.roundTrip("after binary")
 	}
 }

@@ -453,6 +453,7 @@ func (e *engine) serveWebSocket(conn *websocket.Conn) {
 // other connection first.
 func (e *engine) serveConn(conn *websocket.Conn, u *wsUpgrade, response *fasthttp.ResponseHeader) {
 	w := newWSConn(conn)
+	w.b64 = conn.Query("b64") != ""
 	w.deflateMin = deflateThreshold(response, e.cfg.PerMessageDeflateThreshold)
 	w.response = responseBytes(response)
 	// A v3 session's OPEN goes in a write of its own, after the 101 (see

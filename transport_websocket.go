@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -56,6 +57,11 @@ type wsConn struct {
 	// eio3 is set on a connection of an Engine.IO v3 session: a binary
 	// message goes with its packet type (4) as its first byte.
 	eio3 bool
+	// b64 is set when the client asked for binary messages in base64
+	// ("b64" in the query of its WebSocket, a client's forceBase64): they
+	// go as text messages, "b" and the base64, as the Node server sends
+	// them.
+	b64 bool
 
 	conn      *websocket.Conn
 	raw       net.Conn
@@ -133,6 +139,9 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 		buf = append(make([]byte, 0, len(buf)+need), buf...)
 	}
 	for _, p := range items {
+		if w.b64 && p.binary && p.ctrl == 0 {
+			p = outPacket{data: appendBase64Message(nil, p.data, w.eio3), plain: p.plain}
+		}
 		op := opText
 		switch {
 		case p.ctrl != 0:
@@ -168,6 +177,16 @@ func (w *wsConn) writePackets(items []outPacket, timeout time.Duration) error {
 	}
 	w.buf = buf[:0]
 	return err
+}
+
+// appendBase64Message appends a binary message as a client that asked for
+// base64 gets it: "b", the packet type for Engine.IO v3, and the base64.
+func appendBase64Message(dst, data []byte, eio3 bool) []byte {
+	if !eio3 {
+		return appendPollingBinary(dst, data)
+	}
+	dst = append(dst, 'b', eioMessage)
+	return base64.StdEncoding.AppendEncode(dst, data)
 }
 
 // appendEIO3Binary appends the frame of a binary message to an Engine.IO
