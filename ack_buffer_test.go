@@ -2,6 +2,7 @@ package socketio
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 	"unsafe"
 )
@@ -68,7 +69,7 @@ func TestBufferAttachments(t *testing.T) {
 		{`["{\"type\":\"Buffer\",\"data\":[1]}",` + buf("4") + `]`, `["{\"type\":\"Buffer\",\"data\":[1]}",` + ph("0") + `]`, [][]byte{{4}}},
 	} {
 		got, atts := bufferAttachments([]byte(c.in), nil)
-		if string(got) != c.want || !equalAttachments(atts, c.atts) {
+		if string(got) != c.want || !slices.EqualFunc(atts, c.atts, bytes.Equal) {
 			t.Errorf("bufferAttachments(%s)\n= %s %v, want\n  %s %v", c.in, got, atts, c.want, c.atts)
 		}
 	}
@@ -88,7 +89,7 @@ func TestBufferAttachments(t *testing.T) {
 	}
 	// Numbered after the attachments given.
 	got, atts := bufferAttachments([]byte(`[`+buf("5")+`]`), [][]byte{{1}})
-	if string(got) != `[`+ph("1")+`]` || !equalAttachments(atts, [][]byte{{1}, {5}}) {
+	if string(got) != `[`+ph("1")+`]` || !slices.EqualFunc(atts, [][]byte{{1}, {5}}, bytes.Equal) {
 		t.Errorf("after one attachment: %s %v", got, atts)
 	}
 
@@ -113,16 +114,4 @@ func TestBufferAttachments(t *testing.T) {
 	if err := ackReplies([][]byte{bufferJSON([]byte(ph("0")), [][]byte{{1, 2}})})[0].Decode(&b); err != nil || !bytes.Equal(b, []byte{1, 2}) {
 		t.Errorf("top-level Buffer decoded as %x, %v", b, err)
 	}
-}
-
-func equalAttachments(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
 }
