@@ -397,7 +397,9 @@ func (c *client) onClose(s *session, reason error) {
 	socks := c.appendSockets(few[:0])
 	// Every session ends here: the log's arguments (boxed, and the
 	// remote address formatted) cost only a server that has a Logger.
-	if reason != nil && c.sess.cfg.Logger != nil {
+	// Not for Shutdown's own closes: one line per client on every
+	// restart tells the operator nothing.
+	if reason != nil && c.sess.cfg.Logger != nil && !errors.Is(reason, ErrServerShutdown) {
 		c.sess.cfg.log("warn", "session closed", "sid", s.sid, "remote", s.remoteAddr(), "reason", reason.Error())
 	}
 	for _, kws := range socks {

@@ -308,8 +308,9 @@ func recoveryAuth(auth []byte) (pid, offset string) {
 }
 
 // recoverableReason reports whether a session that ended with reason may be
-// recovered: a lost transport or heartbeat, a client-side transport close;
-// not a protocol violation, nor a server shutdown.
+// recovered: a lost transport or heartbeat, a client-side transport close,
+// a server shutdown (as in Node: the client may recover on another node);
+// not a protocol violation.
 func recoverableReason(reason error) bool {
 	if reason == nil {
 		return true
@@ -323,7 +324,7 @@ func recoverableReason(reason error) bool {
 }
 
 var unrecoverable = []error{
-	ErrServerShutdown, ErrHandshakeTimeout, ErrInvalidPacket, ErrInvalidJSON,
+	ErrHandshakeTimeout, ErrInvalidPacket, ErrInvalidJSON,
 	ErrInvalidUTF8, ErrTooManyPackets, ErrEventNameTooLong, ErrTooManyArgs,
 	ErrReservedEventReceived, ErrTooManyAttachments, ErrBatchPacketsExceeded,
 	ErrUnknownEIOPacket, ErrDuplicatePoll, ErrOverlappingPost,

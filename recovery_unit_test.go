@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -364,7 +365,6 @@ func TestRecoveryNotOnPurposeDisconnects(t *testing.T) {
 		},
 		"server close":   func(kws *Websocket) { kws.Close() },
 		"protocol error": func(kws *Websocket) { kws.client.onClose(kws.sess, ErrInvalidPacket) },
-		"shutdown":       func(kws *Websocket) { kws.client.onClose(kws.sess, ErrServerShutdown) },
 	} {
 		c := fakeClient(t, srv)
 		kws := connectWith(c, "")
@@ -373,6 +373,32 @@ func TestRecoveryNotOnPurposeDisconnects(t *testing.T) {
 		if back := connectWith(fakeClient(t, srv), authFor(pid, "")); back.Recovered() {
 			t.Errorf("%s: recovered", name)
 		}
+	}
+}
+
+// TestRecoveryAfterShutdown: as in Node, a socket a server shutdown ended
+// is kept for recovery (on another node, when the adapter shares
+// sessions), with what it was sent after.
+func TestRecoveryAfterShutdown(t *testing.T) {
+	srv := NewServer(recoveryConfig(RecoveryConfig{}))
+	c := fakeClient(t, srv)
+	kws := connectWith(c, "")
+	_, pid := connectReply(t, queued(c)[0])
+	kws.Join("r")
+	kws.client.onClose(kws.sess, ErrServerShutdown)
+	if err := srv.To("r").Emit("missed", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	c2 := fakeClient(t, srv)
+	back := connectWith(c2, authFor(pid, ""))
+	if !back.Recovered() || back.id != kws.id {
+		t.Fatalf("recovered %v as %s, want %s", back.Recovered(), back.id, kws.id)
+	}
+	if rooms := back.Rooms(); !slices.Contains(rooms, "r") {
+		t.Errorf("rooms %q lack r", rooms)
+	}
+	if got := queued(c2); len(got) < 2 || !strings.Contains(got[len(got)-1], `"missed",1`) {
+		t.Errorf("recovered socket was sent %q, want the missed event last", got)
 	}
 }
 

@@ -252,9 +252,15 @@ func (s *Server) Fire(event string, data []byte) {
 	})
 }
 
-// Shutdown stops accepting sessions, disconnects every socket (each client
-// receives a DISCONNECT), closes every session, waits for their workers
-// and closes the namespaces' adapters. Every pending ack fails before it
+// Shutdown stops accepting sessions, closes every session (after the
+// packets already queued), waits for their workers and closes the
+// namespaces' adapters. As with the Node server's close, clients get no
+// DISCONNECT: they see their transport close ("transport close") and
+// reconnect, to another node behind a load balancer, say; with
+// connection-state recovery, each socket's session is kept as for a lost
+// connection, so an adapter that shares sessions between nodes (the
+// Redis Streams adapter) lets the client recover it there. The sockets'
+// EventDisconnect reason is ErrServerShutdown. Every pending ack fails before it
 // returns: a socket's with ErrAckDisconnected, a broadcast's with an error
 // wrapping ErrServerShutdown and ErrAckDisconnected (see
 // BroadcastOperator.EmitWithAck).
@@ -267,7 +273,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	engines := append([]*engine(nil), s.engines...)
 	s.mu.Unlock()
 	s.sockets.each(func(kws *Websocket) bool {
-		kws.disconnect(ErrServerShutdown, true)
+		kws.lose(ErrServerShutdown)
 		return true
 	})
 	for _, e := range engines {

@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -266,6 +267,75 @@ func testStreamsRecovery(t *testing.T, first, second string) {
 	}
 	if keys, _ := pr.Keys(t.Context(), "sio:session:*").Result(); len(keys) != 0 {
 		t.Errorf("sessions left in Redis: %v", keys)
+	}
+}
+
+// TestStreamsRecoveryAfterShutdown: a rolling restart. Go node A shuts
+// down; its client, reconnecting through the balancer, recovers its
+// session on the Go node B or on the Node server, with what was sent to
+// it meanwhile, as after Node's io.close().
+func TestStreamsRecoveryAfterShutdown(t *testing.T) {
+	for _, second := range []string{"B", "N"} {
+		t.Run("A-then-"+second, func(t *testing.T) {
+			r := startRedis(t)
+			pr := probe(t, r)
+			a := startStreamsGoNode(t, r, "A", StreamsOptions{}, true)
+			b := startStreamsGoNode(t, r, "B", StreamsOptions{}, true)
+			p := startShardedPeer(t)
+			reply := p.call("server", map[string]any{"port": 0, "redis": r.url(), "streams": true, "recovery": true})
+			addr := map[string]string{"B": hostOf(b.url), "N": "127.0.0.1:" + string(reply["port"])}
+			waitFor(t, "three servers", func() bool { return pubNumSub(t, pr, "socket.io#/#") == 3 })
+
+			lb := startProxy(t, hostOf(a.url))
+			var id string
+			_ = json.Unmarshal(p.call("connect", map[string]any{"name": "c1", "url": lb.url(), "reconnect": true})["id"], &id)
+			p.call("join", map[string]any{"name": "c1", "room": "r"})
+			emit := func(srv *socketio.Server, room string, n int) {
+				t.Helper()
+				before := pr.XLen(t.Context(), "socket.io").Val()
+				if srv != nil {
+					if err := srv.To(room).Emit("ev", []byte(strconv.Itoa(n))); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					p.call("emit", map[string]any{"rooms": []string{room}, "event": "ev", "args": []any{n}})
+				}
+				waitFor(t, "the entry of ev "+strconv.Itoa(n), func() bool { return pr.XLen(t.Context(), "socket.io").Val() > before })
+			}
+			emit(a.srv, "r", 1)
+			waitFor(t, "ev 1", func() bool { return len(p.eventsOf("c1", "ev")) == 1 })
+
+			lb.route(addr[second], true) // new connections wait for the restart
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			if err := a.srv.Shutdown(ctx); err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			waitFor(t, "the session of the shut down node in Redis", func() bool {
+				keys, _ := pr.Keys(t.Context(), "sio:session:*").Result()
+				return len(keys) == 1
+			})
+			var on *socketio.Server
+			if second == "B" {
+				on = b.srv
+			}
+			emit(on, "r", 2)
+			emit(on, id, 3)
+			lb.route(addr[second], false)
+
+			back := p.waitEvent("c1", "reconnected")
+			if len(back) != 2 || string(back[0]) != strconv.Quote(id) || string(back[1]) != "true" {
+				t.Fatalf("reconnected as %s, want %q recovered", back, id)
+			}
+			waitFor(t, "ev 3", func() bool { return len(p.eventsOf("c1", "ev")) >= 3 })
+			quiet()
+			got := p.eventsOf("c1", "ev")
+			for i, args := range got {
+				if len(args) != 2 || string(args[0]) != strconv.Itoa(i+1) {
+					t.Fatalf("events %s: want 1 to 3, each once, in order", got)
+				}
+			}
+		})
 	}
 }
 
