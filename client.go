@@ -248,7 +248,9 @@ func (c *client) connect(pkt sioPacket) {
 		pkt = v4Connect(pkt)
 	}
 	if max := c.sess.cfg.MaxAuthPayload; max > 0 && len(pkt.Data) > max {
-		c.refuse(pkt.Nsp, ErrInvalidAuthPayload.Error(), nil)
+		// The client's connect_error says why: a big token is no
+		// malformed one.
+		c.refuse(pkt.Nsp, fmt.Sprintf("%s: %d bytes, over MaxAuthPayload (%d)", ErrInvalidAuthPayload, len(pkt.Data), max), nil)
 		return
 	}
 	nsp, ref := c.srv.connectNamespace(pkt.Nsp, pkt.Data)

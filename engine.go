@@ -190,6 +190,9 @@ func (e *engine) serve(c fiber.Ctx) error {
 		e.reportHeaders(c, true)
 		return e.upgrade(c, u)
 	}
+	// As Node's engine.io: no cache or proxy may keep a polling response
+	// (the client's "t" parameter busts only the caches that heed it).
+	c.Set(fiber.HeaderCacheControl, "no-store")
 	if sid == "" {
 		if c.Method() != fiber.MethodGet {
 			return e.httpError(c, codeBadHandshakeMethod, "method", c.Method())

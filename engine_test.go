@@ -790,11 +790,13 @@ func TestSIOConnectBadAuth(t *testing.T) {
 		`40[1,2]`,
 		`40true`,
 		`40{"unterminated":`,
-		`40{"token":"` + strings.Repeat("x", 100) + `"}`,
 	} {
 		w.send(bad)
 		w.expect(refusal)
 	}
+	// Too big: the message says so.
+	w.send(`40{"token":"` + strings.Repeat("x", 100) + `"}`)
+	w.expect(`44{"message":"` + ErrInvalidAuthPayload.Error() + `: 112 bytes, over MaxAuthPayload (64)"}`)
 	// The connection is still usable: a good CONNECT goes through.
 	w.send(`40{"token":"fits"}`)
 	connectReplySID(t, w.read(), "/")

@@ -423,3 +423,30 @@ func TestPollingPostBodyAsSent(t *testing.T) {
 		t.Error("the session ended without a reason")
 	}
 }
+
+// TestPollingNoStore: every polling response, the handshake's, a GET's
+// and a POST's, says "Cache-Control: no-store", as from Node's engine.io,
+// so that no cache or proxy between a client and the server keeps one.
+func TestPollingNoStore(t *testing.T) {
+	t.Parallel()
+	es := newEchoServer(t, nil)
+	check := func(what, method, url, body string) {
+		t.Helper()
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: status %d, Cache-Control %q, want 200 and no-store", what, resp.StatusCode, resp.Header.Get("Cache-Control"))
+		}
+	}
+	check("handshake", http.MethodGet, es.eioURL("transport=polling"), "")
+	sid := openPolling(t, es.testServer)
+	check("POST", http.MethodPost, es.pollURL(sid), "40")
+	check("GET", http.MethodGet, es.pollURL(sid), "")
+}

@@ -36,9 +36,11 @@ var (
 	// ErrUnknownEIOPacket is the disconnect reason for an Engine.IO packet
 	// of unknown type or out of place.
 	ErrUnknownEIOPacket = errors.New("socketio: unknown or unexpected Engine.IO packet")
-	// ErrHandshakeTimeout is the disconnect reason when no Socket.IO CONNECT
-	// arrived within HandshakeTimeout.
-	ErrHandshakeTimeout = errors.New("socketio: no Socket.IO CONNECT within HandshakeTimeout")
+	// ErrHandshakeTimeout is the disconnect reason when no namespace was
+	// connected within HandshakeTimeout: no Socket.IO CONNECT arrived, or
+	// the namespace's middlewares had not called next by then (Node's
+	// connectTimeout, 45 s there: raise HandshakeTimeout for slow ones).
+	ErrHandshakeTimeout = errors.New("socketio: no namespace connected within HandshakeTimeout (no CONNECT, or its middlewares still running)")
 )
 
 // lingerAfterClose is how long a session closed by the client's polling
