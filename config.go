@@ -70,10 +70,21 @@ var (
 	// SendQueueSize is the capacity, in packets, of a WebSocket connection's
 	// send queue. An emit that finds it full waits for the connection's
 	// writer to take what is queued, so a listener may emit any number of
-	// packets in a loop to a client that reads them; the queue overflows
-	// (see DropFramesOnOverflow) only when the connection has not taken
-	// packets for 250 ms: its client stopped reading.
+	// packets in a loop to a client that reads them. When the connection
+	// has not taken packets for 250 ms (its client stopped reading), what
+	// is emitted goes past the bound, up to MaxStalledBytes, and then the
+	// queue overflows (see DropFramesOnOverflow).
 	SendQueueSize = 100
+	// MaxStalledBytes is how many bytes a connection that stopped taking
+	// packets for 250 ms may have queued past its queue's bound
+	// (SendQueueSize, PollQueueMaxFrames) before the queue overflows (see
+	// DropFramesOnOverflow): a client that pauses, a browser tab busy for
+	// a second or a mobile network's hiccup, loses nothing, as with the
+	// Node server, which buffers without a bound, and a client that
+	// stopped for good is closed by the heartbeat, or by the overflow once
+	// it holds that much. Emits do not wait for a stalled connection past
+	// those 250 ms. Zero applies the overflow rule at the bound.
+	MaxStalledBytes = 8 << 20
 	// DropFramesOnOverflow chooses what an overflowing send queue does
 	// (see SendQueueSize and PollQueueMaxFrames): when false (the default)
 	// the connection is closed with ErrSendQueueClosed; when true the
@@ -132,8 +143,10 @@ var (
 	MaxPollWait = 30 * time.Second
 	// PollQueueMaxFrames is the capacity, in packets, of a polling session's
 	// send queue. As for SendQueueSize, a full queue makes an emit wait for
-	// the client's next GET; it overflows when no GET has come for 250 ms
-	// since the last one ended. Zero disables the bound.
+	// the client's next GET; when no GET has come for 250 ms since the
+	// last one ended, what is emitted goes past the bound up to
+	// MaxStalledBytes, and then the queue overflows. Zero disables the
+	// bound.
 	PollQueueMaxFrames = 1024
 	// PongTimeout is kept for source compatibility.
 	//
@@ -177,20 +190,23 @@ var Logger func(level, msg string, fields ...any)
 // values do (DefaultConfig maps one to the other); the variables that
 // default to true are the fields DisablePolling and DisableUpgrades.
 type Config struct {
-	PingInterval         time.Duration
-	PingTimeout          time.Duration
-	HandshakeTimeout     time.Duration
-	CloseTimeout         time.Duration
-	UpgradeTimeout       time.Duration
-	WriteTimeout         time.Duration
-	MaxPayload           int64
-	MaxAuthPayload       int
-	MaxBatchPackets      int
-	MaxEventNameLength   int
-	MaxEventArgs         int
-	MaxAttachments       int
-	OutboundAckTimeout   time.Duration
-	SendQueueSize        int
+	PingInterval       time.Duration
+	PingTimeout        time.Duration
+	HandshakeTimeout   time.Duration
+	CloseTimeout       time.Duration
+	UpgradeTimeout     time.Duration
+	WriteTimeout       time.Duration
+	MaxPayload         int64
+	MaxAuthPayload     int
+	MaxBatchPackets    int
+	MaxEventNameLength int
+	MaxEventArgs       int
+	MaxAttachments     int
+	OutboundAckTimeout time.Duration
+	SendQueueSize      int
+	// MaxStalledBytes: see the package-level variable; negative values
+	// apply the overflow rule at the bound.
+	MaxStalledBytes      int
 	DropFramesOnOverflow bool
 	// ReuseEventPayloads: see the package-level variable.
 	ReuseEventPayloads bool
@@ -268,6 +284,7 @@ func DefaultConfig() Config {
 		MaxAttachments:              MaxAttachments,
 		OutboundAckTimeout:          zeroOff(OutboundAckTimeout),
 		SendQueueSize:               SendQueueSize,
+		MaxStalledBytes:             zeroOff(MaxStalledBytes),
 		DropFramesOnOverflow:        DropFramesOnOverflow,
 		ReuseEventPayloads:          ReuseEventPayloads,
 		DisablePolling:              !EnablePolling,
@@ -321,6 +338,7 @@ func (c Config) normalized() Config {
 	if c.SendQueueSize <= 0 {
 		c.SendQueueSize = 100
 	}
+	c.MaxStalledBytes = zeroDefault(c.MaxStalledBytes, 8<<20)
 	c.PollQueueMaxFrames = zeroDefault(c.PollQueueMaxFrames, 1024)
 	if c.PollQueueMaxFrames < 0 {
 		c.PollQueueMaxFrames = 1 << 30 // no bound

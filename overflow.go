@@ -21,6 +21,15 @@ import "time"
 // nothing until then, so a listener emitting there would wait in vain;
 // the window ends when its listeners return.
 //
+// Past overflowGrace, a stalled connection does not overflow yet: what is
+// pushed goes past the bound, up to MaxStalledBytes, until the connection
+// takes its queue back within the bound. A client that pauses (a browser
+// tab busy for a second, a network hiccup) so loses nothing, as with the
+// Node server, which buffers without a bound; one that stopped for good
+// is closed by the heartbeat, or by the overflow rule once it holds
+// MaxStalledBytes. The producers then wait no more: a broadcast is not
+// held up by one slow receiver.
+//
 // Producers waiting on several stalled connections (a broadcast to many
 // clients that stopped reading) wait about overflowGrace once, not once
 // per connection: each deadline counts from when that connection stalled,
@@ -65,7 +74,7 @@ func (s *session) pushOrWait(need int, push func() error) error {
 			}
 			left := time.Duration(until - monoAt(time.Now()))
 			if left <= 0 {
-				return errQueueFull
+				return s.spillOrFull(push)
 			}
 			if timer == nil {
 				timer = time.NewTimer(left)
@@ -84,6 +93,16 @@ func (s *session) pushOrWait(need int, push func() error) error {
 			return err
 		}
 	}
+}
+
+// spillOrFull pushes past the queue's bound what MaxStalledBytes lets a
+// stalled connection have queued there, and returns errQueueFull beyond
+// (the overflow rule then applies).
+func (s *session) spillOrFull(push func() error) error {
+	if !s.q.openSpill(s.cfg.MaxStalledBytes) {
+		return errQueueFull
+	}
+	return push()
 }
 
 // stalledSince returns when (monoAt) the session's connection stopped

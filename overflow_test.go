@@ -2,7 +2,9 @@ package socketio
 
 import (
 	"errors"
+	"net"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,6 +71,92 @@ socket.on("connect_error", (e) => fail("connect_error " + e.message));
 	}
 }
 
+// TestBusyClientKeepsEverything: the official client blocks its event
+// loop for 600 ms on the first event (a browser tab busy rendering) while
+// a listener emits 3,000 packets to it on polling, where it sends no GET
+// meanwhile; and a raw client with a small socket buffer stops reading a
+// WebSocket for 600 ms while 12 MB are emitted to it. Both stall past
+// overflowGrace with more than the queue's bound queued; with
+// MaxStalledBytes they get every packet, in order, as from the Node
+// server, and their sessions live on. (With MaxStalledBytes negative,
+// the rule before it, both overflow.)
+func TestBusyClientKeepsEverything(t *testing.T) {
+	t.Run("polling", func(t *testing.T) {
+		t.Parallel()
+		const n = 3000
+		srv := NewServer(testConfig())
+		srv.On(EventDisconnect, func(ep *EventPayload) {
+			if ep.Error != nil {
+				t.Errorf("disconnect: %v", ep.Error)
+			}
+		})
+		srv.On("go", func(ep *EventPayload) {
+			for i := range n {
+				ep.Kws.EmitArgs("tick", []byte(strconv.Itoa(i)))
+			}
+		})
+		ts := startServer(t, srv, nil)
+		res := runNode(t, ts.url, `
+const socket = io(URL, { transports: ["polling"] });
+let next = 0;
+socket.on("tick", (i) => {
+  if (next === 0) { const end = Date.now() + 600; while (Date.now() < end); }
+  if (i !== next) fail("tick " + i + " arrived, " + next + " expected");
+  if (++next === `+strconv.Itoa(n)+`) {
+    out({ received: next, connected: socket.connected });
+    socket.disconnect();
+    setTimeout(() => process.exit(0), 100);
+  }
+});
+socket.on("connect", () => socket.emit("go"));
+socket.on("disconnect", (r) => { if (r !== "io client disconnect") fail("disconnected: " + r + " after " + next); });
+`, 30*time.Second)
+		if !res.has(`{"received":3000,"connected":true}`) {
+			t.Errorf("client output %q", res.lines)
+		}
+	})
+	t.Run("websocket", func(t *testing.T) {
+		t.Parallel()
+		const n, size = 3000, 4 << 10
+		es := newEchoServer(t, func(c *Config) { c.MaxStalledBytes = 32 << 20 })
+		payload := []byte(`"` + strings.Repeat("p", size) + `"`)
+		es.srv.On("go", func(ep *EventPayload) {
+			go func() {
+				for range n {
+					ep.Kws.EmitArgs("tick", payload)
+				}
+				ep.Kws.EmitArgs("done")
+			}()
+		})
+		w := dialWSTCP(t, es.testServer, "", func(c *net.TCPConn) {
+			_ = c.SetReadBuffer(256 << 10) // fixed: no autotuning takes the burst
+		})
+		w.autoPong = true
+		if open := w.read(); !strings.HasPrefix(open, "0{") {
+			t.Fatalf("open %q", open)
+		}
+		w.send("40")
+		connectReplySID(t, w.read(), "/")
+		w.send(`42["go"]`)
+		time.Sleep(600 * time.Millisecond) // not reading: the server's writes wait
+		got := 0
+		for {
+			_, msg := w.readMessage()
+			if string(msg) == `42["done"]` {
+				break
+			}
+			if !strings.HasPrefix(string(msg), `42["tick",`) {
+				t.Fatalf("message %d: %.40q", got, msg)
+			}
+			got++
+		}
+		if got != n {
+			t.Errorf("received %d ticks, want %d", got, n)
+		}
+		w.roundTrip("after the pause")
+	})
+}
+
 // overflowOwner stands for a session's worker in the unit tests below:
 // it counts its wake-ups and takes nothing itself.
 type overflowOwner struct{ kicks atomic.Int32 }
@@ -80,6 +168,7 @@ func (o *overflowOwner) kick() { o.kicks.Add(1) }
 func newOverflowSession(t *testing.T, limit int) (*session, *wsConn) {
 	t.Helper()
 	cfg := testConfig()
+	cfg.MaxStalledBytes = -1 // the overflow rule at the bound (TestPushOrWaitSpills has one)
 	s := &session{cfg: &cfg, q: newSendQueue(limit), closeReq: make(chan struct{}), done: make(chan struct{})}
 	s.q.owner = &overflowOwner{}
 	s.transport.Store(onWebSocket)
@@ -156,6 +245,49 @@ func TestPushOrWaitStalled(t *testing.T) {
 	}
 	if d := time.Since(start); d >= overflowGrace/2 {
 		t.Errorf("waited %v on a held queue", d)
+	}
+}
+
+// TestPushOrWaitSpills: past the grace, a stalled connection's queue
+// takes MaxStalledBytes more past its bound, at once, and then
+// overflows; a take that brings it back within the bound ends that, and
+// the next stall has the whole amount again.
+func TestPushOrWaitSpills(t *testing.T) {
+	t.Parallel()
+	s, w := newOverflowSession(t, 4)
+	s.cfg.MaxStalledBytes = 10
+	w.blockedSince.Store(monoAt(time.Now().Add(-overflowGrace)))
+	push := func(data string) error {
+		return s.pushOrWait(1, func() error { return s.q.push(outPacket{data: []byte(data)}) })
+	}
+	start := time.Now()
+	for i, data := range []string{"1234", "5678", "90"} {
+		if err := push(data); err != nil {
+			t.Fatalf("push %d (%q) past the bound: %v, want it queued", i, data, err)
+		}
+	}
+	if d := time.Since(start); d >= overflowGrace/2 {
+		t.Errorf("pushes waited %v for a connection stalled for the grace", d)
+	}
+	if err := push("x"); err != errQueueFull {
+		t.Errorf("push past MaxStalledBytes: %v, want errQueueFull", err)
+	}
+	if n := len(s.q.take()); n != 7 {
+		t.Errorf("took %d packets, want the 4 within the bound and 3 past it", n)
+	}
+	for i := range 4 {
+		if err := s.q.push(outPacket{data: []byte("y")}); err != nil {
+			t.Fatalf("push %d within the bound after the take: %v", i, err)
+		}
+	}
+	for i, data := range []string{"0123456789", "z"} {
+		want := error(nil)
+		if i == 1 {
+			want = errQueueFull
+		}
+		if err := push(data); err != want {
+			t.Errorf("push %q in the next stall: %v, want %v", data, err, want)
+		}
 	}
 }
 

@@ -355,6 +355,7 @@ func TestPollingQueueBound(t *testing.T) {
 	for _, drop := range []bool{false, true} {
 		es := newEchoServer(t, func(c *Config) {
 			c.PollQueueMaxFrames = 10
+			c.MaxStalledBytes = -1 // the overflow at the bound
 			c.DropFramesOnOverflow = drop
 		})
 		var dropped atomic.Int64

@@ -79,11 +79,53 @@ type sendQueue struct {
 	// beyond, while above zero, lets pushes past the limit (see
 	// pushBeyond).
 	beyond int
+	// spilling is set once the connection stalled past overflowGrace
+	// (see openSpill), and spill is how many more bytes may then be
+	// queued past the limit; a take that leaves the queue within its
+	// limit ends it.
+	spilling bool
+	spill    int
 }
 
-// full reports whether n more packets would pass the limit. q.mu is held.
-func (q *sendQueue) full(n int) bool {
-	return len(q.items)+n > q.limit && q.beyond == 0
+// admits reports whether n more packets, data and more, may be queued:
+// within the limit, in a pushBeyond window, or in what is left of the
+// spill, which they then use. q.mu is held.
+func (q *sendQueue) admits(n int, data []byte, more [][]byte) bool {
+	if len(q.items)+n <= q.limit || q.beyond > 0 {
+		return true
+	}
+	if q.spill <= 0 {
+		return false
+	}
+	size := len(data)
+	for _, m := range more {
+		size += len(m)
+	}
+	if size > q.spill {
+		return false
+	}
+	q.spill -= size
+	return true
+}
+
+// openSpill lets up to bytes more be queued past the limit until the
+// queue is taken back within it (see MaxStalledBytes); once per stall. It
+// reports whether any of it is left.
+func (q *sendQueue) openSpill(bytes int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.spilling && bytes > 0 {
+		q.spilling, q.spill = true, bytes
+	}
+	return q.spill > 0
+}
+
+// endSpill ends the spill once the queue is within its limit. q.mu is
+// held.
+func (q *sendQueue) endSpill() {
+	if q.spilling && len(q.items) <= q.limit {
+		q.spilling, q.spill = false, 0
+	}
 }
 
 // pushBeyond runs push with the limit lifted, for a packet that no wait
@@ -119,7 +161,7 @@ func (q *sendQueue) pushQuiet(p outPacket) error {
 	if q.closed {
 		return ErrSendQueueClosed
 	}
-	if q.full(1) {
+	if !q.admits(1, p.data, nil) {
 		return errQueueFull
 	}
 	q.items = append(q.items, p)
@@ -135,7 +177,7 @@ func (q *sendQueue) pushShared(p outPacket, b *burst) error {
 		q.mu.Unlock()
 		return ErrSendQueueClosed
 	}
-	if q.full(1) {
+	if !q.admits(1, p.data, nil) {
 		q.mu.Unlock()
 		return errQueueFull
 	}
@@ -185,7 +227,7 @@ func (q *sendQueue) pushAll(text outPacket, attachments [][]byte, b *burst) erro
 		q.mu.Unlock()
 		return ErrSendQueueClosed
 	}
-	if q.full(1 + len(attachments)) {
+	if !q.admits(1+len(attachments), text.data, attachments) {
 		q.mu.Unlock()
 		return errQueueFull
 	}
@@ -260,7 +302,7 @@ func (q *sendQueue) pushTake(p outPacket) ([]outPacket, error) {
 	if q.closed {
 		return nil, ErrSendQueueClosed
 	}
-	if q.full(1) {
+	if !q.admits(1, p.data, nil) {
 		return nil, errQueueFull
 	}
 	if q.held > 0 {
@@ -301,6 +343,7 @@ func (q *sendQueue) takeLocked() []outPacket {
 	if len(items) > 0 {
 		q.takes++
 		q.signalSpace()
+		q.spilling, q.spill = false, 0
 	}
 	return items
 }
@@ -381,6 +424,7 @@ func (q *sendQueue) takeUpTo(maxBytes int) []outPacket {
 	if q.nextLimit > 0 && rest < q.nextLimit {
 		q.limit, q.nextLimit = q.nextLimit, 0
 	}
+	q.endSpill()
 	return out
 }
 

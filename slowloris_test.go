@@ -27,7 +27,7 @@ import (
 // well-behaved client keeps working throughout.
 func TestSlowlorisPollingGet(t *testing.T) {
 	t.Parallel()
-	const bound, answerMax, queued = 64, 256 << 10, 63
+	const bound, answerMax, queued, stalled = 64, 256 << 10, 63, 64 << 10
 	for _, drop := range []bool{true, false} {
 		name := map[bool]string{true: "drop", false: "close"}[drop]
 		want := map[bool]error{true: ErrHeartbeatTimeout, false: ErrSendQueueClosed}[drop]
@@ -35,6 +35,7 @@ func TestSlowlorisPollingGet(t *testing.T) {
 			t.Parallel()
 			env := newResetEnv(t, func(c *Config) {
 				c.PollQueueMaxFrames = bound
+				c.MaxStalledBytes = stalled
 				c.PollingMaxBufferSize = answerMax
 				c.DropFramesOnOverflow = drop
 			})
@@ -72,11 +73,12 @@ func TestSlowlorisPollingGet(t *testing.T) {
 					env.good.roundTrip("during the flood")
 				}
 			}
-			// One heartbeat PING may be queued past the bound: control
-			// packets are never refused, and the session ends at the
-			// PONG timeout after its first unanswered PING.
-			if maxQueued > bound+1 {
-				t.Errorf("send queue held %d packets, bound %d", maxQueued, bound)
+			// Past the bound, MaxStalledBytes of packets; and one
+			// heartbeat PING: control packets are never refused, and the
+			// session ends at the PONG timeout after its first
+			// unanswered PING.
+			if most := bound + stalled/len(chunk) + 1; maxQueued > most {
+				t.Errorf("send queue held %d packets, bound %d and %d bytes past it", maxQueued, bound, stalled)
 			}
 			if drop && s.closed() {
 				t.Errorf("session closed (%v) by the flood although overflow drops", s.closeReason)

@@ -16,6 +16,7 @@ import (
 func TestVolatileDropsInsteadOfDisconnecting(t *testing.T) {
 	cfg := quickConfig()
 	cfg.SendQueueSize = 4
+	cfg.MaxStalledBytes = -1 // the overflow at the bound
 	srv := NewServer(cfg)
 	var (
 		mu       sync.Mutex
