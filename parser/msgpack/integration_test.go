@@ -130,6 +130,8 @@ func TestMsgpackClient(t *testing.T) {
 		{"websocket", `{ transports: ["websocket"] }`, "websocket"},
 		{"polling", `{ transports: ["polling"] }`, "polling"},
 		{"upgrade", `{}`, "websocket"},
+		// Every msgpack packet in base64 text ("b"), both ways.
+		{"websocket-base64", `{ transports: ["websocket"], forceBase64: true }`, "websocket"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lines := runClient(t, startServer(t), strings.Replace(clientScript, "OPTS", tc.opts, 1))
