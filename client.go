@@ -354,6 +354,7 @@ func (c *client) joinFrom(kws *Websocket, onReader bool) {
 			kws.rlog = nil
 		}
 	} else {
+		kws.flushEarly()
 		_ = kws.send(connect)
 	}
 	c.srv.sockets.add(kws)

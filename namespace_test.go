@@ -3,6 +3,7 @@ package socketio
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -512,5 +513,66 @@ a.on("connect_error", (e) => {
 	w.send("40/boom,")
 	if reply := w.read(); !strings.HasPrefix(reply, "40/boom,{") {
 		t.Errorf("CONNECT to a namespace made under a panicking callback: %q", reply)
+	}
+}
+
+// TestMiddlewareEmits: what a middleware emits to the socket it admits
+// (text, binary, with an ack) reaches the client, sent ahead of the
+// CONNECT reply as from the Node server, which the client fires once
+// connected; a refused socket's emits go nowhere.
+func TestMiddlewareEmits(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(quickConfig())
+			acked := make(chan string, 1)
+			srv.Of("/y").Use(func(kws *Websocket, next func(error)) {
+				var auth struct{ Token string }
+				_ = json.Unmarshal(kws.HandshakeAuth(), &auth)
+				kws.EmitArgs("early", []byte(`"`+auth.Token+`"`))
+				if err := kws.EmitValues("earlybin", []byte{7, 8}); err != nil {
+					t.Errorf("EmitValues in a middleware: %v", err)
+				}
+				if auth.Token != "good" {
+					next(errors.New("refused"))
+					return
+				}
+				kws.EmitWithAckTimeout("question", []byte(`1`), 5*time.Second, func(ack []byte, err error) {
+					acked <- fmt.Sprintf("%s %v", ack, err)
+				})
+				next(nil)
+			})
+			ts := startServer(t, srv, nil)
+			res := runNode(t, ts.url, `
+const opts = { `+tr.opts+`, forceNew: true };
+const bad = io(URL + "/y", { ...opts, auth: { token: "bad" } });
+bad.onAny((ev) => out({ badGot: ev }));
+bad.on("connect_error", () => {
+  bad.close();
+  const good = io(URL + "/y", { ...opts, auth: { token: "good" } });
+  const got = [];
+  good.on("early", (t) => got.push("early:" + t + ":" + good.connected));
+  good.on("earlybin", (b) => got.push("bin:" + b.toString("hex")));
+  good.on("question", (n, cb) => { got.push("question:" + n); cb("answer"); });
+  good.on("connect", () => setTimeout(() => { out({ got }); good.close(); setTimeout(() => process.exit(0), 50); }, 300));
+});
+`, 20*time.Second)
+			if !res.has(`{"got":["early:good:true","bin:0708","question:1"]}`) {
+				t.Errorf("client output %q", res.lines)
+			}
+			for _, l := range res.lines {
+				if strings.Contains(l, "badGot") {
+					t.Errorf("the refused client got %s", l)
+				}
+			}
+			select {
+			case a := <-acked:
+				if a != `"answer" <nil>` {
+					t.Errorf("ack %s", a)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("no ack for the middleware's emit")
+			}
+		})
 	}
 }

@@ -568,6 +568,9 @@ func (c *client) restore(kws *Websocket, sa SessionAwareAdapter, rec *RecoveryCo
 // abandon releases what a socket that never got connected holds: its
 // buffer and, for a restored session, the rooms the adapter gave back.
 func (kws *Websocket) abandon() {
+	kws.roomMu.Lock()
+	kws.early, kws.flushed = nil, true // never sent: the socket is refused
+	kws.roomMu.Unlock()
 	if kws.rlog != nil {
 		kws.rlog.discard()
 	}

@@ -194,6 +194,12 @@ type Websocket struct {
 	joined  bool
 	left    bool
 	pending []string
+	// early holds what is emitted to the socket before it is connected
+	// (in a middleware), sent ahead of the CONNECT reply, as the Node
+	// server sends it (the client fires it once connected); under roomMu,
+	// and flushed is set once it went.
+	early   []outPacket
+	flushed bool
 
 	acks ackTable
 	once sync.Once
@@ -367,9 +373,49 @@ func (kws *Websocket) IP() string { return kws.sess.req.ip }
 // through EventError.
 func (kws *Websocket) send(pkt []byte) error {
 	if !kws.alive.Load() {
-		return ErrSendQueueClosed
+		return kws.keepEarly(pkt, nil)
 	}
 	return kws.reportOverflow(pkt, kws.sess.send(outPacket{data: pkt}))
+}
+
+// keepEarly keeps a packet emitted before the socket is connected (in a
+// middleware) for flushEarly; after the socket was connected, or once it
+// is refused or gone, it is ErrSendQueueClosed.
+func (kws *Websocket) keepEarly(pkt []byte, attachments [][]byte) error {
+	kws.roomMu.Lock()
+	defer kws.roomMu.Unlock()
+	if kws.flushed || kws.joined || kws.left {
+		return ErrSendQueueClosed
+	}
+	kws.early = append(kws.early, outPacket{data: pkt})
+	for _, a := range attachments {
+		kws.early = append(kws.early, outPacket{data: a, binary: true})
+	}
+	return nil
+}
+
+// flushEarly queues what keepEarly kept, ahead of the CONNECT reply.
+func (kws *Websocket) flushEarly() {
+	kws.roomMu.Lock()
+	early := kws.early
+	kws.early, kws.flushed = nil, true
+	kws.roomMu.Unlock()
+	for i := 0; i < len(early); {
+		n := 1
+		for i+n < len(early) && early[i+n].binary {
+			n++
+		}
+		var attachments [][]byte
+		for _, a := range early[i+1 : i+n] {
+			attachments = append(attachments, a.data)
+		}
+		if len(attachments) == 0 {
+			_ = kws.reportOverflow(early[i].data, kws.sess.send(early[i]))
+		} else {
+			_ = kws.reportOverflow(early[i].data, kws.sess.sendAll(early[i].data, attachments, false))
+		}
+		i += n
+	}
 }
 
 // sendBinary queues a packet with its attachments, all or nothing. A
@@ -379,7 +425,7 @@ func (kws *Websocket) sendBinary(pkt []byte, attachments [][]byte) error {
 		return kws.send(pkt)
 	}
 	if !kws.alive.Load() {
-		return ErrSendQueueClosed
+		return kws.keepEarly(pkt, attachments)
 	}
 	return kws.reportOverflow(pkt, kws.sess.sendAll(pkt, attachments, false))
 }
