@@ -22,6 +22,12 @@ type BroadcastOperator struct {
 	rooms  []string
 	except []string
 	flags  BroadcastFlags
+	// self is the socket of Websocket.Self (and of its Volatile, Compress
+	// and Timeout): Emit and EmitWithAck reach it by its id, as Node's
+	// socket.volatile.emit does, even when it left the room of its id;
+	// through that room, and so the adapter, only for a packet that
+	// connection-state recovery stores. To, In and Except drop it.
+	self *Websocket
 }
 
 // appendCopy appends to a copy, never to the operator's shared array.
@@ -33,6 +39,7 @@ func appendCopy(dst, src []string) []string {
 // addressed.
 func (o BroadcastOperator) To(rooms ...string) BroadcastOperator {
 	o.rooms = appendCopy(o.rooms, rooms)
+	o.self = nil
 	return o
 }
 
@@ -42,6 +49,7 @@ func (o BroadcastOperator) In(rooms ...string) BroadcastOperator { return o.To(r
 // Except removes the sockets in any of rooms from the selection.
 func (o BroadcastOperator) Except(rooms ...string) BroadcastOperator {
 	o.except = appendCopy(o.except, rooms)
+	o.self = nil
 	return o
 }
 
@@ -201,6 +209,9 @@ func (o BroadcastOperator) emit(event string, args, attachments [][]byte) error 
 		pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments}
 		if !opts.Flags.Volatile && n.recoveryOn() {
 			pkt.Offset = formatOffset(n.nextOffset())
+		} else if o.self != nil {
+			nspHost{n}.Deliver(o.self.id, pkt.Encode(), opts.Flags, nil)
+			continue
 		}
 		if err := n.adp().Broadcast(pkt, opts); err != nil {
 			return err
@@ -274,6 +285,17 @@ func (o BroadcastOperator) emitWithAck(event string, args, attachments [][]byte,
 	defer cancel()
 	servers := 0
 	for _, n := range nsps {
+		if o.self != nil {
+			// This socket alone, by its id (see BroadcastOperator.self).
+			servers++
+			pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments, ID: n.ackIDs.Add(1) - 1, HasID: true}
+			delivered := 0
+			if (nspHost{n}).Deliver(o.self.id, pkt.Encode(), opts.Flags, g.response) {
+				delivered = 1
+			}
+			g.clientCount(delivered)
+			continue
+		}
 		adp := n.adp()
 		count, err := 1, error(nil)
 		if !opts.Flags.Local {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -418,6 +419,61 @@ client("x", false); client("y", true); client("z", true);
 			want := `{"reasons":{"y/":"io server disconnect","z/":"io server disconnect","z/other":"io server disconnect"},"yOther":true,"zOther":false,"x":true}`
 			if !res.has(want) {
 				t.Errorf("client output lacks %s; got %q", want, res.lines)
+			}
+		})
+	}
+}
+
+// TestSelfAfterLeavingOwnRoom: a socket that left the room of its id
+// still gets what its own operators send (Volatile, Compress, Timeout
+// with an ack), as Node's socket.volatile.emit and socket.timeout().emit
+// reach it; io.To(its id) no longer does, as in Node.
+func TestSelfAfterLeavingOwnRoom(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			t.Parallel()
+			srv := NewServer(quickConfig())
+			acks := make(chan string, 1)
+			srv.On("go", func(ep *EventPayload) {
+				kws := ep.Kws
+				kws.Leave(kws.UUID)
+				_ = srv.To(kws.UUID).Emit("byRoom")
+				_ = kws.Volatile().Emit("volatile", []byte(`1`))
+				_ = kws.Compress(false).Emit("plain", []byte(`2`))
+				err := kws.Timeout(5*time.Second).EmitWithAck("ask", nil, func(responses [][]byte, err error) {
+					acks <- fmt.Sprintf("%q %v", responses, err)
+				})
+				if err != nil {
+					t.Errorf("EmitWithAck: %v", err)
+				}
+			})
+			ts := startServer(t, srv, nil)
+			res := runNode(t, ts.url, `
+const socket = io(URL, { `+tr.opts+` });
+const got = [];
+socket.onAny((ev, ...args) => { if (typeof args[args.length - 1] !== "function") got.push(ev); });
+socket.on("ask", (cb) => { got.push("ask"); cb("answer"); });
+socket.on("connect", () => {
+  socket.emit("go");
+  setTimeout(() => { out({ got }); socket.disconnect(); setTimeout(() => process.exit(0), 50); }, 500);
+});
+`, 15*time.Second)
+			// A volatile packet may be dropped on polling when no GET
+			// waits (as from Node); on WebSocket it goes.
+			want := []string{`{"got":["volatile","plain","ask"]}`}
+			if tr.name != "websocket" {
+				want = append(want, `{"got":["plain","ask"]}`)
+			}
+			if !slices.ContainsFunc(want, res.has) {
+				t.Errorf("client output %q, want one of %q", res.lines, want)
+			}
+			select {
+			case a := <-acks:
+				if a != `["\"answer\""] <nil>` {
+					t.Errorf("ack %s", a)
+				}
+			case <-time.After(5 * time.Second):
+				t.Error("no ack callback")
 			}
 		})
 	}

@@ -111,10 +111,14 @@ func (kws *Websocket) Except(rooms ...string) BroadcastOperator {
 	return kws.Broadcaster().Except(rooms...)
 }
 
-// Self returns an operator addressing this socket alone (through its own
-// room), for the flags of an operator on a single socket.
+// Self returns an operator addressing this socket alone, for the flags of
+// an operator on a single socket. Its Emit and EmitWithAck reach the
+// socket by its id, as Node's socket.volatile.emit does, also after it
+// left the room of its id; with connection-state recovery, a packet it
+// stores goes through that room (and the adapter), as in Node. Its other
+// methods (FetchSockets, SocketsJoin, ...) select that room.
 func (kws *Websocket) Self() BroadcastOperator {
-	return BroadcastOperator{nsp: kws.nsp, rooms: []string{kws.id}}
+	return BroadcastOperator{nsp: kws.nsp, rooms: []string{kws.id}, self: kws}
 }
 
 // Volatile returns an operator addressing this socket alone whose Emit is
