@@ -198,7 +198,7 @@ type Websocket struct {
 	// (in a middleware), sent ahead of the CONNECT reply, as the Node
 	// server sends it (the client fires it once connected); under roomMu,
 	// and flushed is set once it went.
-	early   []outPacket
+	early   []earlyPacket
 	flushed bool
 
 	acks ackTable
@@ -387,11 +387,14 @@ func (kws *Websocket) keepEarly(pkt []byte, attachments [][]byte) error {
 	if kws.flushed || kws.joined || kws.left {
 		return ErrSendQueueClosed
 	}
-	kws.early = append(kws.early, outPacket{data: pkt})
-	for _, a := range attachments {
-		kws.early = append(kws.early, outPacket{data: a, binary: true})
-	}
+	kws.early = append(kws.early, earlyPacket{pkt, attachments})
 	return nil
+}
+
+// earlyPacket is a packet keepEarly kept, with its attachments.
+type earlyPacket struct {
+	pkt         []byte
+	attachments [][]byte
 }
 
 // flushEarly queues what keepEarly kept, ahead of the CONNECT reply.
@@ -400,21 +403,12 @@ func (kws *Websocket) flushEarly() {
 	early := kws.early
 	kws.early, kws.flushed = nil, true
 	kws.roomMu.Unlock()
-	for i := 0; i < len(early); {
-		n := 1
-		for i+n < len(early) && early[i+n].binary {
-			n++
-		}
-		var attachments [][]byte
-		for _, a := range early[i+1 : i+n] {
-			attachments = append(attachments, a.data)
-		}
-		if len(attachments) == 0 {
-			_ = kws.reportOverflow(early[i].data, kws.sess.send(early[i]))
+	for _, e := range early {
+		if len(e.attachments) == 0 {
+			_ = kws.reportOverflow(e.pkt, kws.sess.send(outPacket{data: e.pkt}))
 		} else {
-			_ = kws.reportOverflow(early[i].data, kws.sess.sendAll(early[i].data, attachments, false))
+			_ = kws.reportOverflow(e.pkt, kws.sess.sendAll(e.pkt, e.attachments, false))
 		}
-		i += n
 	}
 }
 
