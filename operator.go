@@ -285,10 +285,10 @@ func (o BroadcastOperator) emitWithAck(event string, args, attachments [][]byte,
 	defer cancel()
 	servers := 0
 	for _, n := range nsps {
+		pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments, ID: n.ackIDs.Add(1) - 1, HasID: true}
 		if o.self != nil {
 			// This socket alone, by its id (see BroadcastOperator.self).
 			servers++
-			pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments, ID: n.ackIDs.Add(1) - 1, HasID: true}
 			delivered := 0
 			if (nspHost{n}).Deliver(o.self.id, pkt.Encode(), opts.Flags, g.response) {
 				delivered = 1
@@ -304,7 +304,6 @@ func (o BroadcastOperator) emitWithAck(event string, args, attachments [][]byte,
 		}
 		if err == nil {
 			servers += count
-			pkt := &Packet{Nsp: n.name, Event: event, Args: args, Attachments: attachments, ID: n.ackIDs.Add(1) - 1, HasID: true}
 			err = adp.BroadcastWithAck(pkt, opts, g.clientCount, g.response)
 		}
 		if err != nil {

@@ -343,7 +343,7 @@ func (q *sendQueue) takeLocked() []outPacket {
 	if len(items) > 0 {
 		q.takes++
 		q.signalSpace()
-		q.spilling, q.spill = false, 0
+		q.endSpill()
 	}
 	return items
 }
